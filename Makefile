@@ -1,0 +1,65 @@
+# Talat Chumchon: `make run` serves the marketplace with demo data; `make test` runs the suite.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+CATALOGS := $(wildcard marketplace/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGS:.po=.mo)
+
+.PHONY: run up test bench install translations messages lint format clean
+
+run: install translations
+	$(FLASK) db upgrade
+	$(FLASK) geo load
+	$(FLASK) demo seed --if-empty
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# The production topology on this machine: gunicorn, a Celery worker and one beat (Procfile)
+# against PostgreSQL and Redis (DATABASE_URL, CELERY_BROKER_URL; defaults 127.0.0.1).
+up: install translations
+	scripts/up
+
+test: install translations
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Performance figures (PostgreSQL on 127.0.0.1:5432, override with TEST_POSTGRES_URL).
+bench: install translations
+	$(BIN)/python -m benchmarks.levy_report
+
+install: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+# Compiled catalogues (.mo) are built from the .po files, never committed.
+translations: $(COMPILED)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --use-fuzzy -i $< -o $@
+
+# After changing user-facing text: extract it and merge it into the catalogues.
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project "Talat Chumchon" -o marketplace/translations/messages.pot .
+	$(BIN)/pybabel update -i marketplace/translations/messages.pot -d marketplace/translations \
+		--width 100 --ignore-obsolete
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) .pytest_cache
+	find marketplace/translations -name '*.mo' -delete

@@ -1,0 +1,210 @@
+"""Talat Chumchon: a marketplace for Thai community producer groups and welfare funds."""
+
+import sys
+
+from flask import Flask
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from config import BASE_DIR, INSTANCE_DIR, Config, ConfigError, load_config
+from marketplace.logs import install_request_ids
+
+
+def create_app(config=None):
+    """Build the app: ``config`` is a Config, a class name (``default``...) or None (env)."""
+    if not isinstance(config, Config):
+        config = load_config(config)
+    app = Flask(
+        __name__,
+        instance_path=str(INSTANCE_DIR),
+        template_folder=str(BASE_DIR / "templates"),
+        static_folder=str(BASE_DIR / "static"),
+    )
+    app.config.from_mapping(config.as_dict())
+    install_request_ids(app)  # first: its hooks wrap every other one
+    register_extensions(app)
+    register_request_guards(app)
+    register_blueprints(app)
+    register_error_handlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    register_celery(app)
+    trust_proxies(app)
+    return app
+
+
+def trust_proxies(app):
+    """Behind ``TRUSTED_PROXIES`` reverse proxies, take the client's address and scheme
+    from their X-Forwarded-* headers (rate limits count per client, URLs say https)."""
+    hops = app.config["TRUSTED_PROXIES"]
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+
+def create_app_or_exit():
+    """For entry points: a configuration error ends the process with one line naming it."""
+    try:
+        return create_app()
+    except ConfigError as error:
+        sys.exit(f"configuration error: {error}")
+
+
+def register_extensions(app):
+    from marketplace import (
+        models,  # noqa: F401  (every model on the metadata)
+        transaction,
+    )
+    from marketplace.extensions import babel, csrf, db, login_manager, migrate
+    from marketplace.i18n import select_locale
+    from marketplace.ledger import services as ledger
+
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        options = app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {})
+        options.setdefault("connect_args", {}).setdefault("connect_timeout", 5)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale)
+    login_manager.init_app(app)
+    login_manager.login_view = "accounts.login"
+    login_manager.login_message = _l("Please sign in to see this page.")
+    login_manager.login_message_category = "info"
+
+    @login_manager.user_loader
+    def load_user(user_id):
+        return db.session.get(models.User, int(user_id))
+
+    transaction.install()
+    ledger.install()
+
+
+def _is_sqlite(dbapi_connection):
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_foreign_keys(dbapi_connection, connection_record):
+    """SQLite enforces foreign keys only when asked, per connection."""
+    if _is_sqlite(dbapi_connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+@event.listens_for(Engine, "savepoint")
+def _sqlite_begin_before_savepoint(connection, name):
+    """Python's sqlite3 driver opens a transaction only at the first write. A SAVEPOINT
+    taken before any write would otherwise start a transaction of its own, and releasing
+    it would commit at once (an idempotency key or webhook event stored before the work
+    it guards). Open the outer transaction first, as PostgreSQL has."""
+    dbapi_connection = connection.connection.dbapi_connection
+    if _is_sqlite(dbapi_connection) and not dbapi_connection.in_transaction:
+        dbapi_connection.execute("BEGIN")
+
+
+def register_request_guards(app):
+    from marketplace.guards import IdConverter, reject_nul_bytes
+
+    app.url_map.converters["int"] = IdConverter
+    app.before_request(reject_nul_bytes)
+
+
+def register_blueprints(app):
+    from marketplace.accounts.views import bp as accounts_bp
+    from marketplace.admin.views import bp as admin_bp
+    from marketplace.api.views import bp as api_bp
+    from marketplace.api.views import install_rate_limits
+    from marketplace.cart.views import bp as cart_bp
+    from marketplace.catalog.views import bp as catalog_bp
+    from marketplace.funds.views import bp as funds_bp
+    from marketplace.geo.views import bp as geo_bp
+    from marketplace.levies.views import bp as levies_bp
+    from marketplace.main.views import bp as main_bp
+    from marketplace.orders.views import bp as orders_bp
+    from marketplace.payments.views import bp as payments_bp
+    from marketplace.sellers.views import bp as sellers_bp
+    from marketplace.shipping.views import bp as shipping_bp
+
+    for blueprint in (
+        main_bp,
+        accounts_bp,
+        geo_bp,
+        catalog_bp,
+        cart_bp,
+        orders_bp,
+        payments_bp,
+        shipping_bp,
+        sellers_bp,
+        funds_bp,
+        levies_bp,
+        admin_bp,
+        api_bp,
+    ):
+        app.register_blueprint(blueprint)
+    install_rate_limits(app)
+
+
+def register_error_handlers(app):
+    from marketplace.error_handlers import register_error_handlers as register
+
+    register(app)
+
+
+def register_template_helpers(app):
+    from marketplace.cart.views import cart_count
+    from marketplace.forms import ActionForm
+    from marketplace.guards import language_next
+    from marketplace.i18n import (
+        LANGUAGES,
+        current_language,
+        format_date,
+        format_datetime,
+        format_month,
+    )
+    from marketplace.levies.forms import describe_rate, levy_per_unit, percent_text
+    from marketplace.money import format_satang
+    from marketplace.payments import providers as payment_providers
+    from marketplace.shipping.services import kg_text
+
+    app.jinja_env.filters["money"] = format_satang
+    app.jinja_env.filters["kg"] = kg_text
+    app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["datetime"] = format_datetime
+
+    @app.context_processor
+    def globals_for_templates():
+        return {
+            "current_language": current_language(),
+            "languages": LANGUAGES,
+            "csrf_form": ActionForm,
+            "language_next": language_next,
+            "cart_count": cart_count,
+            "describe_rate": describe_rate,
+            "month_label": format_month,
+            "percent_text": percent_text,
+            "levy_per_unit": levy_per_unit,
+            "payment_provider_label": payment_providers.label,
+            "payment_status_labels": payment_providers.STATUS_LABELS,
+        }
+
+
+def register_commands(app):
+    from marketplace.accounts.cli import users_cli
+    from marketplace.demo.cli import demo_cli
+    from marketplace.geo.cli import geo_cli
+    from marketplace.ledger.cli import ledger_cli
+    from marketplace.levies.cli import levy_cli
+    from marketplace.outbox.cli import outbox_cli
+    from marketplace.payments.cli import stripe_cli
+
+    for group in (users_cli, geo_cli, demo_cli, outbox_cli, ledger_cli, levy_cli, stripe_cli):
+        app.cli.add_command(group)
+
+
+def register_celery(app):
+    from tasks import celery_init_app
+
+    celery_init_app(app)

@@ -1,0 +1,37 @@
+"""Password hashing with argon2id."""
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask import current_app
+
+MIN_LENGTH = 8
+MAX_LENGTH = 128
+
+
+def _hasher():
+    time_cost, memory_cost, parallelism = current_app.config["PASSWORD_HASH_PARAMS"]
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_cost, parallelism=parallelism)
+
+
+def hash_password(password):
+    return _hasher().hash(password)
+
+
+def verify_password(password_hash, password):
+    try:
+        return _hasher().verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def spend_verify_time(password):
+    """Do the work of a verification, so an unknown email takes as long as a wrong password."""
+    verify_password(_dummy_hash(), password)
+
+
+def _dummy_hash():
+    cache = current_app.extensions.setdefault("password_dummy_hash", {})
+    key = current_app.config["PASSWORD_HASH_PARAMS"]
+    if key not in cache:
+        cache[key] = hash_password("not-a-real-password")
+    return cache[key]

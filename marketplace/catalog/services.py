@@ -1,0 +1,358 @@
+"""Categories, products and their images, and the catalog query buyers browse."""
+
+import math
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload, selectinload
+
+from marketplace import transaction
+from marketplace.accounts.roles import can_manage_seller
+from marketplace.catalog import images
+from marketplace.catalog.models import (
+    MAX_IMAGES,
+    Category,
+    Product,
+    ProductImage,
+    ProductStatus,
+)
+from marketplace.errors import DomainError, Forbidden, NotFound
+from marketplace.extensions import db
+from marketplace.geo.models import District, Province, Subdistrict
+from marketplace.money import MoneyError, parse_baht
+from marketplace.organisations.services import require_admin
+from marketplace.sellers.models import Seller
+
+#: slug, Thai, English: the categories every marketplace starts with.
+DEFAULT_CATEGORIES = (
+    ("rice-grains", "ข้าวและธัญพืช", "Rice and grains"),
+    ("fruit-plants", "ผลไม้ ต้นไม้ และกล้าไม้", "Fruit, plants and seedlings"),
+    ("woven-handicraft", "เครื่องจักสานและหัตถกรรม", "Woven goods and handicraft"),
+    ("processed-food", "อาหารแปรรูป", "Processed food"),
+    ("other", "อื่น ๆ", "Other"),
+)
+MAX_PRICE_SATANG = 10_000_000  # ฿100,000 a unit
+MAX_STOCK = 1_000_000
+MAX_WEIGHT_GRAMS = 1_000_000  # 1 tonne a unit
+SORTS = ("newest", "price_asc", "price_desc")
+PER_PAGE = 24
+MAX_PER_PAGE = 60
+
+
+# Categories
+
+
+def categories(include_inactive=False):
+    query = select(Category).order_by(Category.position, Category.id)
+    if not include_inactive:
+        query = query.where(Category.active.is_(True))
+    return db.session.scalars(query).all()
+
+
+def category_by_slug(slug):
+    """The active category with this slug, else ``None``."""
+    return db.session.scalar(
+        select(Category).where(Category.slug == slug, Category.active.is_(True))
+    )
+
+
+def get_category(category_id):
+    category = db.session.get(Category, category_id)
+    if category is None:
+        raise NotFound(_l("No such category."))
+    return category
+
+
+def ensure_default_categories():
+    """Create the default categories that are missing (by slug); idempotent."""
+    existing = set(db.session.scalars(select(Category.slug)))
+    for position, (slug, name_th, name_en) in enumerate(DEFAULT_CATEGORIES):
+        if slug not in existing:
+            db.session.add(Category(slug=slug, name_th=name_th, name_en=name_en, position=position))
+    db.session.flush()
+
+
+def save_category(actor, category, *, name_th, name_en, position, active):
+    """Create (``category=None``) or edit a category; admins only."""
+    require_admin(actor)
+    name_th, name_en = (name_th or "").strip(), (name_en or "").strip()
+    if not name_th:
+        raise DomainError(_l("Enter the name in Thai."), field="name_th")
+    if category is None:
+        slug = _unique_slug(name_en or f"category-{position}")
+        category = Category(slug=slug)
+        db.session.add(category)
+    category.name_th, category.name_en = name_th, name_en
+    category.position, category.active = int(position or 0), bool(active)
+    db.session.flush()
+    return category
+
+
+def _unique_slug(text):
+    base = "".join(ch if ch.isalnum() and ch.isascii() else "-" for ch in text.lower()).strip("-")
+    base = "-".join(part for part in base.split("-") if part) or "category"
+    slug, n = base, 1
+    while db.session.scalar(select(Category.id).where(Category.slug == slug)) is not None:
+        n += 1
+        slug = f"{base}-{n}"
+    return slug
+
+
+# Products
+
+
+def get_product(product_id):
+    product = db.session.get(Product, product_id)
+    if product is None:
+        raise NotFound(_l("No such product."))
+    return product
+
+
+def _whole_number(value, field, minimum, maximum, message):
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise DomainError(message, field=field) from None
+    if not minimum <= number <= maximum:
+        raise DomainError(message, field=field)
+    return number
+
+
+def clean_product(data):
+    """Check product fields as typed in a form or sent by the API; return model values."""
+    name_th = (data.get("name_th") or "").strip()
+    if not name_th:
+        raise DomainError(_l("Enter the name in Thai."), field="name_th")
+    unit_label = (data.get("unit_label") or "").strip()
+    if not unit_label:
+        raise DomainError(_l("Say what one unit is, such as ถุง 5 กก."), field="unit_label")
+    category = db.session.get(
+        Category,
+        _whole_number(
+            data.get("category_id"), "category_id", 1, 2**31 - 1, _l("Choose a category.")
+        ),
+    )
+    if category is None or not category.active:
+        raise DomainError(_l("Choose a category."), field="category_id")
+    try:
+        price = parse_baht(data.get("price") or "", maximum_satang=MAX_PRICE_SATANG)
+    except MoneyError:
+        raise DomainError(
+            _l("Enter a price in baht with at most two decimals, such as 350 or 12.50."),
+            field="price",
+        ) from None
+    if price <= 0:
+        raise DomainError(_l("The price must be more than zero."), field="price")
+    stock = _whole_number(
+        data.get("stock"), "stock", 0, MAX_STOCK, _l("Stock is a whole number from 0.")
+    )
+    weight = _whole_number(
+        data.get("weight_grams"),
+        "weight_grams",
+        1,
+        MAX_WEIGHT_GRAMS,
+        _l("Weight is a whole number of grams, more than zero."),
+    )
+    try:
+        status = ProductStatus(data.get("status") or ProductStatus.DRAFT)
+    except ValueError:
+        raise DomainError(_l("Choose draft, active or archived."), field="status") from None
+    values = {
+        "name_th": name_th[:200],
+        "name_en": (data.get("name_en") or "").strip()[:200],
+        "description": (data.get("description") or "").strip()[:10000],
+        "unit_label": unit_label[:50],
+        "category_id": category.id,
+        "price_satang": price,
+        "stock": stock,
+        "weight_grams": weight,
+        "status": status,
+    }
+    values["search_text"] = search_text_for(values)
+    return values
+
+
+def search_text_for(values):
+    parts = (values["name_th"], values["name_en"], values["unit_label"], values["description"])
+    return " ".join(part for part in parts if part).lower()
+
+
+def _require_member(actor, seller_id):
+    if not can_manage_seller(actor, seller_id):
+        raise Forbidden(_l("You are not a member of this seller."))
+
+
+def create_product(actor, seller, data):
+    _require_member(actor, seller.id)
+    product = Product(seller_id=seller.id, **clean_product(data))
+    db.session.add(product)
+    db.session.flush()
+    return product
+
+
+def update_product(actor, product, data):
+    _require_member(actor, product.seller_id)
+    for key, value in clean_product(data).items():
+        setattr(product, key, value)
+    db.session.flush()
+    return product
+
+
+def add_image(actor, product, stream):
+    _require_member(actor, product.seller_id)
+    if len(product.images) >= MAX_IMAGES:
+        raise DomainError(
+            _l("A product has at most %(count)d pictures.", count=MAX_IMAGES), field="image"
+        )
+    display, thumb, width, height = images.process_upload(stream)
+    display_name, thumb_name = images.store(display, thumb)
+    # The files exist before the row does: take them away again if the row never lands.
+    transaction.on_rollback(lambda: images.delete(display_name, thumb_name))
+    image = ProductImage(
+        display_name=display_name,
+        thumb_name=thumb_name,
+        width=width,
+        height=height,
+        position=max((i.position for i in product.images), default=-1) + 1,
+    )
+    product.images.append(image)
+    db.session.flush()
+    return image
+
+
+def remove_image(actor, product, image_id):
+    _require_member(actor, product.seller_id)
+    image = next((i for i in product.images if i.id == image_id), None)
+    if image is None:
+        raise NotFound(_l("No such picture."))
+    names = (image.display_name, image.thumb_name)
+    product.images.remove(image)
+    db.session.flush()
+    # Only once the row is gone for good: a rolled-back removal keeps its pictures.
+    transaction.on_commit(lambda: images.delete(*names))
+
+
+def products_on_sale():
+    """Every active product of a verified seller, by seller: for choosing one in a form."""
+    return db.session.scalars(
+        select(Product)
+        .join(Product.seller)
+        .where(Product.status == ProductStatus.ACTIVE, Seller.verified.is_(True))
+        .options(joinedload(Product.seller))
+        .order_by(Seller.name_th, Product.name_th)
+    ).all()
+
+
+def seller_products(seller_id):
+    """All of a seller's products, for its members."""
+    return db.session.scalars(
+        select(Product)
+        .where(Product.seller_id == seller_id)
+        .options(joinedload(Product.category), selectinload(Product.images))
+        .order_by(Product.status, Product.name_th)
+    ).all()
+
+
+# The catalog
+
+
+@dataclass
+class CatalogQuery:
+    q: str = ""
+    category: str = ""
+    province: str = ""
+    region: str = ""
+    seller: int | None = None
+    sort: str = "newest"
+    page: int = 1
+    per_page: int = PER_PAGE
+
+
+@dataclass
+class Page:
+    items: list
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self):
+        return max(1, math.ceil(self.total / self.per_page))
+
+    @property
+    def has_next(self):
+        return self.page < self.pages
+
+    @property
+    def has_prev(self):
+        return self.page > 1
+
+
+def _visible():
+    """Products buyers may see: active, of a verified seller."""
+    return (
+        select(Product)
+        .join(Product.seller)
+        .where(Product.status == ProductStatus.ACTIVE, Seller.verified.is_(True))
+    )
+
+
+def _with_card_data(query):
+    """Everything a product card shows, in this query plus one for the pictures."""
+    return query.options(
+        joinedload(Product.category),
+        joinedload(Product.seller)
+        .joinedload(Seller.subdistrict)
+        .joinedload(Subdistrict.district)
+        .joinedload(District.province),
+        selectinload(Product.images),
+    )
+
+
+def browse(params):
+    """One page of the catalog: a count query, a product query and a picture query."""
+    query = _visible()
+    if params.q:
+        query = query.where(Product.search_text.contains(params.q.strip().lower(), autoescape=True))
+    if params.category:
+        query = query.join(Product.category).where(Category.slug == params.category)
+    if params.province or params.region:
+        query = query.join(Subdistrict, Seller.subdistrict_code == Subdistrict.code).join(
+            District, Subdistrict.district_code == District.code
+        )
+        if params.province:
+            query = query.where(District.province_code == params.province)
+        if params.region:
+            query = query.join(Province, District.province_code == Province.code).where(
+                Province.region_code == params.region
+            )
+    if params.seller:
+        query = query.where(Product.seller_id == params.seller)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    order = {
+        "newest": (Product.created_at.desc(), Product.id.desc()),
+        "price_asc": (Product.price_satang.asc(), Product.id.asc()),
+        "price_desc": (Product.price_satang.desc(), Product.id.desc()),
+    }[params.sort if params.sort in SORTS else "newest"]
+    per_page = min(max(params.per_page, 1), MAX_PER_PAGE)
+    page = max(params.page, 1)
+    items = (
+        db.session.scalars(
+            _with_card_data(query).order_by(*order).limit(per_page).offset((page - 1) * per_page)
+        )
+        .unique()
+        .all()
+    )
+    return Page(items=items, total=total, page=page, per_page=per_page)
+
+
+def visible_product(product_id, viewer=None):
+    """A product page: buyers see active products of verified sellers; members see their own."""
+    product = db.session.scalar(_with_card_data(select(Product).where(Product.id == product_id)))
+    if product is None:
+        raise NotFound(_l("No such product."))
+    visible = product.status == ProductStatus.ACTIVE and product.seller.verified
+    if not visible and not can_manage_seller(viewer, product.seller_id):
+        raise NotFound(_l("No such product."))
+    return product

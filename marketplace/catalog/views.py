@@ -1,0 +1,181 @@
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from marketplace.accounts.roles import seller_member_required
+from marketplace.catalog import images, services
+from marketplace.catalog.forms import STATUS_LABELS, ImageForm, ProductForm
+from marketplace.forms import ActionForm, save, status_for
+from marketplace.geo import services as geo
+from marketplace.guards import MAX_ID
+from marketplace.levies import services as levies
+from marketplace.sellers import services as sellers
+
+bp = Blueprint("catalog", __name__)
+
+
+def _int_arg(name, default, minimum=1, maximum=10_000):
+    try:
+        value = int(request.args.get(name, default))
+    except (TypeError, ValueError):
+        return default
+    return min(max(value, minimum), maximum)
+
+
+def catalog_query():
+    """The catalog filters from the query string; anything odd is ignored, never an error."""
+    args = request.args
+    province = args.get("province", "")
+    return services.CatalogQuery(
+        q=args.get("q", "").strip()[:100],
+        category=args.get("category", "")[:50],
+        province=province if province.isdigit() and len(province) == 2 else "",
+        region=args.get("region", "")[:16],
+        seller=_int_arg("seller", None, maximum=MAX_ID) if args.get("seller") else None,
+        sort=args.get("sort", "newest") if args.get("sort") in services.SORTS else "newest",
+        page=_int_arg("page", 1),
+        per_page=_int_arg("per_page", services.PER_PAGE, maximum=services.MAX_PER_PAGE),
+    )
+
+
+@bp.get("/products")
+def browse():
+    params = catalog_query()
+    page = services.browse(params)
+    return render_template(
+        "catalog/browse.html",
+        page=page,
+        badges=levies.badges_for(page.items),
+        params=params,
+        categories=services.categories(),
+        regions=geo.regions(),
+        provinces=geo.provinces(),
+        seller=sellers.find_verified(params.seller) if params.seller else None,
+    )
+
+
+@bp.get("/products/<int:product_id>")
+def product(product_id):
+    item = services.visible_product(product_id, current_user)
+    return render_template(
+        "catalog/product.html", product=item, badges=levies.badges_for([item]).get(item.id, [])
+    )
+
+
+@bp.get("/uploads/products/<name>")
+def upload(name):
+    return send_from_directory(images.upload_dir(), name, max_age=31536000)
+
+
+# Seller members manage their products.
+
+
+@bp.get("/sellers/<int:seller_id>/products")
+@seller_member_required
+def manage(seller_id):
+    seller = sellers.get(seller_id)
+    return render_template(
+        "catalog/manage.html",
+        seller=seller,
+        products=services.seller_products(seller_id),
+        status_labels=STATUS_LABELS,
+    )
+
+
+def _product_form(product=None):
+    form = ProductForm()
+    if product is not None and request.method == "GET":
+        form.prefill(product)
+    form.load_categories(services.categories())
+    return form
+
+
+def _owned(seller_id, product_id):
+    """The seller's product, or 404: a member never reaches another seller's product."""
+    product = services.get_product(product_id)
+    if product.seller_id != seller_id:
+        abort(404)
+    return product
+
+
+@bp.route("/sellers/<int:seller_id>/products/new", methods=["GET", "POST"])
+@seller_member_required
+def new_product(seller_id):
+    seller = sellers.get(seller_id)
+    form = _product_form()
+    if form.validate_on_submit():
+        saved, product = save(
+            form, lambda: services.create_product(current_user, seller, form.to_data())
+        )
+        if saved:
+            flash(_("The product is saved. Add pictures below."), "success")
+            return redirect(url_for(".edit_product", seller_id=seller_id, product_id=product.id))
+    return render_template(
+        "catalog/product_form.html", form=form, seller=seller, product=None
+    ), status_for()
+
+
+@bp.route("/sellers/<int:seller_id>/products/<int:product_id>/edit", methods=["GET", "POST"])
+@seller_member_required
+def edit_product(seller_id, product_id):
+    product = _owned(seller_id, product_id)
+    form = _product_form(product)
+    if form.validate_on_submit():
+        saved, _product = save(
+            form, lambda: services.update_product(current_user, product, form.to_data())
+        )
+        if saved:
+            flash(_("The product is saved."), "success")
+            return redirect(url_for(".manage", seller_id=seller_id))
+    return _edit_page(product, form, ImageForm(formdata=None), status_for())
+
+
+def _edit_page(product, form, image_form, status):
+    return render_template(
+        "catalog/product_form.html",
+        form=form,
+        seller=product.seller,
+        product=product,
+        image_form=image_form,
+        max_images=services.MAX_IMAGES,
+    ), status
+
+
+@bp.post("/sellers/<int:seller_id>/products/<int:product_id>/images")
+@seller_member_required
+def add_image(seller_id, product_id):
+    product = _owned(seller_id, product_id)
+    image_form = ImageForm()
+    if image_form.validate_on_submit():
+        saved, _image = save(
+            image_form,
+            lambda: services.add_image(current_user, product, image_form.image.data.stream),
+        )
+        if saved:
+            flash(_("The picture is added."), "success")
+            return redirect(url_for(".edit_product", seller_id=seller_id, product_id=product_id))
+    form = ProductForm(formdata=None)
+    form.prefill(product)
+    form.load_categories(services.categories())
+    return _edit_page(product, form, image_form, 400)
+
+
+@bp.post("/sellers/<int:seller_id>/products/<int:product_id>/images/<int:image_id>/delete")
+@seller_member_required
+def remove_image(seller_id, product_id, image_id):
+    product = _owned(seller_id, product_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        saved, _none = save(form, lambda: services.remove_image(current_user, product, image_id))
+        if saved:
+            flash(_("The picture is removed."), "success")
+    return redirect(url_for(".edit_product", seller_id=seller_id, product_id=product_id))

@@ -1,0 +1,186 @@
+"""Seed the demo marketplace through the same services the pages use. Idempotent."""
+
+from datetime import date
+
+from sqlalchemy import func, select
+
+from marketplace.accounts import services as accounts
+from marketplace.catalog import services as catalog
+from marketplace.catalog.models import Category, Product
+from marketplace.demo import data
+from marketplace.extensions import db
+from marketplace.funds import services as funds
+from marketplace.funds.models import Fund
+from marketplace.geo import services as geo
+from marketplace.levies import services as levies
+from marketplace.levies.models import LevyRule
+from marketplace.sellers import services as sellers
+from marketplace.sellers.models import Seller
+from marketplace.shipping import services as shipping
+
+#: Demo levy rules apply to orders from this day.
+DEMO_RULES_FROM = date(2026, 1, 1)
+
+
+def is_seeded():
+    return bool(db.session.scalar(select(func.count()).select_from(Seller)))
+
+
+def _user(spec, password):
+    user = accounts.get_by_email(spec["email"])
+    if user is not None:
+        return user, False
+    user = accounts.register(
+        spec["email"], password, spec["name"], spec.get("language", "th"), spec.get("phone", "")
+    )
+    if spec.get("ship"):
+        subdistrict_code, postal_code, line = spec["ship"]
+        accounts.update_shipping_address(
+            user,
+            name=spec["name"],
+            phone=spec["phone"],
+            address_line=line,
+            subdistrict_code=subdistrict_code,
+            postal_code=postal_code,
+        )
+    return user, True
+
+
+def _organisation(model, spec, admin, create, set_verified, people_key, is_linked, add_person):
+    organisation = db.session.scalar(select(model).where(model.name_th == spec["name_th"]))
+    created = organisation is None
+    if created:
+        organisation = create(admin, spec)
+        set_verified(admin, organisation, True)
+    for email in spec[people_key]:
+        user = accounts.get_by_email(email)
+        if not is_linked(user, organisation.id):
+            add_person(admin, organisation, email)
+    return organisation, created
+
+
+def _product(seller, spec):
+    existing = db.session.scalar(
+        select(Product).where(Product.seller_id == seller.id, Product.name_th == spec["name_th"])
+    )
+    if existing is not None:
+        return existing, False
+    member = seller.members[0].user
+    category = db.session.scalar(select(Category).where(Category.slug == spec["category"]))
+    fields = {
+        **spec,
+        "category_id": category.id,
+        "stock": str(spec["stock"]),
+        "weight_grams": str(spec["weight_grams"]),
+        "status": "active",
+    }
+    return catalog.create_product(member, seller, fields), True
+
+
+def seed(password):
+    """Create what is missing of the demo data; return ``[(kind, name, created)]``."""
+    if not geo.is_loaded():
+        geo.load_geography()
+    catalog.ensure_default_categories()
+    shipping.ensure_default_table()
+    report = []
+    admin = accounts.get_by_email(data.ADMIN["email"])
+    if admin is None:
+        admin = accounts.create_admin(data.ADMIN["email"], password, name=data.ADMIN["name"])
+        report.append(("user", admin.email, True))
+    else:
+        report.append(("user", admin.email, False))
+    for spec in data.USERS:
+        user, created = _user(spec, password)
+        report.append(("user", user.email, created))
+    for spec in data.SELLERS:
+        seller, created = _organisation(
+            Seller,
+            spec,
+            admin,
+            sellers.create_seller,
+            sellers.set_seller_verified,
+            "members",
+            lambda user, seller_id: user.is_member_of(seller_id),
+            sellers.add_member,
+        )
+        if created and spec.get("pickup_note"):
+            shipping.save_seller_shipping(
+                admin,
+                seller,
+                own_table=False,
+                rows=[],
+                offers_pickup=True,
+                pickup_note=spec["pickup_note"],
+            )
+        report.append(("seller", seller.name_th, created))
+    for seller_name, products in data.PRODUCTS.items():
+        seller = db.session.scalar(select(Seller).where(Seller.name_th == seller_name))
+        for spec in products:
+            product, created = _product(seller, spec)
+            report.append(("product", product.name_th, created))
+    for spec in data.FUNDS:
+        fund, created = _organisation(
+            Fund,
+            spec,
+            admin,
+            funds.create_fund,
+            funds.set_fund_verified,
+            "treasurers",
+            lambda user, fund_id: user.is_treasurer_of(fund_id),
+            funds.add_treasurer,
+        )
+        report.append(("fund", fund.name_th, created))
+    for email, fund_name in data.BUYER_FUNDS.items():
+        user = accounts.get_by_email(email)
+        if user.fund_id is None:
+            user.fund_id = db.session.scalar(select(Fund.id).where(Fund.name_th == fund_name))
+    for spec in data.LEVY_RULES:
+        rule, created = _levy_rule(spec)
+        report.append(("levy", f"{spec['seller']}: {spec['kind']} {spec['rate']}", created))
+    db.session.flush()
+    return report
+
+
+def _levy_rule(spec):
+    seller = db.session.scalar(select(Seller).where(Seller.name_th == spec["seller"]))
+    fund = (
+        db.session.scalar(select(Fund).where(Fund.name_th == spec["fund"]))
+        if spec["fund"]
+        else None
+    )
+    existing = db.session.scalar(
+        select(LevyRule).where(
+            LevyRule.seller_id == seller.id,
+            LevyRule.kind == spec["kind"],
+            LevyRule.beneficiary == spec["beneficiary"],
+        )
+    )
+    if existing is not None:
+        return existing, False
+    product_id = category_id = None
+    if spec["scope"] == "product":
+        product_id = db.session.scalar(
+            select(Product.id).where(
+                Product.seller_id == seller.id, Product.name_th == spec["product"]
+            )
+        )
+    if spec["scope"] == "category":
+        category_id = db.session.scalar(
+            select(Category.id).where(Category.slug == spec["category"])
+        )
+    rule = levies.propose(
+        accounts.get_by_email(spec["proposer"]),
+        side=spec["side"],
+        seller_id=seller.id,
+        fund_id=fund.id if fund else None,
+        beneficiary=spec["beneficiary"],
+        scope=spec["scope"],
+        category_id=category_id,
+        product_id=product_id,
+        kind=spec["kind"],
+        rate=spec["rate"],
+        effective_from=DEMO_RULES_FROM,
+    )
+    levies.accept(accounts.get_by_email(spec["accepter"]), rule)
+    return rule, True

@@ -1,0 +1,437 @@
+"""What treasurers read: levies accrued, reversed and remitted, from the ledger alone.
+
+Totals come from the per-day levy table the ledger keeps with each posting, so a month's
+report costs the same however long the journal grows; drill-down reads the journal entries
+of the period through their (fund, day) index.
+"""
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from marketplace.errors import DomainError
+from marketplace.extensions import db
+from marketplace.geo.models import Province
+from marketplace.ledger.models import (
+    Account,
+    AccountKind,
+    EntryKind,
+    FundLevyDay,
+    FundLevyMonth,
+    JournalEntry,
+    LevyDimension,
+    Remittance,
+)
+from marketplace.levies.services import today
+from marketplace.orders.models import Order, OrderItem
+from marketplace.sellers.models import Seller
+
+#: The longest period one report covers, and the years a report may ask about.
+MAX_DAYS = 366 * 5
+FIRST_YEAR, LAST_YEAR = 2000, 2200
+#: Order items per drill-down page.
+ITEMS_PER_PAGE = 200
+
+
+def parse_period(start_text, end_text, default_today=None):
+    """``(start, end)`` from YYYY-MM-DD text, both inclusive; the current month by default."""
+    now = default_today or today()
+    try:
+        start = date.fromisoformat(start_text) if start_text else now.replace(day=1)
+        end = date.fromisoformat(end_text) if end_text else now
+    except (TypeError, ValueError):
+        raise DomainError(_l("Enter dates as YYYY-MM-DD."), field="from") from None
+    if not (FIRST_YEAR <= start.year <= LAST_YEAR and FIRST_YEAR <= end.year <= LAST_YEAR):
+        raise DomainError(
+            _l("Choose dates between %(first)d and %(last)d.", first=FIRST_YEAR, last=LAST_YEAR),
+            field="from",
+        )
+    if end < start:
+        raise DomainError(_l("The period ends before it starts."), field="to")
+    if (end - start).days > MAX_DAYS:
+        raise DomainError(_l("Choose a period of at most five years."), field="to")
+    return start, end
+
+
+@dataclass
+class Row:
+    key: object
+    label: str
+    accrued_satang: int = 0
+    reversed_satang: int = 0
+    units: int = 0
+
+    @property
+    def net_satang(self):
+        return self.accrued_satang - self.reversed_satang
+
+
+@dataclass
+class LevyReport:
+    fund_id: int
+    start: date
+    end: date
+    accrued_satang: int = 0
+    reversed_satang: int = 0
+    remitted_satang: int = 0
+    balance_satang: int = 0
+    by_product: list = field(default_factory=list)
+    by_seller: list = field(default_factory=list)
+    by_buyer_province: list = field(default_factory=list)
+
+    @property
+    def net_satang(self):
+        return self.accrued_satang - self.reversed_satang
+
+    def as_dict(self):
+        def rows(items, key_name):
+            return [
+                {
+                    key_name: row.key,
+                    "name": row.label,
+                    "accrued_satang": row.accrued_satang,
+                    "reversed_satang": row.reversed_satang,
+                    "net_satang": row.net_satang,
+                }
+                for row in items
+            ]
+
+        return {
+            "fund_id": self.fund_id,
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "accrued_satang": self.accrued_satang,
+            "reversed_satang": self.reversed_satang,
+            "net_satang": self.net_satang,
+            "remitted_satang": self.remitted_satang,
+            "balance_satang": self.balance_satang,
+            "by_product": rows(self.by_product, "product_id"),
+            "by_seller": rows(self.by_seller, "seller_id"),
+            "by_buyer_province": rows(self.by_buyer_province, "province_code"),
+        }
+
+
+def account_balances(fund_id):
+    """The fund's ledger accounts: ``{AccountKind: balance_satang}``."""
+    return dict(
+        db.session.execute(
+            select(Account.kind, Account.balance_satang).where(Account.fund_id == fund_id)
+        ).all()
+    )
+
+
+def balance(fund_id):
+    """What the marketplace owes the fund now (negative: the fund owes levies back)."""
+    rows = account_balances(fund_id)
+    return rows.get(AccountKind.FUND_PAYABLE, 0) - rows.get(AccountKind.FUND_RECEIVABLE, 0)
+
+
+def ledger_page(fund_id, after_id=0, limit=100):
+    """The fund's journal entries with their lines, oldest first, after entry ``after_id``.
+
+    Returns ``(entries, more)``: ``more`` says whether entries follow the last one.
+    """
+    rows = db.session.scalars(
+        select(JournalEntry)
+        .where(JournalEntry.fund_id == fund_id, JournalEntry.id > after_id)
+        .options(selectinload(JournalEntry.lines))
+        .order_by(JournalEntry.id)
+        .limit(limit + 1)
+    ).all()
+    return rows[:limit], len(rows) > limit
+
+
+def _names(model, key_column, ids):
+    if not ids:
+        return {}
+    return {
+        key: (name_th, name_en)
+        for key, name_th, name_en in db.session.execute(
+            select(key_column, model.name_th, model.name_en).where(key_column.in_(ids))
+        )
+    }
+
+
+def _rows(grouped, names, language):
+    rows = []
+    for key, accrued, reversed_, units in grouped:
+        name_th, name_en = names.get(key, (str(key), ""))
+        label = name_en if language == "en" and name_en else name_th
+        rows.append(Row(key, label, int(accrued or 0), int(reversed_ or 0), int(units or 0)))
+    return sorted(rows, key=lambda row: (-row.net_satang, row.label))
+
+
+def whole_months(start, end):
+    """Split ``start``..``end`` into the whole months inside it and the days left at its edges."""
+    first = start if start.day == 1 else _next_month(start)
+    months = []
+    while _next_month(first) - timedelta(days=1) <= end:
+        months.append(first)
+        first = _next_month(first)
+    if not months:
+        return [], [(start, end)]
+    edges = []
+    if start < months[0]:
+        edges.append((start, months[0] - timedelta(days=1)))
+    after = _next_month(months[-1])
+    if after <= end:
+        edges.append((after, end))
+    return months, edges
+
+
+def _next_month(day):
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _breakdowns(fund_id, start, end):
+    """``(by product, by seller, by province)`` dicts of [accrued, reversed, units]."""
+    totals = {LevyDimension.PRODUCT: {}, LevyDimension.SELLER: {}, LevyDimension.PROVINCE: {}}
+
+    def add(dimension, key, accrued, reversed_, units):
+        row = totals[dimension].setdefault(key, [0, 0, 0])
+        row[0] += int(accrued or 0)
+        row[1] += int(reversed_ or 0)
+        row[2] += int(units or 0)
+
+    months, edges = whole_months(start, end)
+    if months:
+        for dimension, key, accrued, reversed_, units in db.session.execute(
+            select(
+                FundLevyMonth.dimension,
+                FundLevyMonth.key,
+                func.sum(FundLevyMonth.accrued_satang),
+                func.sum(FundLevyMonth.reversed_satang),
+                func.sum(FundLevyMonth.accrued_units - FundLevyMonth.reversed_units),
+            )
+            .where(FundLevyMonth.fund_id == fund_id, FundLevyMonth.month.in_(months))
+            .group_by(FundLevyMonth.dimension, FundLevyMonth.key)
+        ):
+            dimension = LevyDimension(dimension)
+            key = key if dimension == LevyDimension.PROVINCE else int(key)
+            add(dimension, key, accrued, reversed_, units)
+    for first, last in edges:
+        for product_id, seller_id, province, accrued, reversed_, units in db.session.execute(
+            select(
+                FundLevyDay.product_id,
+                FundLevyDay.seller_id,
+                FundLevyDay.buyer_province_code,
+                func.sum(FundLevyDay.accrued_satang),
+                func.sum(FundLevyDay.reversed_satang),
+                func.sum(FundLevyDay.accrued_units - FundLevyDay.reversed_units),
+            )
+            .where(FundLevyDay.fund_id == fund_id, FundLevyDay.day.between(first, last))
+            .group_by(
+                FundLevyDay.product_id, FundLevyDay.seller_id, FundLevyDay.buyer_province_code
+            )
+        ):
+            add(LevyDimension.PRODUCT, product_id, accrued, reversed_, units)
+            add(LevyDimension.SELLER, seller_id, accrued, reversed_, units)
+            add(LevyDimension.PROVINCE, province, accrued, reversed_, units)
+    return (
+        totals[LevyDimension.PRODUCT],
+        totals[LevyDimension.SELLER],
+        totals[LevyDimension.PROVINCE],
+    )
+
+
+def levy_report(fund_id, start, end, language="th"):
+    """Totals and breakdowns for one fund and period: whole months from the monthly table,
+    the days at the edges from the daily one, so the cost does not grow with the journal."""
+    from marketplace.catalog.models import Product
+
+    report = LevyReport(fund_id=fund_id, start=start, end=end)
+    products, sellers, provinces = _breakdowns(fund_id, start, end)
+
+    def rows(totals):
+        return [(key, *values) for key, values in totals.items()]
+
+    report.by_product = _rows(rows(products), _names(Product, Product.id, list(products)), language)
+    report.by_seller = _rows(rows(sellers), _names(Seller, Seller.id, list(sellers)), language)
+    report.by_buyer_province = _rows(
+        rows(provinces), _names(Province, Province.code, list(provinces)), language
+    )
+    report.accrued_satang = sum(row.accrued_satang for row in report.by_seller)
+    report.reversed_satang = sum(row.reversed_satang for row in report.by_seller)
+    report.remitted_satang = int(
+        db.session.scalar(
+            select(func.coalesce(func.sum(Remittance.amount_satang), 0)).where(
+                Remittance.fund_id == fund_id, Remittance.remitted_on.between(start, end)
+            )
+        )
+    )
+    report.balance_satang = balance(fund_id)
+    return report
+
+
+@dataclass
+class LevyLineView:
+    entry: JournalEntry
+    order_number: str
+    item_name: str
+
+
+def entries(fund_id, start, end, *, product_id=None, seller_id=None, province=None, page=1):
+    """One page of the levy postings behind a report, newest first, with order and item.
+
+    Returns ``(lines, total)``: ``total`` counts every posting that matches.
+    """
+    query = (
+        select(JournalEntry, Order.number, OrderItem.name_th)
+        .join(Order, JournalEntry.order_id == Order.id)
+        .join(OrderItem, JournalEntry.order_item_id == OrderItem.id)
+        .where(
+            JournalEntry.fund_id == fund_id,
+            JournalEntry.local_date.between(start, end),
+            JournalEntry.kind.in_((EntryKind.LEVY, EntryKind.LEVY_REVERSAL)),
+        )
+        .order_by(JournalEntry.local_date.desc(), JournalEntry.id.desc())
+    )
+    if product_id:
+        query = query.where(JournalEntry.product_id == product_id)
+    if seller_id:
+        query = query.where(JournalEntry.seller_id == seller_id)
+    if province:
+        query = query.where(JournalEntry.buyer_province_code == province)
+    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    page_rows = db.session.execute(
+        query.limit(ITEMS_PER_PAGE).offset((max(page, 1) - 1) * ITEMS_PER_PAGE)
+    )
+    return [LevyLineView(entry, number, name) for entry, number, name in page_rows], total
+
+
+def remittances(fund_id, limit=100):
+    return db.session.scalars(
+        select(Remittance)
+        .where(Remittance.fund_id == fund_id)
+        .order_by(Remittance.remitted_on.desc(), Remittance.id.desc())
+        .limit(limit)
+    ).all()
+
+
+@dataclass
+class Dashboard:
+    balance_satang: int
+    month_accrued_satang: int
+    year_accrued_satang: int
+    year_reversed_satang: int
+    year_remitted_satang: int
+    months: list  # [(first day of month, accrued, reversed)], oldest first
+
+
+def _first_of_months_back(day, count):
+    months, current = [], day.replace(day=1)
+    for _ in range(count):
+        months.append(current)
+        current = (current - timedelta(days=1)).replace(day=1)
+    return list(reversed(months))
+
+
+def dashboard(fund_id, on_day=None):
+    on_day = on_day or today()
+    month_start, year_start = on_day.replace(day=1), on_day.replace(month=1, day=1)
+    months = _first_of_months_back(on_day, 12)
+    daily = db.session.execute(
+        select(
+            FundLevyDay.day,
+            func.sum(FundLevyDay.accrued_satang),
+            func.sum(FundLevyDay.reversed_satang),
+        )
+        .where(
+            FundLevyDay.fund_id == fund_id,
+            FundLevyDay.day.between(min(months[0], year_start), on_day),
+        )
+        .group_by(FundLevyDay.day)
+    ).all()
+    per_month = {m: [0, 0] for m in months}
+    month_accrued = year_accrued = year_reversed = 0
+    for day, accrued, reversed_ in daily:
+        accrued, reversed_ = int(accrued or 0), int(reversed_ or 0)
+        first = day.replace(day=1)
+        if first in per_month:
+            per_month[first][0] += accrued
+            per_month[first][1] += reversed_
+        if day >= year_start:
+            year_accrued += accrued
+            year_reversed += reversed_
+        if day >= month_start:
+            month_accrued += accrued
+    remitted = db.session.scalar(
+        select(func.coalesce(func.sum(Remittance.amount_satang), 0)).where(
+            Remittance.fund_id == fund_id, Remittance.remitted_on.between(year_start, on_day)
+        )
+    )
+    return Dashboard(
+        balance_satang=balance(fund_id),
+        month_accrued_satang=month_accrued,
+        year_accrued_satang=year_accrued,
+        year_reversed_satang=year_reversed,
+        year_remitted_satang=int(remitted),
+        months=[(m, v[0], v[1]) for m, v in per_month.items()],
+    )
+
+
+def report_csv(report, fund_name, headings):
+    """The report as CSV text: UTF-8 with a BOM, so Excel shows Thai; amounts in baht."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+
+    def cell(text):
+        """A name as text, never a formula: Excel runs cells that start with = + - @."""
+        text = str(text)
+        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+    def baht(satang):
+        sign = "-" if satang < 0 else ""
+        whole, rest = divmod(abs(satang), 100)
+        return f"{sign}{whole}.{rest:02d}"
+
+    writer.writerow([headings["fund"], cell(fund_name)])
+    writer.writerow([headings["period"], report.start.isoformat(), report.end.isoformat()])
+    writer.writerow([headings["accrued"], baht(report.accrued_satang)])
+    writer.writerow([headings["reversed"], baht(report.reversed_satang)])
+    writer.writerow([headings["net"], baht(report.net_satang)])
+    writer.writerow([headings["remitted"], baht(report.remitted_satang)])
+    writer.writerow([headings["balance"], baht(report.balance_satang)])
+    for title, rows in (
+        (headings["by_product"], report.by_product),
+        (headings["by_seller"], report.by_seller),
+        (headings["by_province"], report.by_buyer_province),
+    ):
+        writer.writerow([])
+        writer.writerow(
+            [title, headings["accrued"], headings["reversed"], headings["net"], headings["units"]]
+        )
+        for row in rows:
+            writer.writerow(
+                [
+                    cell(row.label),
+                    baht(row.accrued_satang),
+                    baht(row.reversed_satang),
+                    baht(row.net_satang),
+                    row.units,
+                ]
+            )
+    return buffer.getvalue()
+
+
+def seller_levies(seller_id, start, end, language="th"):
+    """Levies deducted from one seller's sales in the period, per fund."""
+    from marketplace.funds.models import Fund
+
+    grouped = db.session.execute(
+        select(
+            FundLevyDay.fund_id,
+            func.sum(FundLevyDay.accrued_satang),
+            func.sum(FundLevyDay.reversed_satang),
+            func.sum(FundLevyDay.accrued_units - FundLevyDay.reversed_units),
+        )
+        .where(FundLevyDay.seller_id == seller_id, FundLevyDay.day.between(start, end))
+        .group_by(FundLevyDay.fund_id)
+    ).all()
+    return _rows(grouped, _names(Fund, Fund.id, [row[0] for row in grouped]), language)

@@ -1,0 +1,377 @@
+"""Posting to the ledger: idempotent, balanced, hash-chained, append-only.
+
+``post`` is the one way an entry is written. It locks the accounts it touches (in id
+order), so concurrent postings to one fund take turns; checks the idempotency key again
+under the lock; appends to the chain; updates the balances and the per-day levy totals.
+"""
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from marketplace.dbtypes import utcnow
+from marketplace.errors import DomainError, Forbidden
+from marketplace.extensions import db
+from marketplace.i18n import BANGKOK, to_bangkok
+from marketplace.ledger.models import (
+    Account,
+    AccountKind,
+    EntryKind,
+    FundLevyDay,
+    FundLevyMonth,
+    JournalEntry,
+    JournalLine,
+    LevyDimension,
+    Remittance,
+)
+from marketplace.money import MoneyError, format_satang, parse_baht
+
+MAIN_CHAIN = "main"
+
+
+class LedgerError(Exception):
+    """A posting that would break the ledger's rules; a programming error, not user input."""
+
+
+# Accounts
+
+
+def _account_code(kind, seller_id=None, fund_id=None):
+    return {
+        AccountKind.CASH: "cash",
+        AccountKind.SELLER_PAYABLE: f"seller:{seller_id}",
+        AccountKind.FUND_PAYABLE: f"fund:{fund_id}",
+        AccountKind.FUND_RECEIVABLE: f"fund-receivable:{fund_id}",
+    }[kind]
+
+
+def account(kind, *, seller_id=None, fund_id=None):
+    """The account, created on first use (a concurrent creator wins, and is then read).
+
+    Remembered in the session by code, so a task that names the same account many times
+    reads it once; a remembered id is used only while it still holds that code.
+    """
+    code = _account_code(kind, seller_id, fund_id)
+    known = db.session.info.setdefault("ledger_account_ids", {})
+    if code in known:
+        row = db.session.get(Account, known[code])
+        if row is not None and row.code == code:
+            return row
+    found = db.session.scalar(select(Account).where(Account.code == code))
+    if found is None:
+        try:
+            with db.session.begin_nested():
+                db.session.add(Account(code=code, kind=kind, seller_id=seller_id, fund_id=fund_id))
+        except IntegrityError:
+            pass
+        found = db.session.scalar(select(Account).where(Account.code == code))
+    known[code] = found.id
+    return found
+
+
+def cash():
+    return account(AccountKind.CASH)
+
+
+def seller_payable(seller_id):
+    return account(AccountKind.SELLER_PAYABLE, seller_id=seller_id)
+
+
+def fund_payable(fund_id):
+    return account(AccountKind.FUND_PAYABLE, fund_id=fund_id)
+
+
+def fund_receivable(fund_id):
+    return account(AccountKind.FUND_RECEIVABLE, fund_id=fund_id)
+
+
+def lock(accounts):
+    """Lock the accounts' rows for this transaction, in id order; return them fresh."""
+    ids = sorted({a.id for a in accounts})
+    rows = db.session.scalars(
+        select(Account)
+        .where(Account.id.in_(ids))
+        .order_by(Account.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    return {row.id: row for row in rows}
+
+
+def natural(account_row, amount):
+    """How a line's signed amount (debit +) moves the account's natural balance."""
+    return amount if account_row.is_asset else -amount
+
+
+# Entries
+
+
+@dataclass
+class Posting:
+    """What to post; ``lines`` are ``(account, signed amount)`` pairs."""
+
+    key: str
+    kind: EntryKind
+    lines: list
+    occurred_at: object
+    memo: str = ""
+    dims: dict = field(default_factory=dict)
+
+
+HASHED_FIELDS = (
+    "key",
+    "kind",
+    "memo",
+    "chain",
+    "seq",
+    "local_date",
+    "order_id",
+    "order_item_id",
+    "order_item_levy_id",
+    "refund_id",
+    "remittance_id",
+    "fund_id",
+    "seller_id",
+    "product_id",
+    "buyer_province_code",
+    "levy_satang",
+    "units",
+)
+
+
+def entry_hash(entry, lines):
+    """sha256 of the previous hash and the entry's content, lines included.
+
+    ``entry`` and ``lines`` are ORM rows, or plain dicts with the same names (an entry
+    read back from an export, see ``export.py``): one function hashes both.
+    """
+    content = hashed_fields(entry)
+    content["lines"] = sorted(
+        [_field(line, "account_id"), _field(line, "amount_satang")] for line in lines
+    )
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256((_field(entry, "prev_hash") + text).encode()).hexdigest()
+
+
+def hashed_fields(entry):
+    """The entry's hashed fields (lines apart) as plain JSON values, as the hash sees them."""
+    content = {name: _plain(_field(entry, name)) for name in HASHED_FIELDS}
+    content["occurred_at"] = _plain(_field(entry, "occurred_at"))  # a datetime: isoformat()
+    return content
+
+
+def _field(row, name):
+    return row[name] if isinstance(row, dict) else getattr(row, name)
+
+
+def _plain(value):
+    if isinstance(value, date):
+        return value.isoformat()
+    if hasattr(value, "value"):
+        return value.value
+    return value
+
+
+def existing(key):
+    return db.session.scalar(select(JournalEntry).where(JournalEntry.key == key))
+
+
+def post(posting):
+    """Write the entry once; return ``(entry, created)``. A known key changes nothing."""
+    lines = [(acct, amount) for acct, amount in posting.lines if amount != 0]
+    if not lines or sum(amount for _acct, amount in lines) != 0:
+        raise LedgerError(f"entry {posting.key} does not balance: {lines}")
+    locked = lock([acct for acct, _amount in lines])
+    # Checked under the lock: a concurrent posting of this key has committed, or not begun.
+    found = existing(posting.key)
+    if found is not None:
+        return found, False
+    fund_ids = {row.fund_id for row in locked.values() if row.fund_id is not None}
+    if len(fund_ids) > 1:
+        raise LedgerError(f"entry {posting.key} touches more than one fund")
+    chain = f"fund:{fund_ids.pop()}" if fund_ids else MAIN_CHAIN
+    last = db.session.execute(
+        select(JournalEntry.seq, JournalEntry.hash)
+        .where(JournalEntry.chain == chain)
+        .order_by(JournalEntry.seq.desc())
+        .limit(1)
+    ).first()
+    entry = JournalEntry(
+        key=posting.key,
+        kind=posting.kind,
+        chain=chain,
+        seq=(last.seq + 1) if last else 1,
+        prev_hash=last.hash if last else "",
+        occurred_at=posting.occurred_at,
+        local_date=to_bangkok(posting.occurred_at).date(),
+        memo=posting.memo,
+        **{"levy_satang": 0, "units": 0, **posting.dims},
+    )
+    journal_lines = [
+        JournalLine(account_id=acct.id, amount_satang=amount) for acct, amount in lines
+    ]
+    entry.hash = entry_hash(entry, journal_lines)
+    entry.lines = journal_lines
+    db.session.add(entry)
+    for acct, amount in lines:
+        row = locked[acct.id]
+        row.balance_satang += natural(row, amount)
+    if entry.levy_satang:
+        _count_levy_day(entry)
+    db.session.flush()
+    return entry, True
+
+
+def _count_levy_day(entry):
+    """Keep the per-day and per-month totals the reports read: one upsert per table."""
+    _add_levy(
+        FundLevyDay,
+        [
+            {
+                "fund_id": entry.fund_id,
+                "day": entry.local_date,
+                "seller_id": entry.seller_id,
+                "product_id": entry.product_id,
+                "buyer_province_code": entry.buyer_province_code,
+            }
+        ],
+        entry,
+    )
+    month = entry.local_date.replace(day=1)
+    _add_levy(
+        FundLevyMonth,
+        [
+            {"fund_id": entry.fund_id, "month": month, "dimension": dimension, "key": str(key)}
+            for dimension, key in (
+                (LevyDimension.PRODUCT, entry.product_id),
+                (LevyDimension.SELLER, entry.seller_id),
+                (LevyDimension.PROVINCE, entry.buyer_province_code),
+            )
+        ],
+        entry,
+    )
+
+
+#: The unique key of each totals table (its upsert's conflict target).
+_TOTALS_KEYS = {
+    FundLevyDay: ("fund_id", "day", "seller_id", "product_id", "buyer_province_code"),
+    FundLevyMonth: ("fund_id", "month", "dimension", "key"),
+}
+
+
+def _add_levy(model, keys, entry):
+    """Add the entry's levy to the rows named by ``keys``, creating those that are missing,
+    in one ``INSERT … ON CONFLICT DO UPDATE`` (PostgreSQL and SQLite both have it)."""
+    if entry.levy_satang > 0:
+        amounts = {"accrued_satang": entry.levy_satang, "accrued_units": entry.units}
+        amounts |= {"reversed_satang": 0, "reversed_units": 0}
+    else:
+        amounts = {"accrued_satang": 0, "accrued_units": 0}
+        amounts |= {"reversed_satang": -entry.levy_satang, "reversed_units": entry.units}
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
+    insert = insert.values([{**key, **amounts} for key in keys])
+    columns = model.__table__.c
+    db.session.execute(
+        insert.on_conflict_do_update(
+            index_elements=_TOTALS_KEYS[model],
+            set_={name: columns[name] + insert.excluded[name] for name in amounts},
+        )
+    )
+
+
+# Remittances
+
+
+def parse_day(text, field="date"):
+    try:
+        return date.fromisoformat((text or "").strip())
+    except ValueError:
+        raise DomainError(_l("Enter a date as YYYY-MM-DD."), field=field) from None
+
+
+def record_remittance(actor, fund, *, amount, remitted_on, bank_reference):
+    """Money sent to the fund's bank account: fund payable down, cash down.
+
+    A treasurer of the fund or an admin records it; more than the fund is owed is refused.
+    """
+    if not (actor.is_admin or actor.is_treasurer_of(fund.id)):
+        raise Forbidden(_l("You are not a treasurer of this fund."))
+    try:
+        amount_satang = parse_baht(amount, maximum_satang=10**12)
+    except MoneyError:
+        raise DomainError(
+            _l("Enter an amount in baht with at most two decimals."), field="amount"
+        ) from None
+    if amount_satang <= 0:
+        raise DomainError(_l("The amount must be more than zero."), field="amount")
+    day = remitted_on if isinstance(remitted_on, date) else parse_day(remitted_on, "remitted_on")
+    if day > to_bangkok(utcnow()).date():
+        raise DomainError(_l("A remittance cannot be dated in the future."), field="remitted_on")
+    reference = (bank_reference or "").strip()[:100]
+    if not reference:
+        raise DomainError(_l("Enter the bank reference of the transfer."), field="bank_reference")
+    payable, money = fund_payable(fund.id), cash()
+    lock([payable, money])
+    already = db.session.scalar(
+        select(Remittance.id).where(
+            Remittance.fund_id == fund.id, Remittance.bank_reference == reference
+        )
+    )
+    if already is not None:  # the same transfer sent twice (a double click, a reload)
+        raise DomainError(
+            _l("A remittance with this bank reference is already recorded."),
+            field="bank_reference",
+        )
+    owed = payable.balance_satang
+    if amount_satang > owed:
+        raise DomainError(
+            _l("The fund is owed %(owed)s; a remittance cannot be more.", owed=format_satang(owed)),
+            field="amount",
+        )
+    remittance = Remittance(
+        fund_id=fund.id,
+        amount_satang=amount_satang,
+        remitted_on=day,
+        bank_reference=reference,
+        recorded_by_id=actor.id,
+    )
+    db.session.add(remittance)
+    db.session.flush()
+    post(
+        Posting(
+            key=f"remittance:{remittance.id}",
+            kind=EntryKind.REMITTANCE,
+            lines=[(payable, amount_satang), (money, -amount_satang)],
+            # Dated by the transfer, so reports and the journal agree on the day.
+            occurred_at=datetime.combine(day, time(12), tzinfo=BANGKOK).astimezone(UTC),
+            memo=reference,
+            dims={"fund_id": fund.id, "remittance_id": remittance.id},
+        )
+    )
+    return remittance
+
+
+# The append-only guard
+
+
+def _refuse_changes(session, flush_context, instances):
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, JournalEntry | JournalLine) and (
+            obj in session.deleted or session.is_modified(obj)
+        ):
+            raise LedgerError("journal entries and lines are append-only; post a reversal")
+
+
+def install():
+    """Refuse, in the ORM, any change to a posted entry or line; idempotent."""
+    if not event.contains(Session, "before_flush", _refuse_changes):
+        event.listen(Session, "before_flush", _refuse_changes)

@@ -1,0 +1,388 @@
+"""Check the whole ledger: ``flask ledger verify``.
+
+- every entry has lines and they sum to zero;
+- every chain runs 1, 2, 3… with each entry's stored hash equal to the recomputed one,
+  and each ``prev_hash`` equal to the hash before it;
+- every account's balance equals the sum of its lines; no fund account is negative;
+- every paid order has its payment entry; every levy of a paid order item is accrued
+  exactly once and reversed exactly as its refunds say, never more than accrued;
+- the per-day levy totals the reports read equal the journal.
+
+Levies of orders whose routing task is still waiting in the outbox are counted as waiting,
+not as discrepancies.
+"""
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from marketplace.extensions import db
+from marketplace.ledger.models import (
+    Account,
+    AccountKind,
+    EntryKind,
+    FundLevyDay,
+    FundLevyMonth,
+    JournalEntry,
+    JournalLine,
+    LevyDimension,
+    Remittance,
+)
+from marketplace.ledger.services import entry_hash, natural
+from marketplace.levies import arithmetic
+from marketplace.levies.models import OrderItemLevy
+from marketplace.orders.models import Order, OrderItem, Refund, RefundItem
+from marketplace.outbox.models import OutboxMessage
+
+BATCH = 2000
+
+
+@dataclass
+class Report:
+    problems: list = field(default_factory=list)
+    counts: dict = field(default_factory=dict)
+    waiting_orders: int = 0
+    #: ``(chain, entries, head hash)`` of each chain checked in an export file.
+    heads: list = field(default_factory=list)
+
+    @property
+    def ok(self):
+        return not self.problems
+
+    def problem(self, text):
+        self.problems.append(text)
+
+
+def verify():
+    """Read the ledger in a session of its own (it walks every entry), and report."""
+    report = Report()
+    with Session(db.engine) as session:
+        _entries_and_chains(session, report)
+        _balances(session, report)
+        _orders_and_levies(session, report)
+        _money_amounts(session, report)
+        _refund_sequences(session, report)
+        _day_totals(session, report)
+    return report
+
+
+def _entries_and_chains(session, report):
+    sums = {
+        entry_id: int(total)
+        for entry_id, total in session.execute(
+            select(JournalLine.entry_id, func.sum(JournalLine.amount_satang)).group_by(
+                JournalLine.entry_id
+            )
+        )
+    }
+    report.counts["entries"] = 0
+    report.counts["lines"] = session.scalar(select(func.count()).select_from(JournalLine))
+    chains = set()
+    previous = {}
+    last_id = 0
+    while True:
+        entries = session.scalars(
+            select(JournalEntry)
+            .where(JournalEntry.id > last_id)
+            .order_by(JournalEntry.id)
+            .limit(BATCH)
+        ).all()
+        if not entries:
+            break
+        lines = defaultdict(list)
+        for line in session.scalars(
+            select(JournalLine).where(JournalLine.entry_id.in_([e.id for e in entries]))
+        ):
+            lines[line.entry_id].append(line)
+        for entry in entries:
+            report.counts["entries"] += 1
+            chains.add(entry.chain)
+            if entry.id not in sums:
+                report.problem(f"entry {entry.id} ({entry.key}) has no lines")
+            elif sums[entry.id] != 0:
+                report.problem(
+                    f"entry {entry.id} ({entry.key}) does not balance: {sums[entry.id]:+d}"
+                )
+            if entry_hash(entry, lines[entry.id]) != entry.hash:
+                report.problem(
+                    f"entry {entry.id} ({entry.key}): its hash does not match its content"
+                )
+            expected_seq, expected_prev = previous.get(entry.chain, (0, ""))
+            if entry.seq != expected_seq + 1:
+                report.problem(
+                    f"chain {entry.chain}: entry {entry.id} is number {entry.seq}, "
+                    f"expected {expected_seq + 1}"
+                )
+            if entry.prev_hash != expected_prev:
+                report.problem(
+                    f"chain {entry.chain}: entry {entry.id} does not follow its predecessor"
+                )
+            previous[entry.chain] = (entry.seq, entry.hash)
+        last_id = entries[-1].id
+        session.expunge_all()
+    _check_chain_order(session, report, previous)
+    report.counts["chains"] = len(chains)
+
+
+def _check_chain_order(session, report, previous):
+    """Entries were walked by id; a chain's seq order must agree with id order."""
+    rows = session.execute(
+        select(JournalEntry.chain, func.count(), func.max(JournalEntry.seq)).group_by(
+            JournalEntry.chain
+        )
+    ).all()
+    for chain, count, top in rows:
+        if count != top:
+            report.problem(f"chain {chain}: {count} entries but numbered up to {top}")
+
+
+def _balances(session, report):
+    sums = {
+        account_id: int(total)
+        for account_id, total in session.execute(
+            select(JournalLine.account_id, func.sum(JournalLine.amount_satang)).group_by(
+                JournalLine.account_id
+            )
+        )
+    }
+    accounts = session.scalars(select(Account).order_by(Account.id)).all()
+    report.counts["accounts"] = len(accounts)
+    for acct in accounts:
+        expected = natural(acct, sums.get(acct.id, 0) or 0)
+        if acct.balance_satang != expected:
+            report.problem(
+                f"account {acct.code}: balance {acct.balance_satang} but its lines say {expected}"
+            )
+        if acct.kind in (AccountKind.FUND_PAYABLE, AccountKind.FUND_RECEIVABLE) and (
+            acct.balance_satang < 0 or expected < 0
+        ):
+            report.problem(f"account {acct.code} is negative")
+
+
+def _orders_and_levies(session, report):
+    waiting = {
+        message.payload.get("order_id")
+        for message in session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.done_at.is_(None), OutboxMessage.task == "tasks.levy.route_order"
+            )
+        )
+    }
+    waiting_refunds = {
+        message.payload.get("refund_id")
+        for message in session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.done_at.is_(None), OutboxMessage.task == "tasks.levy.post_refund"
+            )
+        )
+    }
+    entries = {
+        key: (kind, levy, order_id)
+        for key, kind, levy, order_id in session.execute(
+            select(
+                JournalEntry.key, JournalEntry.kind, JournalEntry.levy_satang, JournalEntry.order_id
+            )
+        )
+    }
+    paid = session.execute(
+        select(Order.id, Order.total_satang).where(Order.paid_at.is_not(None))
+    ).all()
+    report.counts["paid_orders"] = len(paid)
+    for order_id, _total in paid:
+        if f"payment:{order_id}" not in entries and order_id not in waiting:
+            report.problem(f"order {order_id} is paid but its payment is not in the ledger")
+    report.waiting_orders = len(waiting)
+    paid_ids = {order_id for order_id, _total in paid}
+    levies = session.execute(
+        select(
+            OrderItemLevy.id, OrderItemLevy.amount_satang, OrderItem.order_id, OrderItem.quantity
+        ).join(OrderItem, OrderItemLevy.order_item_id == OrderItem.id)
+    ).all()
+    refund_items = defaultdict(list)
+    for ri_id, item_id, quantity, before, refund_id in session.execute(
+        select(
+            RefundItem.id,
+            RefundItem.order_item_id,
+            RefundItem.quantity,
+            RefundItem.refunded_before,
+            RefundItem.refund_id,
+        ).where(RefundItem.order_item_id.is_not(None))
+    ):
+        refund_items[item_id].append((ri_id, quantity, before, refund_id))
+    item_of_levy = dict(
+        session.execute(select(OrderItemLevy.id, OrderItemLevy.order_item_id)).all()
+    )
+    reversals = defaultdict(int)
+    accruals = {}
+    for key, (kind, amount, _order) in entries.items():
+        if kind == EntryKind.LEVY:
+            accruals[int(key.split(":")[1])] = amount
+        elif kind == EntryKind.LEVY_REVERSAL:
+            reversals[int(key.split(":")[1])] += -amount
+    report.counts["levies"] = len(levies)
+    for levy_id, amount, order_id, quantity in levies:
+        if order_id not in paid_ids:
+            if levy_id in accruals:
+                report.problem(
+                    f"levy {levy_id} is in the ledger but its order {order_id} is not paid"
+                )
+            continue
+        if levy_id not in accruals:
+            if order_id not in waiting:
+                report.problem(f"levy {levy_id} of paid order {order_id} was never posted")
+            continue
+        if accruals[levy_id] != amount:
+            report.problem(
+                f"levy {levy_id}: posted {accruals[levy_id]} but the order says {amount}"
+            )
+        expected = 0
+        for _ri, refunded, before, refund_id in refund_items[item_of_levy[levy_id]]:
+            if refund_id in waiting_refunds:
+                continue
+            expected += arithmetic.reversal_for(amount, quantity, before, refunded)
+        if reversals[levy_id] > amount:
+            report.problem(
+                f"levy {levy_id}: reversed {reversals[levy_id]}, more than the {amount} posted"
+            )
+        elif reversals[levy_id] != expected and not _has_waiting(
+            levy_id, refund_items, item_of_levy, waiting_refunds
+        ):
+            report.problem(
+                f"levy {levy_id}: reversed {reversals[levy_id]}, but its refunds say {expected}"
+            )
+    refunds = session.scalars(select(Refund.id)).all()
+    for refund_id in refunds:
+        if f"refund:{refund_id}" not in entries and refund_id not in waiting_refunds:
+            report.problem(f"refund {refund_id} is not in the ledger")
+
+
+def _money_amounts(session, report):
+    """Payments, refunds and remittances moved exactly their amounts through cash."""
+    cash_id = session.scalar(select(Account.id).where(Account.code == "cash"))
+    moved = {
+        key: int(amount)
+        for key, amount in session.execute(
+            select(JournalEntry.key, func.sum(JournalLine.amount_satang))
+            .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+            .where(JournalLine.account_id == cash_id)
+            .group_by(JournalEntry.key)
+        )
+    }
+    checks = [
+        (f"payment:{order_id}", total, f"order {order_id}")
+        for order_id, total in session.execute(
+            select(Order.id, Order.total_satang).where(Order.paid_at.is_not(None))
+        )
+    ]
+    checks += [
+        (f"refund:{refund_id}", -amount, f"refund {refund_id}")
+        for refund_id, amount in session.execute(select(Refund.id, Refund.amount_satang))
+    ]
+    checks += [
+        (f"remittance:{remittance_id}", -amount, f"remittance {remittance_id}")
+        for remittance_id, amount in session.execute(
+            select(Remittance.id, Remittance.amount_satang)
+        )
+    ]
+    for key, expected, what in checks:
+        if key in moved and moved[key] != expected:
+            report.problem(f"{what}: the ledger moved {moved[key]} through cash, not {expected}")
+    remitted = {key for key in moved if key.startswith("remittance:")}
+    for key, _expected, what in checks:
+        if key.startswith("remittance:") and key not in remitted:
+            report.problem(f"{what} is not in the ledger")
+
+
+def _refund_sequences(session, report):
+    """Each item's refunds follow one another: units before + units refunded, up to sold."""
+    sold = dict(session.execute(select(OrderItem.id, OrderItem.quantity)).all())
+    refunded = dict(session.execute(select(OrderItem.id, OrderItem.refunded_quantity)).all())
+    running = defaultdict(int)
+    for item_id, quantity, before in session.execute(
+        select(RefundItem.order_item_id, RefundItem.quantity, RefundItem.refunded_before)
+        .where(RefundItem.order_item_id.is_not(None))
+        .order_by(RefundItem.id)
+    ):
+        if before != running[item_id]:
+            report.problem(
+                f"order item {item_id}: a refund says {before} units were refunded before it, "
+                f"the earlier refunds say {running[item_id]}"
+            )
+        running[item_id] = before + quantity
+    for item_id, total in running.items():
+        if total != refunded.get(item_id) or total > sold.get(item_id, 0):
+            report.problem(
+                f"order item {item_id}: refunds add up to {total} units; the item says "
+                f"{refunded.get(item_id)} of {sold.get(item_id)}"
+            )
+
+
+def _has_waiting(levy_id, refund_items, item_of_levy, waiting_refunds):
+    return any(r[3] in waiting_refunds for r in refund_items[item_of_levy[levy_id]])
+
+
+def _day_totals(session, report):
+    dims = (
+        JournalEntry.fund_id,
+        JournalEntry.local_date,
+        JournalEntry.seller_id,
+        JournalEntry.product_id,
+        JournalEntry.buyer_province_code,
+    )
+    levy = JournalEntry.levy_satang
+    from_journal = {
+        tuple(row[:5]): [int(row[5]), int(row[6])]
+        for row in session.execute(
+            select(
+                *dims,
+                func.sum(case((levy > 0, levy), else_=0)),
+                func.sum(case((levy < 0, -levy), else_=0)),
+            )
+            .where(levy != 0)
+            .group_by(*dims)
+        )
+    }
+    stored = {
+        (r.fund_id, r.day, r.seller_id, r.product_id, r.buyer_province_code): [
+            r.accrued_satang,
+            r.reversed_satang,
+        ]
+        for r in session.scalars(select(FundLevyDay))
+    }
+    for key in set(from_journal) | set(stored):
+        if from_journal.get(key, [0, 0]) != stored.get(key, [0, 0]):
+            report.problem(
+                f"daily levy totals for fund {key[0]} on {key[1]} (product {key[3]}) "
+                f"say {stored.get(key)} but the journal says {from_journal.get(key)}"
+            )
+    _month_totals(session, report, from_journal)
+
+
+def _month_totals(session, report, daily):
+    """The monthly breakdowns must equal the (journal-checked) daily sums, rolled up."""
+    expected = defaultdict(lambda: [0, 0])
+    for (fund_id, day, seller_id, product_id, province), (accrued, reversed_) in daily.items():
+        month = day.replace(day=1)
+        for dimension, key in (
+            (LevyDimension.PRODUCT, product_id),
+            (LevyDimension.SELLER, seller_id),
+            (LevyDimension.PROVINCE, province),
+        ):
+            row = expected[(fund_id, month, dimension, str(key))]
+            row[0] += accrued
+            row[1] += reversed_
+    stored = {
+        (r.fund_id, r.month, LevyDimension(r.dimension), r.key): [
+            r.accrued_satang,
+            r.reversed_satang,
+        ]
+        for r in session.scalars(select(FundLevyMonth))
+    }
+    for key in set(expected) | set(stored):
+        if expected.get(key, [0, 0]) != stored.get(key, [0, 0]):
+            report.problem(
+                f"monthly levy totals for fund {key[0]}, {key[1]:%Y-%m}, {key[2]} {key[3]} "
+                f"say {stored.get(key)} but the journal says {expected.get(key)}"
+            )

@@ -1,0 +1,204 @@
+"""Posting orders' money and levies to the ledger. Called by the tasks in tasks/levy.py.
+
+Every posting has an idempotency key, so running any of these twice, or twice at once,
+posts nothing new:
+
+- ``payment:{order}`` — cash up, each seller's payable up by its shipment;
+- ``levy:{order item levy}:accrue`` — the seller's payable down, the fund's up;
+- ``refund:{refund}`` — cash down, the sellers' payables down;
+- ``levy:{order item levy}:reverse:{refund item}`` — the fund's share given back.
+"""
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
+
+from marketplace.extensions import db
+from marketplace.ledger import services as ledger
+from marketplace.ledger.models import EntryKind, JournalEntry
+from marketplace.levies import arithmetic
+from marketplace.orders.models import Order, OrderItem, Refund
+
+
+def _load_order(order_id):
+    return db.session.scalar(
+        select(Order)
+        .where(Order.id == order_id)
+        .options(
+            selectinload(Order.shipments),
+            selectinload(Order.items).selectinload(OrderItem.levies),
+        )
+    )
+
+
+def _item_dims(order, item, shipment_seller):
+    return {
+        "order_id": order.id,
+        "order_item_id": item.id,
+        "seller_id": shipment_seller,
+        "product_id": item.product_id,
+        "buyer_province_code": order.ship_subdistrict_code[:2],
+    }
+
+
+def _lock_accounts_of(order):
+    """Lock every account the order's postings can touch, at once and in id order.
+
+    Each posting locks its own accounts again (a no-op in this transaction); taking them
+    all first means two tasks, or a task and a remittance, never wait on each other in a
+    circle.
+    """
+    accounts = [ledger.cash()]
+    accounts += [ledger.seller_payable(s.seller_id) for s in order.shipments]
+    for fund_id in {levy.fund_id for item in order.items for levy in item.levies}:
+        accounts += [ledger.fund_payable(fund_id), ledger.fund_receivable(fund_id)]
+    return ledger.lock(accounts)
+
+
+def route_order(order_id):
+    """Post a paid order's payment and its levies; return how many entries were new."""
+    order = _load_order(order_id)
+    if order is None or order.paid_at is None:
+        return 0
+    _lock_accounts_of(order)
+    return _route(order)
+
+
+def _route(order):
+    created = 0
+    money = ledger.cash()
+    lines = [(money, order.total_satang)]
+    for shipment in order.shipments:
+        owed = shipment.subtotal_satang + shipment.shipping_satang
+        lines.append((ledger.seller_payable(shipment.seller_id), -owed))
+    _entry, new = ledger.post(
+        ledger.Posting(
+            key=f"payment:{order.id}",
+            kind=EntryKind.PAYMENT,
+            lines=lines,
+            occurred_at=order.paid_at,
+            memo=order.number or "",
+            dims={"order_id": order.id},
+        )
+    )
+    created += new
+    sellers = {s.id: s.seller_id for s in order.shipments}
+    for item in order.items:
+        for levy in item.levies:
+            created += _accrue(order, item, levy, sellers[item.shipment_id])
+    return created
+
+
+def _accrue(order, item, levy, seller_id):
+    if ledger.existing(f"levy:{levy.id}:accrue") is not None:
+        return 0
+    payable = ledger.fund_payable(levy.fund_id)
+    receivable = ledger.fund_receivable(levy.fund_id)
+    seller = ledger.seller_payable(seller_id)
+    owed_back = receivable.balance_satang  # locked, and fresh, since _lock_accounts_of
+    settles = min(owed_back, levy.amount_satang)  # a fund that owes levies back repays first
+    _entry, new = ledger.post(
+        ledger.Posting(
+            key=f"levy:{levy.id}:accrue",
+            kind=EntryKind.LEVY,
+            lines=[
+                (seller, levy.amount_satang),
+                (receivable, -settles),
+                (payable, -(levy.amount_satang - settles)),
+            ],
+            occurred_at=order.paid_at,
+            memo=f"{order.number} {item.name_th}",
+            dims={
+                **_item_dims(order, item, seller_id),
+                "fund_id": levy.fund_id,
+                "order_item_levy_id": levy.id,
+                "levy_satang": levy.amount_satang,
+                "units": item.quantity,
+            },
+        )
+    )
+    return int(new)
+
+
+def post_refund(refund_id):
+    """Post a refund and the levy reversals it causes (after the order's own postings)."""
+    refund = db.session.scalar(
+        select(Refund).where(Refund.id == refund_id).options(selectinload(Refund.items))
+    )
+    if refund is None:
+        return 0
+    order = _load_order(refund.order_id)
+    _lock_accounts_of(order)
+    created = _route(order)  # a reversal never comes before its accrual
+    shipments = {s.id: s for s in order.shipments}
+    per_seller = {}
+    for refund_item in refund.items:
+        seller_id = shipments[refund_item.shipment_id].seller_id
+        per_seller[seller_id] = per_seller.get(seller_id, 0) + refund_item.amount_satang
+    lines = [(ledger.cash(), -refund.amount_satang)]
+    lines += [(ledger.seller_payable(s), amount) for s, amount in sorted(per_seller.items())]
+    _entry, new = ledger.post(
+        ledger.Posting(
+            key=f"refund:{refund.id}",
+            kind=EntryKind.REFUND,
+            lines=lines,
+            occurred_at=refund.created_at,
+            memo=refund.reason[:200],
+            dims={"order_id": order.id, "refund_id": refund.id},
+        )
+    )
+    created += new
+    items = {item.id: item for item in order.items}
+    for refund_item in refund.items:
+        if refund_item.order_item_id is None or refund_item.quantity == 0:
+            continue
+        item = items[refund_item.order_item_id]
+        seller_id = shipments[item.shipment_id].seller_id
+        for levy in item.levies:
+            created += _reverse(order, item, levy, refund, refund_item, seller_id)
+    return created
+
+
+def _reverse(order, item, levy, refund, refund_item, seller_id):
+    key = f"levy:{levy.id}:reverse:{refund_item.id}"
+    if ledger.existing(key) is not None:
+        return 0
+    amount = arithmetic.reversal_for(
+        levy.amount_satang, item.quantity, refund_item.refunded_before, refund_item.quantity
+    )
+    if amount == 0:
+        return 0  # too small to move a satang yet: its units count with the next reversal
+    # Units refunded and not yet counted by an earlier reversal of this levy.
+    counted = db.session.scalar(
+        select(func.coalesce(func.sum(JournalEntry.units), 0)).where(
+            JournalEntry.order_item_levy_id == levy.id,
+            JournalEntry.kind == EntryKind.LEVY_REVERSAL,
+        )
+    )
+    units = refund_item.refunded_before + refund_item.quantity - counted
+    payable = ledger.fund_payable(levy.fund_id)
+    receivable = ledger.fund_receivable(levy.fund_id)
+    seller = ledger.seller_payable(seller_id)
+    held = payable.balance_satang  # locked, and fresh, since _lock_accounts_of
+    from_payable = min(held, amount)  # already remitted? the fund owes the rest back
+    _entry, new = ledger.post(
+        ledger.Posting(
+            key=key,
+            kind=EntryKind.LEVY_REVERSAL,
+            lines=[
+                (payable, from_payable),
+                (receivable, amount - from_payable),
+                (seller, -amount),
+            ],
+            occurred_at=refund.created_at,
+            memo=f"{order.number} {item.name_th}",
+            dims={
+                **_item_dims(order, item, seller_id),
+                "fund_id": levy.fund_id,
+                "order_item_levy_id": levy.id,
+                "refund_id": refund.id,
+                "levy_satang": -amount,
+                "units": units,
+            },
+        )
+    )
+    return int(new)

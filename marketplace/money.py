@@ -1,0 +1,49 @@
+"""Money is an integer number of satang (1 baht = 100 satang); never a float."""
+
+from decimal import Decimal, InvalidOperation
+
+SATANG_PER_BAHT = 100
+CURRENCY_SIGN = "฿"
+
+
+class MoneyError(ValueError):
+    """Baht text that cannot be read as an amount."""
+
+
+def format_satang(satang):
+    """``123450`` → ``฿1,234.50``; the one formatter every page uses."""
+    if satang is None:
+        return ""
+    if not isinstance(satang, int) or isinstance(satang, bool):
+        raise TypeError(f"money is an int of satang, got {type(satang).__name__}")
+    sign = "-" if satang < 0 else ""
+    baht, rest = divmod(abs(satang), SATANG_PER_BAHT)
+    return f"{sign}{CURRENCY_SIGN}{baht:,}.{rest:02d}"
+
+
+def parse_baht(text, *, allow_negative=False, maximum_satang=None):
+    """Read a baht amount typed by a person (``1,234.5``, ``฿40``) as satang.
+
+    More than two decimals, a float-like exponent, or anything not a number is refused.
+    """
+    if isinstance(text, float):
+        raise TypeError("parse_baht takes text or Decimal, never a float")
+    cleaned = str(text).strip().replace(",", "").replace(CURRENCY_SIGN, "").strip()
+    if not cleaned:
+        raise MoneyError("empty")
+    if "e" in cleaned.lower():
+        raise MoneyError("not a plain number")
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation:
+        raise MoneyError("not a number") from None
+    if not amount.is_finite():
+        raise MoneyError("not a number")
+    if amount.as_tuple().exponent < -2:
+        raise MoneyError("more than two decimals")
+    if amount < 0 and not allow_negative:
+        raise MoneyError("negative")
+    satang = int(amount * SATANG_PER_BAHT)
+    if maximum_satang is not None and abs(satang) > maximum_satang:
+        raise MoneyError("too large")
+    return satang

@@ -1,0 +1,50 @@
+from flask_babel import lazy_gettext as _l
+from wtforms import SelectField, StringField, TelField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+
+from marketplace.forms import AddressFieldsMixin, BaseForm
+
+
+class CheckoutForm(AddressFieldsMixin, BaseForm):
+    ship_name = StringField(_l("Recipient"), validators=[DataRequired(), Length(max=120)])
+    ship_phone = TelField(_l("Recipient's phone"), validators=[DataRequired(), Length(max=20)])
+    address_line = StringField(
+        _l("House number, village, road"), validators=[DataRequired(), Length(max=255)]
+    )
+    payment_method = SelectField(_l("Pay by"), validators=[DataRequired()])
+
+    def load_payment_choices(self, available):
+        self.payment_method.choices = [SelectChoice(p.name, p.label) for p in available]
+
+    def prefill_from(self, user):
+        self.ship_name.data = user.ship_name or user.name
+        self.ship_phone.data = user.ship_phone or user.phone
+        self.address_line.data = user.ship_address_line
+        self.set_address(user.ship_subdistrict_code, user.ship_postal_code)
+
+    def address(self):
+        return {
+            "name": self.ship_name.data,
+            "phone": self.ship_phone.data,
+            "address_line": self.address_line.data,
+            "subdistrict_code": self.subdistrict.data,
+            "postal_code": self.postal_code.data,
+        }
+
+
+class ReferenceForm(BaseForm):
+    reference = StringField(
+        _l("Transfer reference"), validators=[DataRequired(), Length(min=3, max=100)]
+    )
+
+
+class ShipForm(BaseForm):
+    carrier = StringField(_l("Carrier"), validators=[DataRequired(), Length(max=60)])
+    tracking_number = StringField(
+        _l("Tracking number"), validators=[DataRequired(), Length(max=60)]
+    )
+
+
+class CancelForm(BaseForm):
+    reason = StringField(_l("Reason"), validators=[Length(max=1000)])

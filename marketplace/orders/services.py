@@ -1,0 +1,655 @@
+"""Placing orders, reserving stock, payment confirmation, shipping and cancelling.
+
+Services flush and never commit. Every status change goes through
+:mod:`marketplace.orders.states`. Stock is taken with a conditional UPDATE when the order
+is placed and given back when an unpaid order expires or any order is cancelled.
+"""
+
+from collections import defaultdict
+from datetime import timedelta
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import joinedload, selectinload
+
+from marketplace.accounts.roles import can_manage_seller
+from marketplace.cart.services import MAX_LINE_QUANTITY
+from marketplace.catalog.models import Product, ProductStatus
+from marketplace.dbtypes import utcnow
+from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
+from marketplace.extensions import db
+from marketplace.geo import services as geo
+from marketplace.levies import services as levies
+from marketplace.orders.models import (
+    DeliveryMethod,
+    Order,
+    OrderItem,
+    OrderStatus,
+    Refund,
+    RefundItem,
+    Shipment,
+    ShipmentStatus,
+)
+from marketplace.orders.states import move_order, move_shipment
+from marketplace.outbox import services as outbox
+from marketplace.payments import providers
+from marketplace.payments.models import Payment, PaymentStatus
+from marketplace.shipping import services as shipping
+from marketplace.validation import clean_phone
+
+
+class OutOfStock(Conflict):
+    """Another buyer took the last units first."""
+
+    code = "out_of_stock"
+
+
+# Placing an order
+
+
+def clean_address(*, name, phone, address_line, subdistrict_code, postal_code):
+    name, address_line = (name or "").strip(), (address_line or "").strip()
+    if not name:
+        raise DomainError(_l("Enter the recipient's name."), field="ship_name")
+    phone = clean_phone(phone, field="ship_phone")
+    if not phone:
+        raise DomainError(_l("Enter the recipient's phone number."), field="ship_phone")
+    if not address_line:
+        raise DomainError(_l("Enter the house number and road."), field="address_line")
+    subdistrict = geo.check_address(subdistrict_code, postal_code)
+    return {
+        "ship_name": name[:120],
+        "ship_phone": phone,
+        "ship_address_line": address_line[:255],
+        "ship_subdistrict_code": subdistrict.code,
+        "ship_postal_code": postal_code.strip(),
+    }
+
+
+def _quantities(items):
+    """Sum the quantities per product (two lines for one product count together)."""
+    totals = defaultdict(int)
+    for product_id, quantity in items:
+        if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 1:
+            raise DomainError(_l("Order at least one unit."), field="quantity")
+        if quantity > MAX_LINE_QUANTITY:
+            raise DomainError(
+                _l("At most %(count)d units of one product.", count=MAX_LINE_QUANTITY),
+                field="quantity",
+            )
+        totals[product_id] += quantity
+    if not totals:
+        raise DomainError(_l("The order has no products."), field="items")
+    for quantity in totals.values():
+        if quantity > MAX_LINE_QUANTITY:
+            raise DomainError(
+                _l("At most %(count)d units of one product.", count=MAX_LINE_QUANTITY),
+                field="quantity",
+            )
+    return dict(totals)
+
+
+def _products_on_sale(product_ids):
+    products = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Product).where(Product.id.in_(product_ids)).options(joinedload(Product.seller))
+        )
+    }
+    for product_id in product_ids:
+        product = products.get(product_id)
+        if product is None or product.status != ProductStatus.ACTIVE or not product.seller.verified:
+            raise DomainError(_l("Product %(id)s is not on sale.", id=product_id), field="items")
+    return products
+
+
+def reserve_stock(quantities, products):
+    """Take the units from stock, all or nothing: ``UPDATE … WHERE stock >= :quantity``.
+
+    Rows are updated in id order so that two orders for the same products cannot
+    deadlock. A product without enough stock raises OutOfStock; the caller rolls back.
+    """
+    for product_id in sorted(quantities):
+        quantity = quantities[product_id]
+        result = db.session.execute(
+            update(Product)
+            .where(
+                Product.id == product_id,
+                Product.stock >= quantity,
+                Product.status == ProductStatus.ACTIVE,
+            )
+            .values(stock=Product.stock - quantity)
+            .execution_options(synchronize_session=False)
+        )
+        if result.rowcount != 1:
+            product = products[product_id]
+            db.session.refresh(product)
+            if product.stock == 0:
+                raise OutOfStock(_l("%(name)s is out of stock.", name=product.name), field="items")
+            raise OutOfStock(
+                _l("Only %(count)d of %(name)s left.", count=product.stock, name=product.name),
+                field="items",
+            )
+    for product_id in quantities:
+        db.session.expire(products[product_id], ["stock"])
+
+
+def release_stock(order):
+    """Give back the units of an order that will not be fulfilled."""
+    quantities = defaultdict(int)
+    for item in order.items:
+        quantities[item.product_id] += item.quantity
+    for product_id in sorted(quantities):
+        db.session.execute(
+            update(Product)
+            .where(Product.id == product_id)
+            .values(stock=Product.stock + quantities[product_id])
+            .execution_options(synchronize_session=False)
+        )
+
+
+def place_order(buyer, items, *, address, methods=None, payment_method="transfer", now=None):
+    """Place an order for ``items`` (``[(product_id, quantity)]``) and take the stock.
+
+    ``methods`` maps a seller id to "delivery" (default) or "pickup". The order is split
+    into one shipment per seller, each with its own shipping fee.
+    """
+    now = now or utcnow()
+    provider = providers.get(payment_method)
+    if provider is None:
+        raise DomainError(_l("Choose a way to pay."), field="payment_method")
+    destination = clean_address(**address)
+    quantities = _quantities(items)
+    products = _products_on_sale(quantities)
+    reserve_stock(quantities, products)
+
+    by_seller = defaultdict(list)
+    for product_id in sorted(quantities):
+        product = products[product_id]
+        by_seller[product.seller_id].append((product, quantities[product_id]))
+    parcels = []
+    for seller_id in sorted(by_seller):
+        lines = by_seller[seller_id]
+        method = DeliveryMethod((methods or {}).get(seller_id, DeliveryMethod.DELIVERY))
+        weight = sum(product.weight_grams * quantity for product, quantity in lines)
+        fee = shipping.quote(lines[0][0].seller, weight, destination["ship_postal_code"], method)
+        parcels.append((seller_id, method, weight, fee, lines))
+
+    subtotal = sum(p.price_satang * q for lines in by_seller.values() for p, q in lines)
+    shipping_total = sum(fee for _seller, _method, _weight, fee, _lines in parcels)
+    order = Order(
+        buyer_id=buyer.id,
+        status=OrderStatus.PENDING_PAYMENT,
+        placed_at=now,
+        expires_at=now + timedelta(hours=current_app.config["ORDER_PAYMENT_TIMEOUT_HOURS"]),
+        payment_method=provider.name,
+        subtotal_satang=subtotal,
+        shipping_satang=shipping_total,
+        total_satang=subtotal + shipping_total,
+        **destination,
+    )
+    db.session.add(order)
+    for seller_id, method, weight, fee, lines in parcels:
+        shipment = Shipment(
+            seller_id=seller_id,
+            method=method,
+            shipping_satang=fee,
+            weight_grams=weight,
+            subtotal_satang=sum(p.price_satang * q for p, q in lines),
+        )
+        order.shipments.append(shipment)
+        for product, quantity in lines:
+            shipment.items.append(
+                OrderItem(
+                    order=order,
+                    product_id=product.id,
+                    name_th=product.name_th,
+                    name_en=product.name_en,
+                    unit_label=product.unit_label,
+                    unit_price_satang=product.price_satang,
+                    quantity=quantity,
+                    line_total_satang=product.price_satang * quantity,
+                    weight_grams=product.weight_grams,
+                )
+            )
+    db.session.flush()
+    order.number = f"TC-{order.id:06d}"
+    levies.snapshot_order(order, buyer, now=now)
+    provider.start(order)
+    db.session.flush()
+    return order
+
+
+def place_order_from_cart(buyer, cart, **options):
+    """Place an order for everything in the buyer's cart, and empty those lines."""
+    lines = cart.lines()
+    if not lines:
+        raise DomainError(_l("Your cart is empty."), field="items")
+    order = place_order(buyer, list(lines.items()), **options)
+    cart.remove(*lines)
+    return order
+
+
+# Reading orders
+
+
+def _order_query():
+    return select(Order).options(
+        selectinload(Order.shipments).joinedload(Shipment.seller),
+        selectinload(Order.items),
+        joinedload(Order.ship_subdistrict),
+    )
+
+
+def get_order(order_id):
+    order = db.session.scalar(_order_query().where(Order.id == order_id))
+    if order is None:
+        raise NotFound(_l("No such order."))
+    return order
+
+
+def order_for_buyer(buyer, order_id):
+    """The buyer's own order; another buyer's is "not found", not "forbidden"."""
+    order = get_order(order_id)
+    if order.buyer_id != buyer.id:
+        raise NotFound(_l("No such order."))
+    return order
+
+
+def buyer_orders(buyer, *, before_id=None, limit=None):
+    """The buyer's orders, newest first; ``before_id`` and ``limit`` page through them."""
+    query = _order_query().where(Order.buyer_id == buyer.id).order_by(Order.id.desc())
+    if before_id is not None:
+        query = query.where(Order.id < before_id)
+    if limit is not None:
+        query = query.limit(limit)
+    return db.session.scalars(query).all()
+
+
+def all_orders(status=None, limit=200):
+    query = _order_query().options(joinedload(Order.buyer)).order_by(Order.placed_at.desc())
+    if status:
+        query = query.where(Order.status == status)
+    return db.session.scalars(query.limit(limit)).all()
+
+
+def payment_of(order):
+    return db.session.scalar(
+        select(Payment).where(Payment.order_id == order.id).order_by(Payment.id.desc()).limit(1)
+    )
+
+
+def payments_of(orders):
+    """``{order_id: its latest payment}`` for many orders, in one query."""
+    latest = {}
+    ids = [order.id for order in orders]
+    if ids:
+        for payment in db.session.scalars(
+            select(Payment).where(Payment.order_id.in_(ids)).order_by(Payment.id)
+        ):
+            latest[payment.order_id] = payment
+    return latest
+
+
+def refunded_by_shipment(order):
+    """``{shipment_id: satang refunded}`` (goods and shipping) for the order's shipments."""
+    rows = db.session.execute(
+        select(RefundItem.shipment_id, func.sum(RefundItem.amount_satang))
+        .join(Refund, RefundItem.refund_id == Refund.id)
+        .where(Refund.order_id == order.id)
+        .group_by(RefundItem.shipment_id)
+    )
+    return {shipment_id: int(total) for shipment_id, total in rows}
+
+
+def _locked(order):
+    """Lock the order's row, then re-read it, so two changes to it take turns."""
+    db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
+    db.session.refresh(order)
+    return order
+
+
+# Payment
+
+
+def submit_transfer_reference(buyer, order, reference):
+    """The buyer says they paid and gives the transfer reference for the admin to check."""
+    if order.buyer_id != buyer.id:
+        raise NotFound(_l("No such order."))
+    reference = (reference or "").strip()
+    if not 3 <= len(reference) <= 100:
+        raise DomainError(
+            _l("Enter the reference from your transfer slip (3 to 100 characters)."),
+            field="reference",
+        )
+    _locked(order)
+    payment = payment_of(order)
+    if (
+        order.status != OrderStatus.PENDING_PAYMENT
+        or payment is None
+        or payment.status
+        not in (
+            PaymentStatus.PENDING,
+            PaymentStatus.SUBMITTED,
+        )
+    ):
+        raise Conflict(_l("This order is not waiting for payment."))
+    payment.reference = reference
+    payment.status = PaymentStatus.SUBMITTED
+    payment.submitted_at = utcnow()
+    db.session.flush()
+    return payment
+
+
+def mark_paid(order, *, now=None):
+    """The money has arrived: the order is paid and each seller is told to prepare its parcel.
+
+    Providers call this (an admin's transfer confirmation, a Stripe webhook); it writes the
+    outbox rows in the same transaction.
+    """
+    now = now or utcnow()
+    _locked(order)
+    move_order(order, OrderStatus.PAID)
+    order.paid_at = now
+    # The money and the levies reach the ledger in a task, after this commit.
+    outbox.enqueue("tasks.levy.route_order", order_id=order.id)
+    for shipment in order.shipments:
+        outbox.enqueue("tasks.notifications.shipment_paid", shipment_id=shipment.id)
+    db.session.flush()
+    return order
+
+
+def confirm_transfer(actor, order, reference=""):
+    """An admin saw the transfer in the marketplace's account."""
+    if not actor.is_admin:
+        raise Forbidden(_l("Only an admin can do this."))
+    payment = payment_of(order)
+    if payment is None or payment.provider != providers.TransferProvider.name:
+        raise Conflict(_l("This order is not paid by transfer."))
+    mark_paid(order)
+    payment.status = PaymentStatus.CONFIRMED
+    payment.confirmed_at = order.paid_at
+    payment.confirmed_by_id = actor.id
+    if reference and reference.strip():
+        payment.reference = reference.strip()[:100]
+    db.session.flush()
+    return order
+
+
+# Cancelling
+
+
+def cancel_order(actor, order, reason=""):
+    """Cancel and return the stock.
+
+    A buyer may cancel their own unpaid order; an admin may cancel any order whose parcels
+    have not left (``actor=None`` is the system, for expiry).
+    """
+    _locked(order)
+    if actor is not None and not actor.is_admin:
+        if order.buyer_id != actor.id:
+            raise NotFound(_l("No such order."))
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            raise Conflict(_l("A paid order can only be cancelled by the marketplace."))
+    if any(s.status in (ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED) for s in order.shipments):
+        raise Conflict(_l("A parcel of this order has already left; it cannot be cancelled."))
+    was_paid = order.status == OrderStatus.PAID
+    move_order(order, OrderStatus.CANCELLED)
+    order.cancelled_at = utcnow()
+    order.cancel_reason = (reason or "").strip()[:1000]
+    for shipment in order.shipments:
+        move_shipment(shipment, ShipmentStatus.CANCELLED)
+    payment = payment_of(order)
+    if payment is not None and payment.status != PaymentStatus.CONFIRMED:
+        payment.status = PaymentStatus.CANCELLED
+    if was_paid:
+        # The buyer gets back what is left of the payment; levies are reversed with it.
+        _refund_rest(actor, order, reason or "cancelled")
+    release_stock(order)
+    db.session.flush()
+    return order
+
+
+# Refunds
+
+
+def refund(actor, order, items=None, *, reason="", provider_refund_id=None):
+    """Refund whole units of items (``[(order_item_id, quantity)]``), or everything left.
+
+    A full refund (``items=None``) also returns the shipping fees. The money leaves the
+    ledger, and the levies of the refunded units are reversed, in a task after commit.
+    """
+    if actor is not None and not actor.is_admin:
+        raise Forbidden(_l("Only an admin can do this."))
+    _locked(order)
+    if order.paid_at is None:
+        raise Conflict(_l("Only a paid order can be refunded."))
+    if items is None:
+        return _refund_rest(actor, order, reason, provider_refund_id=provider_refund_id)
+    wanted = defaultdict(int)
+    known = {item.id: item for item in order.items}
+    for order_item_id, quantity in items:
+        if order_item_id not in known:
+            raise DomainError(_l("That item is not in this order."), field="items")
+        if (
+            not isinstance(quantity, int)
+            or isinstance(quantity, bool)
+            or not 0 <= quantity <= MAX_LINE_QUANTITY
+        ):
+            raise DomainError(_l("Refund a whole number of units."), field="items")
+        wanted[order_item_id] += quantity
+    wanted = {k: v for k, v in wanted.items() if v}
+    if not wanted:
+        raise DomainError(_l("Choose at least one unit to refund."), field="items")
+    return _create_refund(
+        actor, order, wanted, shipping=False, reason=reason, provider_refund_id=provider_refund_id
+    )
+
+
+def _refund_rest(actor, order, reason, provider_refund_id=None):
+    left = {item.id: item.quantity - item.refunded_quantity for item in order.items}
+    left = {k: v for k, v in left.items() if v}
+    shipping_left = sum(s.shipping_satang - s.shipping_refunded_satang for s in order.shipments)
+    if not left and not shipping_left:
+        return None
+    return _create_refund(
+        actor, order, left, shipping=True, reason=reason, provider_refund_id=provider_refund_id
+    )
+
+
+def _create_refund(actor, order, quantities, *, shipping, reason, provider_refund_id=None):
+    items = {item.id: item for item in order.items}
+    refund = Refund(
+        order_id=order.id,
+        amount_satang=0,
+        shipping_satang=0,
+        reason=(reason or "").strip()[:1000],
+        provider_refund_id=provider_refund_id,
+        created_by_id=actor.id if actor is not None else None,
+        created_at=utcnow(),
+    )
+    for order_item_id in sorted(quantities):
+        item, quantity = items[order_item_id], quantities[order_item_id]
+        # Conditional: two refunds at once can never return more units than were sold.
+        taken = db.session.execute(
+            update(OrderItem)
+            .where(
+                OrderItem.id == item.id,
+                OrderItem.refunded_quantity + quantity <= OrderItem.quantity,
+            )
+            .values(refunded_quantity=OrderItem.refunded_quantity + quantity)
+            .execution_options(synchronize_session=False)
+        )
+        if taken.rowcount != 1:
+            raise Conflict(
+                _l(
+                    "Only %(count)d of %(name)s can still be refunded.",
+                    count=item.quantity - item.refunded_quantity,
+                    name=item.name,
+                ),
+                field="items",
+            )
+        refund.items.append(
+            RefundItem(
+                order_item_id=item.id,
+                shipment_id=item.shipment_id,
+                quantity=quantity,
+                refunded_before=item.refunded_quantity,
+                amount_satang=item.unit_price_satang * quantity,
+            )
+        )
+        db.session.expire(item, ["refunded_quantity"])
+    if shipping:
+        for shipment in order.shipments:
+            fee = shipment.shipping_satang - shipment.shipping_refunded_satang
+            if fee > 0:
+                refund.items.append(
+                    RefundItem(order_item_id=None, shipment_id=shipment.id, amount_satang=fee)
+                )
+                shipment.shipping_refunded_satang += fee
+                refund.shipping_satang += fee
+    refund.amount_satang = sum(ri.amount_satang for ri in refund.items)
+    if refund.amount_satang <= 0:
+        raise DomainError(_l("Choose at least one unit to refund."), field="items")
+    order.refunded_satang += refund.amount_satang
+    db.session.add(refund)
+    db.session.flush()
+    if provider_refund_id is None:
+        # The money goes back the way it came (Stripe); for transfers an admin pays it back.
+        payment = payment_of(order)
+        provider = providers.PROVIDERS.get(payment.provider) if payment else None
+        if provider is not None:
+            provider.send_refund(refund, payment)
+    outbox.enqueue("tasks.levy.post_refund", refund_id=refund.id)
+    return refund
+
+
+def expire_unpaid(now=None):
+    """Cancel orders still unpaid past their deadline; return how many."""
+    now = now or utcnow()
+    ids = db.session.scalars(
+        select(Order.id)
+        .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= now)
+        .order_by(Order.id)
+    ).all()
+    expired = 0
+    for order_id in ids:
+        order = db.session.get(Order, order_id)
+        _locked(order)
+        if order.status != OrderStatus.PENDING_PAYMENT:
+            continue  # paid in the meantime
+        cancel_order(None, order, reason="expired: not paid in time")
+        expired += 1
+    return expired
+
+
+# Shipping and delivery
+
+
+def seller_shipments(seller_id, status=None):
+    query = (
+        select(Shipment)
+        .join(Shipment.order)
+        .where(Shipment.seller_id == seller_id, Order.status != OrderStatus.PENDING_PAYMENT)
+        .options(
+            joinedload(Shipment.order).joinedload(Order.ship_subdistrict),
+            selectinload(Shipment.items),
+        )
+        .order_by(Order.paid_at.desc().nulls_last(), Shipment.id.desc())
+    )
+    if status:
+        query = query.where(Shipment.status == status)
+    return db.session.scalars(query).all()
+
+
+def shipment_for_seller(seller_id, shipment_id):
+    """A paid order's shipment of this seller; anything else is "not found"."""
+    shipment = db.session.get(Shipment, shipment_id)
+    if (
+        shipment is None
+        or shipment.seller_id != seller_id
+        or shipment.order.status == OrderStatus.PENDING_PAYMENT
+    ):
+        raise NotFound(_l("No such shipment."))
+    return shipment
+
+
+def shipment_for_member(actor, shipment_id):
+    """A paid order's shipment of a seller ``actor`` is a member of (or any, for admins)."""
+    shipment = db.session.get(Shipment, shipment_id)
+    if shipment is None or not can_manage_seller(actor, shipment.seller_id):
+        raise NotFound(_l("No such shipment."))
+    return shipment_for_seller(shipment.seller_id, shipment_id)
+
+
+def _require_member(actor, shipment):
+    if not can_manage_seller(actor, shipment.seller_id):
+        raise Forbidden(_l("You are not a member of this seller."))
+
+
+def _require_paid(shipment):
+    if shipment.order.status != OrderStatus.PAID:
+        raise Conflict(_l("Only a paid order is shipped."))
+
+
+def ship(actor, shipment, *, carrier, tracking_number):
+    """A seller member hands the parcel to a carrier; the buyer is told."""
+    _require_member(actor, shipment)
+    _require_paid(shipment)
+    carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
+    if not carrier:
+        raise DomainError(_l("Name the carrier, such as Thailand Post."), field="carrier")
+    if not tracking_number:
+        raise DomainError(_l("Enter the tracking number."), field="tracking_number")
+    move_shipment(shipment, ShipmentStatus.SHIPPED)
+    shipment.carrier, shipment.tracking_number = carrier[:60], tracking_number[:60]
+    shipment.shipped_at = utcnow()
+    outbox.enqueue("tasks.notifications.shipment_shipped", shipment_id=shipment.id)
+    db.session.flush()
+    return shipment
+
+
+def _delivered(shipment, now):
+    move_shipment(shipment, ShipmentStatus.DELIVERED)
+    shipment.delivered_at = now
+    order = shipment.order
+    done = {ShipmentStatus.DELIVERED, ShipmentStatus.CANCELLED}
+    if order.status == OrderStatus.PAID and all(s.status in done for s in order.shipments):
+        move_order(order, OrderStatus.COMPLETED)
+        order.completed_at = now
+
+
+def hand_over(actor, shipment):
+    """A seller member hands a pickup order to the buyer at the seller's place."""
+    _require_member(actor, shipment)
+    _require_paid(shipment)
+    if shipment.method != DeliveryMethod.PICKUP:
+        raise Conflict(_l("This shipment is delivered by a carrier, not picked up."))
+    _delivered(shipment, utcnow())
+    db.session.flush()
+    return shipment
+
+
+def confirm_delivery(buyer, shipment):
+    """The buyer says the parcel arrived."""
+    if shipment.order.buyer_id != buyer.id:
+        raise NotFound(_l("No such shipment."))
+    _delivered(shipment, utcnow())
+    db.session.flush()
+    return shipment
+
+
+def auto_deliver(now=None):
+    """Parcels shipped long enough ago count as delivered; return how many."""
+    now = now or utcnow()
+    cutoff = now - timedelta(days=current_app.config["SHIPMENT_AUTO_DELIVER_DAYS"])
+    shipments = db.session.scalars(
+        select(Shipment)
+        .where(Shipment.status == ShipmentStatus.SHIPPED, Shipment.shipped_at <= cutoff)
+        .order_by(Shipment.id)
+    ).all()
+    for shipment in shipments:
+        _delivered(shipment, now)
+    db.session.flush()
+    return len(shipments)

@@ -1,0 +1,234 @@
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from marketplace.accounts.roles import seller_member_required
+from marketplace.cart import services as cart_services
+from marketplace.errors import DomainError
+from marketplace.extensions import db
+from marketplace.forms import ActionForm, flash_errors, save
+from marketplace.levies import services as levies
+from marketplace.orders import services
+from marketplace.orders.forms import CancelForm, CheckoutForm, ReferenceForm, ShipForm
+from marketplace.orders.models import OrderStatus, ShipmentStatus
+from marketplace.orders.states import ORDER_STATUS_LABELS, SHIPMENT_STATUS_LABELS
+from marketplace.payments import providers
+from marketplace.sellers import services as sellers
+from marketplace.shipping import services as shipping
+
+bp = Blueprint("orders", __name__)
+
+
+@dataclass
+class ParcelQuote:
+    group: cart_services.SellerGroup
+    method: str
+    fee_satang: int
+
+
+def _quotes(cart_view, postal_code):
+    """Shipping per seller for the methods chosen on the form (delivery unless pickup)."""
+    quotes = []
+    for group in cart_view.groups:
+        chosen = request.form.get(f"method-{group.seller.id}", shipping.DELIVERY)
+        pickup = chosen == shipping.PICKUP and group.seller.offers_pickup
+        method = shipping.PICKUP if pickup else shipping.DELIVERY
+        fee = shipping.quote(group.seller, group.weight_grams, postal_code or "", method)
+        quotes.append(ParcelQuote(group=group, method=method, fee_satang=fee))
+    return quotes
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+@login_required
+def checkout():
+    cart = cart_services.UserCart(current_user)
+    cart_view = cart_services.view(cart)
+    if cart_view.is_empty:
+        flash(_("Your cart is empty."), "info")
+        return redirect(url_for("cart.show"))
+    form = CheckoutForm()
+    form.load_payment_choices(providers.available())
+    if request.method == "GET":
+        form.prefill_from(current_user)
+    form.load_address_choices()
+    status = 200
+    placing = request.method == "POST" and request.form.get("action") != "preview"
+    if placing and form.validate_on_submit() and form.address_matches_chain():
+        methods = {q.group.seller.id: q.method for q in _quotes(cart_view, form.postal_code.data)}
+        saved, result = save(
+            form,
+            lambda: services.place_order_from_cart(
+                current_user,
+                cart,
+                address=form.address(),
+                methods=methods,
+                payment_method=form.payment_method.data,
+            ),
+        )
+        if saved:
+            flash(
+                _("Order %(number)s is placed. Please pay below.", number=result.number), "success"
+            )
+            return redirect(url_for(".show", order_id=result.id), code=303)
+        status = result.status
+        cart_view = cart_services.view(cart)
+    elif placing:
+        status = 400
+    quotes = _quotes(cart_view, form.postal_code.data)
+    shipping_total = sum(q.fee_satang for q in quotes)
+    previews = levies.preview_cart(cart_view, current_user)
+    return render_template(
+        "orders/checkout.html",
+        form=form,
+        cart=cart_view,
+        levies=previews,
+        fund_shares=levies.shares_by_fund(line for lines in previews.values() for line in lines),
+        quotes=quotes,
+        shipping_total=shipping_total,
+        total=cart_view.subtotal_satang + shipping_total,
+    ), status
+
+
+@bp.get("/orders")
+@login_required
+def history():
+    return render_template(
+        "orders/history.html",
+        orders=services.buyer_orders(current_user),
+        status_labels=ORDER_STATUS_LABELS,
+    )
+
+
+def _order_page(order, reference_form=None, status=200):
+    payment = services.payment_of(order)
+    provider = providers.PROVIDERS.get(payment.provider) if payment else None
+    payment_context = {}
+    if provider is not None and order.status == OrderStatus.PENDING_PAYMENT:
+        try:
+            provider.prepare(payment)  # e.g. Stripe's PaymentIntent, made once
+            db.session.commit()
+            payment_context = provider.buyer_context(payment)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            provider = None
+    return render_template(
+        "orders/show.html",
+        order=order,
+        payment=payment,
+        provider=provider,
+        payment_context=payment_context,
+        returning_from_provider=bool(request.args.get("payment_intent")),
+        fund_shares=levies.shares_by_fund(lv for item in order.items for lv in item.levies),
+        reference_form=reference_form or ReferenceForm(formdata=None),
+        status_labels=ORDER_STATUS_LABELS,
+        shipment_labels=SHIPMENT_STATUS_LABELS,
+    ), status
+
+
+@bp.get("/orders/<int:order_id>")
+@login_required
+def show(order_id):
+    return _order_page(services.order_for_buyer(current_user, order_id))
+
+
+@bp.post("/orders/<int:order_id>/reference")
+@login_required
+def submit_reference(order_id):
+    order = services.order_for_buyer(current_user, order_id)
+    form = ReferenceForm()
+    if form.validate_on_submit():
+        saved, _payment = save(
+            form,
+            lambda: services.submit_transfer_reference(current_user, order, form.reference.data),
+        )
+        if saved:
+            flash(_("Thank you. We will confirm your payment soon."), "success")
+            return redirect(url_for(".show", order_id=order.id), code=303)
+    return _order_page(order, reference_form=form, status=400)
+
+
+@bp.post("/orders/<int:order_id>/cancel")
+@login_required
+def cancel(order_id):
+    order = services.order_for_buyer(current_user, order_id)
+    form = CancelForm()
+    if form.validate_on_submit():
+        saved, _order = save(
+            form, lambda: services.cancel_order(current_user, order, form.reason.data)
+        )
+        if saved:
+            flash(_("The order is cancelled."), "success")
+    flash_errors(form)
+    return redirect(url_for(".show", order_id=order.id), code=303)
+
+
+@bp.post("/orders/<int:order_id>/shipments/<int:shipment_id>/received")
+@login_required
+def received(order_id, shipment_id):
+    order = services.order_for_buyer(current_user, order_id)
+    shipment = next((s for s in order.shipments if s.id == shipment_id), None)
+    if shipment is None:
+        abort(404)
+    form = ActionForm()
+    if form.validate_on_submit():
+        saved, _shipment = save(form, lambda: services.confirm_delivery(current_user, shipment))
+        if saved:
+            flash(_("Thank you for confirming."), "success")
+    flash_errors(form)
+    return redirect(url_for(".show", order_id=order.id), code=303)
+
+
+# Seller members fulfil their shipments.
+
+
+@bp.get("/sellers/<int:seller_id>/shipments")
+@seller_member_required
+def seller_shipments(seller_id):
+    status = request.args.get("status", "")
+    status = status if status in {s.value for s in ShipmentStatus} else ""
+    return render_template(
+        "orders/seller_shipments.html",
+        seller=sellers.get(seller_id),
+        shipments=services.seller_shipments(seller_id, status or None),
+        status=status,
+        shipment_labels=SHIPMENT_STATUS_LABELS,
+        ship_form=ShipForm(formdata=None),
+    )
+
+
+@bp.post("/sellers/<int:seller_id>/shipments/<int:shipment_id>/ship")
+@seller_member_required
+def ship(seller_id, shipment_id):
+    shipment = services.shipment_for_seller(seller_id, shipment_id)
+    form = ShipForm()
+    if form.validate_on_submit():
+        saved, _shipment = save(
+            form,
+            lambda: services.ship(
+                current_user,
+                shipment,
+                carrier=form.carrier.data,
+                tracking_number=form.tracking_number.data,
+            ),
+        )
+        if saved:
+            flash(_("Marked as shipped; the buyer is told."), "success")
+            return redirect(url_for(".seller_shipments", seller_id=seller_id), code=303)
+    flash_errors(form)
+    return redirect(url_for(".seller_shipments", seller_id=seller_id), code=303)
+
+
+@bp.post("/sellers/<int:seller_id>/shipments/<int:shipment_id>/handed-over")
+@seller_member_required
+def hand_over(seller_id, shipment_id):
+    shipment = services.shipment_for_seller(seller_id, shipment_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        saved, _shipment = save(form, lambda: services.hand_over(current_user, shipment))
+        if saved:
+            flash(_("Handed over."), "success")
+    flash_errors(form)
+    return redirect(url_for(".seller_shipments", seller_id=seller_id), code=303)

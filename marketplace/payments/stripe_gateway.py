@@ -1,0 +1,168 @@
+"""The one module that talks to Stripe.
+
+Amounts are satang (Stripe's smallest THB unit). Every call that creates something carries
+an idempotency key derived from the marketplace's own ids. Errors from Stripe become
+:class:`StripeUnavailable`, whose message is safe to show; keys never reach a log line.
+"""
+
+import json
+import logging
+from datetime import UTC, datetime
+
+import stripe
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+
+from marketplace.errors import DomainError
+
+log = logging.getLogger(__name__)
+CURRENCY = "thb"
+PAYMENT_METHOD_TYPES = ["card", "promptpay"]
+
+
+class StripeUnavailable(DomainError):
+    status = 503
+    code = "unavailable"
+
+    def __init__(self):
+        super().__init__(
+            _l("Card and PromptPay payments are not available right now; please try again soon.")
+        )
+
+
+class BadSignature(Exception):
+    """A webhook whose signature, timestamp or body does not check out."""
+
+
+def enabled(config=None):
+    config = config or current_app.config
+    return bool(
+        config.get("STRIPE_SECRET_KEY")
+        and config.get("STRIPE_PUBLISHABLE_KEY")
+        and config.get("STRIPE_WEBHOOK_SECRET")
+    )
+
+
+def _client():
+    config = current_app.config
+    base = config.get("STRIPE_API_BASE") or None
+    return stripe.StripeClient(
+        config["STRIPE_SECRET_KEY"],
+        base_addresses={"api": base} if base else None,
+        max_network_retries=2,
+    )
+
+
+def _call(what, function, *args, **kwargs):
+    try:
+        return function(*args, **kwargs)
+    except stripe.StripeError as error:
+        # The class and Stripe's request id say enough; the message may echo parameters.
+        log.warning(
+            "stripe: %s failed: %s (request %s)", what, type(error).__name__, error.request_id
+        )
+        raise StripeUnavailable() from None
+
+
+def create_payment_intent(*, amount_satang, order_id, order_number, idempotency_key):
+    """A PaymentIntent for card or PromptPay; returns its id."""
+    intent = _call(
+        "create payment intent",
+        _client().v1.payment_intents.create,
+        params={
+            "amount": amount_satang,
+            "currency": CURRENCY,
+            "payment_method_types": PAYMENT_METHOD_TYPES,
+            "metadata": {"order_id": str(order_id), "order_number": order_number},
+        },
+        options={"idempotency_key": idempotency_key},
+    )
+    return intent.id
+
+
+def payment_intent(intent_id):
+    """The intent's id, status, amounts, currency, client secret and metadata, as a dict."""
+    intent = _call("read payment intent", _client().v1.payment_intents.retrieve, intent_id)
+    return {
+        "id": intent.id,
+        "status": intent.status,
+        "amount": intent.amount,
+        "amount_received": _received(intent),
+        "currency": intent.currency,
+        "client_secret": intent.client_secret,
+        "metadata": intent.metadata.to_dict() if intent.metadata else {},
+    }
+
+
+def _received(intent):
+    """What a succeeded intent took (fakes that leave amount_received out: its amount)."""
+    received = getattr(intent, "amount_received", None)
+    if received is None and intent.status == "succeeded":
+        return intent.amount
+    return received or 0
+
+
+def create_refund(*, intent_id, amount_satang, idempotency_key):
+    """Refund part or all of a PaymentIntent; returns ``(refund id, status)``."""
+    refund = _call(
+        "create refund",
+        _client().v1.refunds.create,
+        params={"payment_intent": intent_id, "amount": amount_satang},
+        options={"idempotency_key": idempotency_key},
+    )
+    return refund.id, refund.status
+
+
+def _since(objects, since):
+    floor = int(datetime.combine(since, datetime.min.time(), tzinfo=UTC).timestamp())
+    for obj in objects.auto_paging_iter():
+        if obj.created >= floor:
+            yield obj
+
+
+def payment_intents_since(since):
+    """``[{"id", "status", "amount_received", "currency"}]`` of intents created since the date."""
+    listing = _call(
+        "list payment intents", _client().v1.payment_intents.list, params={"limit": 100}
+    )
+    return [
+        {
+            "id": intent.id,
+            "status": intent.status,
+            "amount_received": _received(intent),
+            "currency": intent.currency,
+        }
+        for intent in _since(listing, since)
+    ]
+
+
+def refunds_since(since):
+    """``[{"id", "status", "amount", "payment_intent"}]`` of refunds created since the date."""
+    listing = _call("list refunds", _client().v1.refunds.list, params={"limit": 100})
+    return [
+        {
+            "id": refund.id,
+            "status": refund.status,
+            "amount": refund.amount,
+            "payment_intent": getattr(refund, "payment_intent", None),
+        }
+        for refund in _since(listing, since)
+    ]
+
+
+def verified_event(payload, signature_header):
+    """The event as a dict, once the signature over the raw body checks out."""
+    config = current_app.config
+    try:
+        stripe.WebhookSignature.verify_header(
+            payload.decode("utf-8"),
+            signature_header,
+            config["STRIPE_WEBHOOK_SECRET"],
+            tolerance=config["STRIPE_WEBHOOK_TOLERANCE"],
+        )
+        event = json.loads(payload)
+    except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as error:
+        raise BadSignature(type(error).__name__) from None
+    if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
+        raise BadSignature("not an event")
+    return event

@@ -1,0 +1,30 @@
+"""Stripe's webhook: the only way a card or PromptPay payment marks an order paid."""
+
+import logging
+
+from flask import Blueprint, abort, jsonify, request
+
+from marketplace.extensions import csrf, db
+from marketplace.payments import services, stripe_gateway
+
+log = logging.getLogger(__name__)
+bp = Blueprint("payments", __name__)
+
+
+@bp.post("/webhooks/stripe")
+@csrf.exempt
+def stripe_webhook():
+    """Verify the signature on the raw body, store the event once, apply it, commit once."""
+    if not stripe_gateway.enabled():
+        abort(404)
+    signature = request.headers.get("Stripe-Signature")
+    if not signature:
+        return jsonify({"error": {"status": 400, "code": "signature_missing"}}), 400
+    try:
+        event = stripe_gateway.verified_event(request.get_data(), signature)
+    except stripe_gateway.BadSignature:
+        return jsonify({"error": {"status": 400, "code": "signature_invalid"}}), 400
+    outcome = services.handle_stripe_event(event)
+    db.session.commit()
+    log.info("stripe event %s %s: %s", event.get("id"), event.get("type"), outcome)
+    return jsonify({"received": True, "outcome": outcome})

@@ -1,0 +1,73 @@
+"""Sellers: created and verified by admins, profiles kept by their members."""
+
+from flask_babel import lazy_gettext as _l
+
+from marketplace.accounts.roles import can_manage_seller
+from marketplace.errors import DomainError, Forbidden
+from marketplace.extensions import db
+from marketplace.organisations import services as organisations
+from marketplace.sellers.models import Seller, SellerKind, SellerMember
+
+
+def get(seller_id):
+    return organisations.get(Seller, seller_id, _l("No such seller."))
+
+
+def find_verified(seller_id):
+    """The seller when it exists and is verified, else None (for public filters)."""
+    seller = db.session.get(Seller, seller_id)
+    return seller if seller is not None and seller.verified else None
+
+
+def verified_sellers():
+    return organisations.listing(Seller, verified_only=True)
+
+
+def all_sellers():
+    return organisations.listing(Seller)
+
+
+def _clean(data):
+    cleaned = organisations.clean_profile(data)
+    try:
+        cleaned["kind"] = SellerKind(data.get("kind") or "")
+    except ValueError:
+        raise DomainError(_l("Choose what kind of group this is."), field="kind") from None
+    promptpay = "".join(ch for ch in (data.get("promptpay_id") or "") if ch.isdigit())
+    if promptpay and len(promptpay) not in (10, 13):
+        raise DomainError(
+            _l("A PromptPay ID is a 10-digit mobile number or a 13-digit ID number."),
+            field="promptpay_id",
+        )
+    cleaned["promptpay_id"] = promptpay
+    return cleaned
+
+
+def create_seller(actor, data):
+    return organisations.create(actor, Seller, _clean(data))
+
+
+def update_seller(actor, seller, data):
+    if not can_manage_seller(actor, seller.id):
+        raise Forbidden(_l("You are not a member of this seller."))
+    return organisations.update(seller, _clean(data))
+
+
+def set_seller_verified(actor, seller, verified):
+    organisations.set_verified(actor, seller, verified)
+
+
+def add_member(actor, seller, email):
+    return organisations.link_person(
+        actor,
+        seller,
+        email,
+        SellerMember,
+        lambda email: _l("%(email)s is already a member.", email=email),
+    )
+
+
+def remove_member(actor, seller, user_id):
+    organisations.unlink_person(
+        actor, seller, user_id, SellerMember, _l("This person is not a member.")
+    )

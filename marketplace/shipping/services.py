@@ -1,0 +1,148 @@
+"""Rate tables (a seller's own, or the platform default) and shipping quotes."""
+
+from decimal import Decimal, InvalidOperation
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import delete, select
+
+from marketplace.accounts.roles import can_manage_seller
+from marketplace.errors import DomainError, Forbidden
+from marketplace.extensions import db
+from marketplace.money import MoneyError, parse_baht
+from marketplace.organisations.services import require_admin
+from marketplace.shipping.fees import Tier, fee_for_weight, remote_surcharge
+from marketplace.shipping.models import ShippingRate
+
+DELIVERY = "delivery"
+PICKUP = "pickup"
+MAX_TIERS = 10
+#: The platform default table a fresh marketplace starts with: (kg, baht).
+DEFAULT_TABLE = ((1, 45), (3, 65), (5, 90), (10, 140), (20, 220))
+
+
+def tiers_for(seller_id):
+    """The seller's own tiers, or the platform default when it has none."""
+    rows = db.session.scalars(
+        select(ShippingRate).where(_same_table(seller_id)).order_by(ShippingRate.max_weight_grams)
+    ).all()
+    if not rows and seller_id is not None:
+        return tiers_for(None)
+    return [Tier(row.max_weight_grams, row.fee_satang) for row in rows]
+
+
+def has_own_table(seller_id):
+    return (
+        db.session.scalar(
+            select(ShippingRate.id).where(ShippingRate.seller_id == seller_id).limit(1)
+        )
+        is not None
+    )
+
+
+def ensure_default_table():
+    if not tiers_for(None):
+        for kg, baht in DEFAULT_TABLE:
+            db.session.add(
+                ShippingRate(seller_id=None, max_weight_grams=kg * 1000, fee_satang=baht * 100)
+            )
+        db.session.flush()
+
+
+def quote(seller, weight_grams, postal_code, method=DELIVERY):
+    """Shipping for one seller's parcel: weight tier plus remote-area surcharge, or free pickup."""
+    if method == PICKUP:
+        if not seller.offers_pickup:
+            raise DomainError(
+                _l("%(name)s does not offer pickup.", name=seller.name), field="method"
+            )
+        return 0
+    if method != DELIVERY:
+        raise DomainError(_l("Choose delivery or pickup."), field="method")
+    tiers = tiers_for(seller.id)
+    if not tiers:
+        raise DomainError(_l("Shipping rates are not set up yet."), field="method")
+    config = current_app.config
+    return fee_for_weight(weight_grams, tiers) + remote_surcharge(
+        postal_code, config["REMOTE_AREA_POSTAL_CODES"], config["REMOTE_AREA_SURCHARGE_SATANG"]
+    )
+
+
+def parse_kg(text):
+    """Kilograms typed by a person (``1.5``) as whole grams; None when it is not that."""
+    try:
+        kg = Decimal((text or "").strip().replace(",", ""))
+    except InvalidOperation:
+        return None
+    if not kg.is_finite() or kg.as_tuple().exponent < -3 or kg <= 0 or kg > 100_000:
+        return None
+    return int(kg * 1000)
+
+
+def kg_text(grams):
+    """``1500`` → ``"1.5"``, ``5000`` → ``"5"``."""
+    kg, rest = divmod(grams, 1000)
+    return str(kg) if not rest else f"{kg}.{rest:03d}".rstrip("0")
+
+
+def clean_tiers(rows):
+    """``rows`` of (max kg text, fee baht text), blanks skipped; return sorted Tiers."""
+    tiers = {}
+    for max_kg, fee in rows:
+        max_kg, fee = (max_kg or "").strip(), (fee or "").strip()
+        if not max_kg and not fee:
+            continue
+        grams = parse_kg(max_kg)
+        try:
+            fee_satang = parse_baht(fee, maximum_satang=100_000 * 100)
+        except MoneyError:
+            fee_satang = None
+        if grams is None or fee_satang is None:
+            raise DomainError(
+                _l("Each tier needs a weight in kg and a fee in baht, such as 5 and 90."),
+                field="tiers",
+            )
+        if grams in tiers:
+            raise DomainError(_l("Two tiers have the same weight."), field="tiers")
+        tiers[grams] = fee_satang
+    if not tiers:
+        raise DomainError(_l("Give at least one tier."), field="tiers")
+    if len(tiers) > MAX_TIERS:
+        raise DomainError(_l("At most %(count)d tiers.", count=MAX_TIERS), field="tiers")
+    return [Tier(grams, fee) for grams, fee in sorted(tiers.items())]
+
+
+def _same_table(seller_id):
+    column = ShippingRate.seller_id
+    return column.is_(None) if seller_id is None else column == seller_id
+
+
+def _replace_table(seller_id, tiers):
+    db.session.execute(delete(ShippingRate).where(_same_table(seller_id)))
+    for tier in tiers:
+        db.session.add(
+            ShippingRate(
+                seller_id=seller_id,
+                max_weight_grams=tier.max_weight_grams,
+                fee_satang=tier.fee_satang,
+            )
+        )
+    db.session.flush()
+
+
+def save_seller_shipping(actor, seller, *, own_table, rows, offers_pickup, pickup_note):
+    """A seller's shipping: its own tiers (or the platform default) and whether it offers pickup."""
+    if not can_manage_seller(actor, seller.id):
+        raise Forbidden(_l("You are not a member of this seller."))
+    if own_table:
+        _replace_table(seller.id, clean_tiers(rows))
+    else:
+        db.session.execute(delete(ShippingRate).where(ShippingRate.seller_id == seller.id))
+    seller.offers_pickup = bool(offers_pickup)
+    seller.pickup_note = (pickup_note or "").strip()[:500]
+    db.session.flush()
+
+
+def save_default_table(actor, rows):
+    require_admin(actor)
+    _replace_table(None, clean_tiers(rows))

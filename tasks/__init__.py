@@ -1,0 +1,173 @@
+"""Celery, bound to the Flask app (Flask's FlaskTask pattern). Only this package defines tasks.
+
+Worker: ``celery -A tasks.worker worker``; beat (exactly one): ``celery -A tasks.worker beat``.
+"""
+
+import logging
+import threading
+import time
+import traceback
+
+from celery import Celery, Task
+
+from config import INSTANCE_DIR
+from marketplace.extensions import db
+from marketplace.outbox import services as outbox_services
+
+log = logging.getLogger(__name__)
+
+MAX_RETRIES = 8
+
+#: Modules holding tasks; imported so every worker registers them.
+TASK_MODULES = ("tasks.outbox", "tasks.mail", "tasks.notifications", "tasks.orders", "tasks.levy")
+
+
+def beat_schedule(config):
+    """The whole beat schedule, in one place."""
+    sweep_every = float(config["OUTBOX_SWEEP_INTERVAL"])
+    return {
+        "outbox-sweep": {
+            "task": "tasks.outbox.sweep",
+            "schedule": sweep_every,
+            # A sweep nobody ran in time is dropped: the next one does its work.
+            "options": {"expires": sweep_every},
+        },
+        "orders-expire-unpaid": {
+            "task": "tasks.orders.expire_unpaid",
+            "schedule": float(config["ORDER_EXPIRY_SWEEP_INTERVAL"]),
+            "options": {"expires": float(config["ORDER_EXPIRY_SWEEP_INTERVAL"])},
+        },
+        "orders-auto-deliver": {
+            "task": "tasks.orders.auto_deliver",
+            "schedule": 3600.0,
+            "options": {"expires": 3600.0},
+        },
+    }
+
+
+#: A publish gets two attempts, each this share of CELERY_PUBLISH_TIMEOUT, with a short
+#: pause between (marketplace/outbox/dispatch.py): 1.5 s in all at most by default.
+PUBLISH_ATTEMPT_SHARE = 0.4
+#: Workers and beat wait on the broker longer than a web request may (see tasks/worker.py).
+WORKER_SOCKET_TIMEOUT = 10
+
+
+def celery_settings(config):
+    attempt = config["CELERY_PUBLISH_TIMEOUT"] * PUBLISH_ATTEMPT_SHARE
+    return {
+        "broker_url": config["CELERY_BROKER_URL"] or "memory://",
+        "task_serializer": "json",
+        "result_serializer": "json",
+        "accept_content": ["json"],
+        "event_serializer": "json",
+        "task_ignore_result": True,
+        "task_acks_late": True,
+        "task_reject_on_worker_lost": True,
+        "worker_prefetch_multiplier": 1,
+        "task_default_queue": config["CELERY_DEFAULT_QUEUE"],
+        "enable_utc": True,
+        "timezone": "UTC",
+        "broker_connection_retry_on_startup": True,
+        "broker_transport_options": {
+            # Longer than any countdown a task retries with, so Redis never redelivers early.
+            "visibility_timeout": 3600,
+            # A web request that publishes never waits on a refused or hung Redis for more
+            # than CELERY_PUBLISH_TIMEOUT in all (marketplace/outbox/dispatch.py).
+            "socket_connect_timeout": attempt,
+            "socket_timeout": attempt,
+        },
+        "worker_hijack_root_logger": False,
+        "beat_schedule": beat_schedule(config),
+        "beat_schedule_filename": str(INSTANCE_DIR / "celerybeat-schedule"),
+        "imports": TASK_MODULES,
+    }
+
+
+def celery_init_app(app):
+    class FlaskTask(Task):
+        """Run every task inside an app context of its own (its own database session)."""
+
+        autoretry_for = (Exception,)
+        retry_backoff = 2
+        retry_backoff_max = 300
+        retry_jitter = True
+        max_retries = MAX_RETRIES
+
+        def __call__(self, *args, **kwargs):
+            with app.app_context():
+                return self.run(*args, **kwargs)
+
+    celery_app = Celery(app.name, task_cls=FlaskTask)
+    celery_app.config_from_object(celery_settings(app.config))
+    celery_app.set_default()
+    app.extensions["celery"] = celery_app
+    for module in TASK_MODULES:
+        __import__(module)
+    install_embedded_beat(app)
+    return celery_app
+
+
+def install_embedded_beat(app):
+    """With no broker there is no beat process: run the beat's due tasks after responses.
+
+    The schedule is :func:`beat_schedule`'s. Each due task runs once the response has been
+    sent (``call_on_close``), one batch at a time, in an app context of its own.
+    """
+    if app.config["CELERY_BROKER_URL"] or not app.config["EMBEDDED_BEAT"]:
+        return
+    schedule = beat_schedule(app.config)
+    last_run = {}
+    running = threading.Lock()
+
+    def run_due(names):
+        if not running.acquire(blocking=False):
+            return
+        try:
+            celery = app.extensions["celery"]
+            for name in names:
+                result = celery.tasks[schedule[name]["task"]].apply(retries=MAX_RETRIES)
+                if result.failed():
+                    log.error("embedded beat: %s failed: %r", name, result.result)
+        finally:
+            running.release()
+
+    @app.after_request
+    def schedule_due_tasks(response):
+        now = time.monotonic()
+        due = [
+            name
+            for name, entry in schedule.items()
+            if now - last_run.get(name, -entry["schedule"]) >= entry["schedule"]
+        ]
+        if due:
+            for name in due:
+                last_run[name] = now
+            response.call_on_close(lambda: run_due(due))
+        return response
+
+
+def run_outbox_work(outbox_id, work):
+    """Claim outbox row ``outbox_id``, run ``work()``, mark it done, commit once.
+
+    A row that is missing or already done is skipped, so a repeated message changes
+    nothing. On failure the transaction is rolled back, the failure is recorded and the
+    exception re-raised for Celery to retry with backoff.
+    """
+    message = outbox_services.claim(outbox_id)
+    if message is None:
+        db.session.rollback()
+        return False
+    try:
+        work()
+        outbox_services.mark_done(message)
+        db.session.commit()
+    except Exception as exc:
+        db.session.rollback()
+        try:
+            outbox_services.record_failure(outbox_id, "".join(traceback.format_exception_only(exc)))
+            db.session.commit()
+        except Exception:
+            db.session.rollback()
+            log.exception("could not record the failure of outbox message %s", outbox_id)
+        raise
+    return True

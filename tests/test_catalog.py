@@ -1,0 +1,377 @@
+import io
+
+import pytest
+from PIL import Image
+from sqlalchemy import event, func, select
+
+from marketplace.catalog.models import Category, Product, ProductImage, ProductStatus
+from marketplace.catalog.services import search_text_for
+from tests.factories import (
+    ProductFactory,
+    SellerFactory,
+    SellerMemberFactory,
+)
+
+
+def product_count(db):
+    db.session.rollback()
+    return db.session.scalar(select(func.count()).select_from(Product))
+
+
+def product_fields(db, **changes):
+    rice = db.session.scalar(select(Category).where(Category.slug == "rice-grains"))
+    data = {
+        "name_th": "ข้าวหอมมะลิอินทรีย์ 5 กก.",
+        "name_en": "Organic jasmine rice 5 kg",
+        "category_id": str(rice.id),
+        "unit_label": "ถุง 5 กก.",
+        "price": "350",
+        "stock": "120",
+        "weight_grams": "5050",
+        "description": "สีใหม่ทุกสัปดาห์",
+        "status": "active",
+    }
+    data.update(changes)
+    return data
+
+
+@pytest.fixture
+def member(client, db):
+    membership = SellerMemberFactory(user__email="member@example.com")
+    db.session.commit()
+    client.login("member@example.com")
+    return membership.seller
+
+
+def test_member_lists_a_product_with_the_price_in_satang(client, db, member):
+    response = client.submit(
+        f"/sellers/{member.id}/products/new", product_fields(db, price="1,234.50")
+    )
+
+    assert response.status_code == 302
+    product = db.session.scalar(select(Product))
+    assert (product.seller_id, product.price_satang, product.stock, product.weight_grams) == (
+        member.id,
+        123450,
+        120,
+        5050,
+    )
+    assert product.status == ProductStatus.ACTIVE
+    assert "มะลิ" in product.search_text and "jasmine" in product.search_text
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"price": "12.345"},
+        {"price": "0"},
+        {"price": "-5"},
+        {"price": "abc"},
+        {"price": "1e3"},
+        {"price": "999999999"},
+        {"stock": "-1"},
+        {"stock": "1.5"},
+        {"stock": "99999999999"},
+        {"weight_grams": "0"},
+        {"category_id": "999999"},
+        {"category_id": "rice"},
+        {"name_th": ""},
+        {"unit_label": ""},
+        {"status": "sold"},
+    ],
+)
+def test_bad_product_input_is_refused_and_writes_nothing(client, db, member, changes):
+    response = client.submit(f"/sellers/{member.id}/products/new", product_fields(db, **changes))
+
+    assert response.status_code == 400
+    assert product_count(db) == 0
+
+
+def test_three_decimal_price_gets_a_clear_message(client, db, member):
+    response = client.submit(
+        f"/sellers/{member.id}/products/new", product_fields(db, price="12.345")
+    )
+
+    assert "ไม่เกินสองตำแหน่ง" in response.get_data(as_text=True)
+
+
+def test_members_manage_only_their_own_sellers_products(client, db, member):
+    other = ProductFactory(name_th="ของกลุ่มอื่น")
+    db.session.commit()
+    edit_other_directly = f"/sellers/{other.seller_id}/products/{other.id}/edit"
+    edit_other_via_own_seller = f"/sellers/{member.id}/products/{other.id}/edit"
+
+    assert client.get(f"/sellers/{other.seller_id}/products").status_code == 403
+    assert client.get(edit_other_directly).status_code == 403
+    assert client.get(edit_other_via_own_seller).status_code == 404
+    response = client.submit(edit_other_via_own_seller, product_fields(db, name_th="ถูกแก้"))
+
+    assert response.status_code == 404
+    db.session.refresh(other)
+    assert other.name_th == "ของกลุ่มอื่น"
+
+
+def test_member_edits_own_product(client, db, member):
+    product = ProductFactory(seller=member)
+    db.session.commit()
+
+    response = client.submit(
+        f"/sellers/{member.id}/products/{product.id}/edit",
+        product_fields(db, price="0.10", stock="0", status="archived"),
+    )
+
+    assert response.status_code == 302
+    db.session.refresh(product)
+    assert (product.price_satang, product.stock, product.status) == (10, 0, ProductStatus.ARCHIVED)
+
+
+def jpeg_with_exif(size=(1600, 1200)):
+    image = Image.new("RGB", size, (200, 160, 60))
+    exif = Image.Exif()
+    exif[0x010F] = "SecretCam"  # Make
+    exif[0x8825] = {2: (13.0, 45.0, 0.0)}  # GPS
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", exif=exif.tobytes())
+    return buffer.getvalue()
+
+
+def upload(client, member, product, data, name="photo.jpg"):
+    return client.submit(
+        f"/sellers/{member.id}/products/{product.id}/images",
+        {"image": (io.BytesIO(data), name)},
+        content_type="multipart/form-data",
+    )
+
+
+def test_uploaded_picture_is_resized_and_stripped_of_exif(app, client, db, member):
+    product = ProductFactory(seller=member)
+    db.session.commit()
+    original = jpeg_with_exif()
+    assert b"SecretCam" in original
+
+    response = upload(client, member, product, original)
+
+    assert response.status_code == 302
+    image = db.session.scalar(select(ProductImage))
+    with client.get(f"/uploads/products/{image.display_name}") as response:
+        served = response.data
+    with client.get(f"/uploads/products/{image.thumb_name}") as response:
+        thumb = response.data
+    assert b"SecretCam" not in served and b"SecretCam" not in thumb
+    with Image.open(io.BytesIO(served)) as shown, Image.open(io.BytesIO(thumb)) as small:
+        assert max(shown.size) == 1200 and max(small.size) == 400
+        assert not shown.getexif()
+    assert image.display_name != "photo.jpg" and len(image.display_name) > 30
+
+
+@pytest.mark.parametrize(
+    ("data", "name"),
+    [
+        (b"this is not a picture at all", "photo.jpg"),
+        (b"%PDF-1.4 fake", "doc.pdf"),
+        (b"", "empty.jpg"),
+    ],
+)
+def test_non_images_are_refused(client, db, member, data, name):
+    product = ProductFactory(seller=member)
+    db.session.commit()
+
+    response = upload(client, member, product, data, name)
+
+    assert response.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(ProductImage)) == 0
+
+
+def test_oversized_upload_is_refused(make_app, db):
+    app = make_app(MAX_IMAGE_BYTES=50_000)
+    member = SellerMemberFactory(user__email="member@example.com")
+    product = ProductFactory(seller=member.seller)
+    db.session.commit()
+    client = app.test_client()
+    client.login("member@example.com")
+
+    response = upload(client, member.seller, product, jpeg_with_exif((3000, 3000)) + b"\0" * 60_000)
+
+    assert response.status_code in (400, 413)
+    assert db.session.scalar(select(func.count()).select_from(ProductImage)) == 0
+
+
+def test_at_most_five_pictures(client, db, member):
+    product = ProductFactory(seller=member)
+    db.session.commit()
+    small = jpeg_with_exif((50, 50))
+
+    statuses = [upload(client, member, product, small).status_code for _ in range(6)]
+
+    assert statuses == [302] * 5 + [400]
+    assert db.session.scalar(select(func.count()).select_from(ProductImage)) == 5
+
+
+def test_buyers_see_only_active_products_of_verified_sellers(client, db):
+    shown = ProductFactory(name_th="ขายอยู่")
+    draft = ProductFactory(name_th="ฉบับร่าง", status=ProductStatus.DRAFT)
+    archived = ProductFactory(name_th="เลิกขาย", status=ProductStatus.ARCHIVED)
+    hidden_seller = ProductFactory(name_th="ผู้ขายยังไม่ยืนยัน", seller__verified=False)
+    db.session.commit()
+
+    page = client.get("/products").get_data(as_text=True)
+
+    assert "ขายอยู่" in page
+    for name in ("ฉบับร่าง", "เลิกขาย", "ผู้ขายยังไม่ยืนยัน"):
+        assert name not in page
+    assert client.get(f"/products/{shown.id}").status_code == 200
+    for product in (draft, archived, hidden_seller):
+        assert client.get(f"/products/{product.id}").status_code == 404
+
+
+def test_members_preview_their_draft(client, db, member):
+    draft = ProductFactory(seller=member, status=ProductStatus.DRAFT)
+    db.session.commit()
+
+    assert client.get(f"/products/{draft.id}").status_code == 200
+
+
+def test_thai_search_finds_a_word_inside_a_name(client, db, backend):
+    ProductFactory(name_th="ข้าวหอมมะลิอินทรีย์", name_en="")
+    ProductFactory(name_th="ตะกร้าสานคลุ้ม", name_en="Khlum basket")
+    db.session.commit()
+
+    found = client.get("/products?q=มะลิ").get_data(as_text=True)
+    english = client.get("/products?q=BASKET").get_data(as_text=True)
+    percent = client.get("/products?q=%25").get_data(as_text=True)
+
+    assert "ข้าวหอมมะลิอินทรีย์" in found and "ตะกร้าสานคลุ้ม" not in found
+    assert "ตะกร้าสานคลุ้ม" in english and "ข้าวหอมมะลิ" not in english
+    assert "ข้าวหอม" not in percent  # a % is a character to look for, not a wildcard
+
+
+def test_filters_by_province_region_category_and_seller(client, db):
+    chaiyaphum = SellerFactory(subdistrict_code="360201", postal_code="36170")
+    satun = SellerFactory(subdistrict_code="910602", postal_code="91120")
+    woven = db.session.scalar(select(Category).where(Category.slug == "woven-handicraft"))
+    ProductFactory(seller=chaiyaphum, name_th="ข้าวชัยภูมิ")
+    ProductFactory(seller=satun, name_th="ตะกร้าสตูล", category=woven)
+    db.session.commit()
+
+    def names(query):
+        page = client.get(f"/products?{query}").get_data(as_text=True)
+        return {name for name in ("ข้าวชัยภูมิ", "ตะกร้าสตูล") if name in page}
+
+    assert names("province=36") == {"ข้าวชัยภูมิ"}
+    assert names("region=south") == {"ตะกร้าสตูล"}
+    assert names("region=northeast") == {"ข้าวชัยภูมิ"}
+    assert names("category=woven-handicraft") == {"ตะกร้าสตูล"}
+    assert names(f"seller={satun.id}") == {"ตะกร้าสตูล"}
+    assert names("province=10") == set()
+
+
+def test_sort_and_pagination(client, db):
+    for price in (300, 100, 200):
+        ProductFactory(name_th=f"ราคา{price}", price_satang=price * 100)
+    db.session.commit()
+
+    cheap_first = client.get("/products?sort=price_asc").get_data(as_text=True)
+    dear_first = client.get("/products?sort=price_desc").get_data(as_text=True)
+    page_two = client.get("/products?sort=price_asc&per_page=2&page=2").get_data(as_text=True)
+
+    assert (
+        cheap_first.index("ราคา100") < cheap_first.index("ราคา200") < cheap_first.index("ราคา300")
+    )
+    assert dear_first.index("ราคา300") < dear_first.index("ราคา100")
+    assert "ราคา300" in page_two and "ราคา100" not in page_two
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "page=abc",
+        "page=-3",
+        "per_page=0",
+        "per_page=100000",
+        "province=xx",
+        "province=999",
+        "sort=DROP",
+        "region=%27%3B+DROP+TABLE+products",
+        "seller=abc",
+        "category=" + "x" * 500,
+        "q=" + "ก" * 5000,
+    ],
+)
+def test_odd_catalog_queries_never_fail(client, query):
+    assert client.get(f"/products?{query}").status_code == 200
+
+
+def test_catalog_page_runs_the_same_number_of_queries_for_5_and_50_products(app, client, db):
+    sellers = [SellerFactory(subdistrict_code=code) for code in ("360201", "910602", "800304")]
+    for n in range(50):
+        product = ProductFactory(seller=sellers[n % 3])
+        product.images.append(
+            ProductImage(display_name=f"{n}.jpg", thumb_name=f"{n}-t.jpg", width=1, height=1)
+        )
+    db.session.commit()
+
+    def statements(url):
+        count = 0
+
+        def counter(*args):
+            nonlocal count
+            count += 1
+
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", counter)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", counter)
+        return count
+
+    few = statements("/products?per_page=5")
+    many = statements("/products?per_page=50")
+    home = statements("/")
+
+    assert few == many
+    assert few <= 8 and home <= 12
+
+
+def test_search_text_covers_both_names_and_unit():
+    text = search_text_for(
+        {"name_th": "ตะกร้า", "name_en": "Basket", "unit_label": "ใบ", "description": "สานมือ"}
+    )
+    assert text == "ตะกร้า basket ใบ สานมือ"
+
+
+def test_product_page_shows_origin(client, db):
+    product = ProductFactory(seller__subdistrict_code="910602", seller__postal_code="91120")
+    db.session.commit()
+
+    page = client.get(f"/products/{product.id}").get_data(as_text=True)
+
+    assert "ตำบลนาทอน อำเภอทุ่งหว้า จังหวัดสตูล" in page
+    assert "฿100.00" in page
+
+
+def test_picture_files_follow_the_transaction(app, db, member):
+    from pathlib import Path
+
+    from marketplace.catalog import services as catalog
+
+    product = ProductFactory(seller=member)
+    db.session.commit()
+    folder = Path(app.config["UPLOAD_FOLDER"]) / "products"
+    before = set(folder.glob("*")) if folder.exists() else set()
+    user = member.members[0].user
+
+    catalog.add_image(user, product, io.BytesIO(jpeg_with_exif((60, 40))))
+    db.session.rollback()
+    assert set(folder.glob("*")) == before  # the upload never landed: no files left behind
+
+    image = catalog.add_image(user, product, io.BytesIO(jpeg_with_exif((60, 40))))
+    db.session.commit()
+    written = set(folder.glob("*")) - before
+    assert len(written) == 2
+    catalog.remove_image(user, product, image.id)
+    db.session.rollback()
+    assert written <= set(folder.glob("*"))  # removal undone: the files stay
+    catalog.remove_image(user, product, image.id)
+    db.session.commit()
+    assert not (written & set(folder.glob("*")))

@@ -1,0 +1,980 @@
+"""Levies: rules agreed by two sides, snapshots on orders, routing into the ledger, reports."""
+
+import threading
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select, text
+
+from marketplace.errors import Conflict, DomainError, Forbidden
+from marketplace.funds import reports
+from marketplace.ledger import services as ledger
+from marketplace.ledger.models import Account, AccountKind, JournalEntry, JournalLine
+from marketplace.ledger.verify import verify
+from marketplace.levies import routing
+from marketplace.levies import services as levies
+from marketplace.levies.models import LevyRule, RuleStatus
+from marketplace.orders import services as orders
+from marketplace.outbox.models import OutboxMessage
+from tests.factories import (
+    AdminFactory,
+    FundFactory,
+    FundTreasurerFactory,
+    ProductFactory,
+    SellerMemberFactory,
+    UserFactory,
+)
+
+ADDRESS = {
+    "name": "สมศรี",
+    "phone": "0812345678",
+    "address_line": "1",
+    "subdistrict_code": "830107",
+    "postal_code": "83130",
+}
+START = date(2026, 1, 1)
+
+
+@pytest.fixture
+def world(db):
+    """A rice seller with one member, a fund with one treasurer, an admin and a buyer."""
+    member = SellerMemberFactory(user__email="member@example.com")
+    treasurer = FundTreasurerFactory(user__email="treasurer@example.com")
+    rice = ProductFactory(
+        seller=member.seller,
+        name_th="ข้าวหอมมะลิ ถุง 5 กก.",
+        price_satang=35000,
+        weight_grams=5050,
+        stock=500,
+    )
+    world = {
+        "seller": member.seller,
+        "member": member.user,
+        "fund": treasurer.fund,
+        "treasurer": treasurer.user,
+        "rice": rice,
+        "admin": AdminFactory(email="admin@example.com"),
+        "buyer": UserFactory(email="buyer@example.com"),
+    }
+    db.session.commit()
+    return world
+
+
+def agree(world, kind="per_unit", rate="4", scope="product", **changes):
+    """A rule proposed by the seller's member and accepted by the fund's treasurer."""
+    values = {
+        "side": "seller",
+        "seller_id": world["seller"].id,
+        "fund_id": world["fund"].id,
+        "beneficiary": "fund",
+        "scope": scope,
+        "product_id": world["rice"].id if scope == "product" else None,
+        "kind": kind,
+        "rate": rate,
+        "effective_from": START,
+    }
+    values.update(changes)
+    rule = levies.propose(world["member"], **values)
+    levies.accept(world["treasurer"], rule)
+    return rule
+
+
+def buy(world, quantity=10, product=None, buyer=None, pay=True):
+    order = orders.place_order(
+        buyer or world["buyer"], [((product or world["rice"]).id, quantity)], address=ADDRESS
+    )
+    if pay:
+        orders.confirm_transfer(world["admin"], order)
+    return order
+
+
+def fund_balance(fund_id):
+    return reports.balance(fund_id)
+
+
+# Rules
+
+
+def test_proposed_by_a_member_accepted_by_the_treasurer_through_the_web(client, db, world):
+    client.login("member@example.com")
+    response = client.submit(
+        f"/sellers/{world['seller'].id}/levy-rules",
+        {
+            "beneficiary": "fund",
+            "fund_id": str(world["fund"].id),
+            "scope": "product",
+            "product_id": str(world["rice"].id),
+            "kind": "per_unit",
+            "rate": "4",
+            "effective_from": "2026-01-01",
+        },
+    )
+    assert response.status_code == 303
+    rule = db.session.scalar(select(LevyRule))
+    assert (rule.status, rule.rate, rule.kind) == (RuleStatus.PROPOSED, 400, "per_unit")
+
+    # The proposer cannot accept their own proposal.
+    assert client.submit(f"/levy-rules/{rule.id}/accept", {}).status_code == 403
+    client.submit("/logout", {})
+    client.login("treasurer@example.com")
+    page = client.get(f"/funds/{world['fund'].id}/levy-rules").get_data(as_text=True)
+    assert "฿4.00" in page
+    client.submit(f"/levy-rules/{rule.id}/accept", {"next": "/"})
+
+    db.session.refresh(rule)
+    assert rule.status == RuleStatus.ACTIVE
+    product_page = client.get(f"/products/{world['rice'].id}").get_data(as_text=True)
+    assert "฿4.00" in product_page and world["fund"].name_th in product_page
+
+
+def test_other_parties_cannot_decide_or_see(client, db, world):
+    rule = levies.propose(
+        world["member"],
+        side="seller",
+        seller_id=world["seller"].id,
+        fund_id=world["fund"].id,
+        beneficiary="fund",
+        scope="seller",
+        kind="percent",
+        rate="2",
+        effective_from=START,
+    )
+    other = FundTreasurerFactory(user__email="other@example.com")
+    db.session.commit()
+    client.login("other@example.com")
+
+    assert client.submit(f"/levy-rules/{rule.id}/accept", {}).status_code == 403
+    assert client.get(f"/sellers/{world['seller'].id}/levy-rules").status_code == 403
+    assert client.get(f"/funds/{world['fund'].id}/levy-rules").status_code == 403
+    assert client.get(f"/funds/{other.fund_id}/levy-rules").status_code == 200
+    db.session.refresh(rule)
+    assert rule.status == RuleStatus.PROPOSED
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"rate": "-4"}, "rate"),
+        ({"rate": "0"}, "rate"),
+        ({"rate": "4.555"}, "rate"),
+        ({"kind": "percent", "rate": "100.5"}, "rate"),
+        ({"kind": "percent", "rate": "abc"}, "rate"),
+        ({"rate": "400"}, "rate"),  # more than the ฿350 the bag costs
+        ({"effective_to": date(2025, 12, 31)}, "effective_to"),
+        ({"effective_from": "2026-13-01"}, "effective_from"),
+        ({"scope": "category", "category_id": None}, "category_id"),
+        ({"scope": "everything"}, "scope"),
+    ],
+)
+def test_bad_rules_are_refused_and_write_nothing(db, world, changes, field):
+    values = {
+        "side": "seller",
+        "seller_id": world["seller"].id,
+        "fund_id": world["fund"].id,
+        "beneficiary": "fund",
+        "scope": "product",
+        "product_id": world["rice"].id,
+        "kind": "per_unit",
+        "rate": "4",
+        "effective_from": START,
+        **changes,
+    }
+    with pytest.raises(DomainError) as refused:
+        levies.propose(world["member"], **values)
+    assert refused.value.field == field
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(LevyRule)) == 0
+
+
+def test_a_duplicate_rule_for_the_same_scope_and_fund_is_refused(db, world):
+    agree(world)
+    with pytest.raises(Conflict):
+        agree(world, rate="5")
+    # Another fund may have its own rule on the same product.
+    other = FundTreasurerFactory()
+    rule = levies.propose(
+        world["member"],
+        side="seller",
+        seller_id=world["seller"].id,
+        fund_id=other.fund_id,
+        beneficiary="fund",
+        scope="product",
+        product_id=world["rice"].id,
+        kind="per_unit",
+        rate="1",
+        effective_from=START,
+    )
+    levies.accept(other.user, rule)
+    assert rule.status == RuleStatus.ACTIVE
+
+
+def test_bad_rule_form_input_gets_a_message(client, db, world):
+    client.login("member@example.com")
+
+    response = client.submit(
+        f"/sellers/{world['seller'].id}/levy-rules",
+        {
+            "beneficiary": "fund",
+            "fund_id": str(world["fund"].id),
+            "scope": "seller",
+            "kind": "percent",
+            "rate": "150",
+            "effective_from": "2026-01-01",
+        },
+    )
+
+    assert response.status_code == 400
+    assert "100%" in response.get_data(as_text=True)
+    assert db.session.scalar(select(func.count()).select_from(LevyRule)) == 0
+
+
+# Snapshots
+
+
+def test_orders_snapshot_their_levies_and_rule_changes_leave_them_alone(db, world):
+    rule = agree(world)
+    order = buy(world, 10, pay=False)
+    db.session.commit()
+    [levy] = order.items[0].levies
+    assert (levy.amount_satang, levy.kind, levy.rate, levy.fund_id) == (
+        4000,
+        "per_unit",
+        400,
+        world["fund"].id,
+    )
+
+    levies.end(world["treasurer"], rule)
+    db.session.commit()
+    later = buy(world, 10, pay=False)
+    db.session.commit()
+
+    db.session.refresh(levy)
+    assert levy.amount_satang == 4000
+    assert later.items[0].levies == []
+
+
+def test_several_rules_apply_to_one_item_for_different_funds(db, world):
+    agree(world)
+    second = FundTreasurerFactory()
+    rule = levies.propose(
+        world["member"],
+        side="seller",
+        seller_id=world["seller"].id,
+        fund_id=second.fund_id,
+        beneficiary="fund",
+        scope="seller",
+        kind="percent",
+        rate="2.5",
+        effective_from=START,
+    )
+    levies.accept(second.user, rule)
+
+    order = buy(world, 3, pay=False)
+
+    amounts = sorted((lv.fund_id, lv.amount_satang) for lv in order.items[0].levies)
+    assert amounts == sorted([(world["fund"].id, 1200), (second.fund_id, 2625)])  # 2.5% of ฿1,050
+
+
+def test_buyers_own_fund_rule(db, world):
+    rule = levies.propose(
+        world["member"],
+        side="seller",
+        seller_id=world["seller"].id,
+        fund_id=None,
+        beneficiary="buyer_fund",
+        scope="seller",
+        kind="per_kg",
+        rate="1",
+        effective_from=START,
+    )
+    with pytest.raises(Forbidden):
+        levies.accept(world["treasurer"], rule)  # no single fund: the marketplace decides
+    levies.accept(world["admin"], rule)
+    home_fund = FundFactory()
+    affiliated = UserFactory(fund_id=home_fund.id)
+    db.session.flush()
+
+    with_fund = buy(world, 2, buyer=affiliated, pay=False)
+    without = buy(world, 2, pay=False)
+
+    assert [(lv.fund_id, lv.amount_satang) for lv in with_fund.items[0].levies] == [
+        (home_fund.id, 1010)  # ฿1/kg × 5.05 kg × 2
+    ]
+    assert without.items[0].levies == []
+
+
+def test_cart_checkout_and_order_pages_show_the_funds_share(client, db, world):
+    agree(world)
+    db.session.commit()
+    client.login("buyer@example.com")
+    client.submit("/cart/add", {"product_id": world["rice"].id, "quantity": "10"})
+
+    for url in ("/cart", "/checkout"):
+        page = client.get(url).get_data(as_text=True)
+        assert "฿40.00" in page and world["fund"].name_th in page, url
+
+
+# Routing into the ledger
+
+
+def test_paying_routes_the_levy_and_the_report_shows_it(client, db, world):
+    agree(world)
+    order = buy(world, 10)
+    db.session.commit()  # the outbox hands the routing to the (in-process) task
+
+    assert fund_balance(world["fund"].id) == 4000
+    keys = set(db.session.scalars(select(JournalEntry.key)))
+    assert keys == {f"payment:{order.id}", f"levy:{order.items[0].levies[0].id}:accrue"}
+    assert verify().ok
+    client.login("treasurer@example.com")
+    page = client.get(f"/funds/{world['fund'].id}/levies?from=2026-01-01&to=2030-12-31")
+    assert "฿40.00" in page.get_data(as_text=True)
+
+
+def test_routing_twice_or_duplicated_posts_once(app, db, world):
+    agree(world)
+    order = buy(world, 10)
+    db.session.commit()
+    message = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.task == "tasks.levy.route_order")
+    )
+    task = app.extensions["celery"].tasks["tasks.levy.route_order"]
+
+    for _ in range(3):
+        task.apply(kwargs={"outbox_id": message.id, "order_id": order.id}).get()
+    assert routing.route_order(order.id) == 0  # even outside the outbox
+    db.session.commit()
+
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 2
+    assert fund_balance(world["fund"].id) == 4000
+
+
+def test_a_task_that_fails_halfway_is_retried_and_posts_once(app, db, world, monkeypatch):
+    agree(world)
+    second = FundTreasurerFactory()
+    rule = levies.propose(
+        world["member"],
+        side="seller",
+        seller_id=world["seller"].id,
+        fund_id=second.fund_id,
+        beneficiary="fund",
+        scope="seller",
+        kind="percent",
+        rate="1",
+        effective_from=START,
+    )
+    levies.accept(second.user, rule)
+    db.session.commit()
+    real_accrue = routing._accrue
+    calls = []
+
+    def fail_on_second(*args):
+        calls.append(args)
+        if len(calls) == 2:
+            raise RuntimeError("worker lost its database halfway")
+        return real_accrue(*args)
+
+    monkeypatch.setattr(routing, "_accrue", fail_on_second)
+    order_id = buy(world, 10).id
+    db.session.commit()  # the in-process task fails after posting the first levy: all rolled back
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 0
+    message = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.task == "tasks.levy.route_order")
+    )
+    assert not message.is_done and message.failure_count == 1
+
+    monkeypatch.setattr(routing, "_accrue", real_accrue)
+    result = app.test_cli_runner().invoke(args=["outbox", "sweep", "--older-than", "0"])
+    assert result.exit_code == 0
+
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 3
+    assert fund_balance(world["fund"].id) == 4000 and fund_balance(second.fund_id) == 3500
+    assert verify().ok
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(JournalEntry).where(JournalEntry.order_id == order_id)
+        )
+        == 3
+    )
+
+
+@pytest.mark.postgres_only
+def test_concurrent_routing_posts_once(app, db, world):
+    agree(world)
+    order_id = buy(world, 10).id
+    db.session.commit()
+    errors = []
+    start = threading.Barrier(4)
+
+    def route():
+        with app.app_context():
+            from marketplace.extensions import db as inner
+
+            start.wait()
+            try:
+                routing.route_order(order_id)
+                inner.session.commit()
+            except Exception as exc:  # a loser of the race may hit the unique key: it retries
+                inner.session.rollback()
+                errors.append(exc)
+                routing.route_order(order_id)
+                inner.session.commit()
+
+    threads = [threading.Thread(target=route) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 2
+    assert fund_balance(world["fund"].id) == 4000
+    assert verify().ok
+
+
+# Reversals
+
+
+def test_refunding_k_of_n_units_reverses_k_times_the_rate(app, db, world):
+    agree(world)
+    order = buy(world, 10)
+    db.session.commit()
+    item = order.items[0]
+
+    orders.refund(world["admin"], order, [(item.id, 3)])
+    db.session.commit()
+    assert fund_balance(world["fund"].id) == 4000 - 1200
+    orders.refund(world["admin"], order, [(item.id, 7)])
+    db.session.commit()
+    assert fund_balance(world["fund"].id) == 0
+    with pytest.raises(Conflict):
+        orders.refund(world["admin"], order, [(item.id, 1)])  # nothing left to refund
+    db.session.rollback()
+    assert verify().ok
+
+
+def test_per_kg_and_percent_levies_reverse_exactly_in_any_steps(app, db, world):
+    # ฿1.50 a kg of 5.05 kg bags, 3 bags: ฿22.725, rounded once (half up) to ฿22.73.
+    agree(world, kind="per_kg", rate="1.5")
+    order = buy(world, 3)
+    db.session.commit()
+    item = order.items[0]
+    assert item.levies[0].amount_satang == 2273  # ฿1.50 × 5.05 kg × 3 = ฿22.725 → ฿22.73
+
+    balances = []
+    for _step in range(3):
+        orders.refund(world["admin"], order, [(item.id, 1)])
+        db.session.commit()
+        balances.append(fund_balance(world["fund"].id))
+
+    # 2273 × 1/3 = 757.67 → 757 first; then 1515 − 757 = 758; the last unit takes the rest.
+    assert balances == [2273 - 757, 2273 - 1515, 0]
+    assert verify().ok
+
+
+def test_a_tiny_percent_levy_rounds_once_and_reverses_to_zero(app, db, world):
+    cheap = ProductFactory(seller=world["seller"], price_satang=33, stock=100)
+    agree(world, kind="percent", rate="3", scope="seller")
+    order = buy(world, 7, product=cheap)
+    db.session.commit()
+    item = order.items[0]
+    assert item.levies[0].amount_satang == 7  # 3% of ฿0.33 × 7 = 6.93 satang → 7
+
+    for step in (2, 2, 3):
+        orders.refund(world["admin"], order, [(item.id, step)])
+        db.session.commit()
+        assert fund_balance(world["fund"].id) >= 0
+
+    assert fund_balance(world["fund"].id) == 0
+    assert verify().ok
+
+
+def test_cancelling_a_paid_order_reverses_everything_and_returns_stock(app, db, world):
+    agree(world)
+    order = buy(world, 10)
+    db.session.commit()
+
+    orders.cancel_order(world["admin"], order, "ผู้ขายส่งไม่ได้")
+    db.session.commit()
+
+    assert fund_balance(world["fund"].id) == 0
+    db.session.refresh(world["rice"])
+    assert world["rice"].stock == 500
+    cash = db.session.scalar(select(Account).where(Account.kind == AccountKind.CASH))
+    assert cash.balance_satang == 0  # everything paid back, shipping included
+    assert verify().ok
+
+
+def test_a_refund_after_remittance_leaves_the_fund_owing_not_negative(app, db, world):
+    agree(world)
+    order = buy(world, 10)
+    db.session.commit()
+    ledger.record_remittance(
+        world["treasurer"], world["fund"], amount="40", remitted_on=START, bank_reference="KTB-1"
+    )
+    db.session.commit()
+
+    orders.refund(world["admin"], order, [(order.items[0].id, 5)])
+    db.session.commit()
+
+    accounts = {
+        a.kind: a.balance_satang
+        for a in db.session.scalars(select(Account).where(Account.fund_id == world["fund"].id))
+    }
+    assert accounts == {AccountKind.FUND_PAYABLE: 0, AccountKind.FUND_RECEIVABLE: 2000}
+    assert fund_balance(world["fund"].id) == -2000
+    buy(world, 10)  # the next levies settle what the fund owes first
+    db.session.commit()
+    assert fund_balance(world["fund"].id) == 2000
+    assert verify().ok
+
+
+# Remittances
+
+
+@pytest.mark.parametrize(
+    ("amount", "day", "reference"),
+    [
+        ("-5", "2026-01-02", "x"),
+        ("40.01", "2026-01-02", "x"),
+        ("0", "2026-01-02", "x"),
+        ("abc", "2026-01-02", "x"),
+        ("10", "2099-01-01", "x"),
+        ("10", "2026-01-02", ""),
+    ],
+)
+def test_bad_remittances_are_refused(client, db, world, amount, day, reference):
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+    client.login("treasurer@example.com")
+
+    response = client.submit(
+        f"/funds/{world['fund'].id}/remittances",
+        {"amount": amount, "remitted_on": day, "bank_reference": reference},
+    )
+
+    assert response.status_code == 400
+    assert fund_balance(world["fund"].id) == 4000
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 2
+
+
+def test_treasurer_records_a_remittance(client, db, world):
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+    client.login("treasurer@example.com")
+
+    response = client.submit(
+        f"/funds/{world['fund'].id}/remittances",
+        {"amount": "25.50", "remitted_on": "2026-02-01", "bank_reference": "KTB 0042"},
+    )
+
+    assert response.status_code == 303
+    assert fund_balance(world["fund"].id) == 4000 - 2550
+    report = reports.levy_report(world["fund"].id, date(2026, 2, 1), date(2026, 2, 28))
+    assert report.remitted_satang == 2550
+    assert verify().ok
+
+
+# Treasurer pages
+
+
+def test_treasurer_of_fund_a_cannot_see_fund_b(client, db, world):
+    other = FundTreasurerFactory(user__email="other@example.com")
+    db.session.commit()
+    client.login("other@example.com")
+    fund_id = world["fund"].id
+
+    for url in (
+        f"/funds/{fund_id}/dashboard",
+        f"/funds/{fund_id}/levies",
+        f"/funds/{fund_id}/levies.csv",
+        f"/funds/{fund_id}/levies/items",
+        f"/funds/{fund_id}/remittances",
+    ):
+        assert client.get(url).status_code == 403, url
+    assert (
+        client.submit(
+            f"/funds/{fund_id}/remittances",
+            {"amount": "1", "remitted_on": "2026-01-02", "bank_reference": "x"},
+        ).status_code
+        == 403
+    )
+    assert client.get(f"/funds/{other.fund_id}/dashboard").status_code == 200
+
+
+def test_report_pages_csv_and_dates(client, db, world):
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+    client.login("treasurer@example.com")
+    fund_id = world["fund"].id
+
+    dashboard = client.get(f"/funds/{fund_id}/dashboard").get_data(as_text=True)
+    report = client.get(f"/funds/{fund_id}/levies?from=2026-01-01&to=2026-12-31").get_data(
+        as_text=True
+    )
+    items = client.get(f"/funds/{fund_id}/levies/items?from=2026-01-01&to=2030-12-31").get_data(
+        as_text=True
+    )
+    csv_response = client.get(f"/funds/{fund_id}/levies.csv?from=2026-01-01&to=2030-12-31")
+
+    assert "฿40.00" in dashboard and "<svg" in dashboard
+    assert "1 มกราคม 2569" in report  # Buddhist Era in Thai
+    assert "ข้าวหอมมะลิ ถุง 5 กก." in items
+    body = csv_response.data
+    assert body.startswith("\ufeff".encode()) and "ข้าวหอมมะลิ".encode() in body and b"40.00" in body
+    for query in ("from=2026-02-01&to=2026-01-01", "from=yesterday", "to=2026-02-30"):
+        assert client.get(f"/funds/{fund_id}/levies?{query}").status_code == 400
+
+
+def test_levy_report_command(app, db, world):
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(
+        args=[
+            "levy",
+            "report",
+            "--fund",
+            str(world["fund"].id),
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2030-12-31",
+            "--format",
+            "csv",
+        ]
+    )
+
+    assert result.exit_code == 0
+    assert result.output.startswith("\ufeff") and "40.00" in result.output
+    bad = app.test_cli_runner().invoke(
+        args=[
+            "levy",
+            "report",
+            "--fund",
+            str(world["fund"].id),
+            "--from",
+            "2026-05-01",
+            "--to",
+            "2026-01-01",
+        ]
+    )
+    assert bad.exit_code != 0
+
+
+def test_reports_read_the_ledger_not_the_rules(db, world):
+    rule = agree(world)
+    buy(world, 10)
+    db.session.commit()
+    before = reports.levy_report(world["fund"].id, START, date(2030, 12, 31)).as_dict()
+
+    levies.end(world["member"], rule)
+    db.session.commit()
+
+    assert reports.levy_report(world["fund"].id, START, date(2030, 12, 31)).as_dict() == before
+
+
+def test_seller_members_see_the_levies_deducted(client, db, world):
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+    client.login("member@example.com")
+
+    page = client.get(f"/sellers/{world['seller'].id}/levies?from=2026-01-01&to=2030-12-31")
+
+    assert "฿40.00" in page.get_data(as_text=True)
+
+
+# The ledger's own guarantees
+
+
+def test_the_orm_refuses_to_change_a_posted_entry(db, world):
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+    line = db.session.scalar(select(JournalLine))
+
+    line.amount_satang += 1
+    with pytest.raises(ledger.LedgerError):
+        db.session.flush()
+    db.session.rollback()
+
+
+@pytest.mark.postgres_only
+def test_postgres_refuses_raw_updates_and_verify_catches_tampering(app, db, world):
+    from sqlalchemy.exc import DBAPIError
+
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+
+    for statement in (
+        "UPDATE journal_lines SET amount_satang = amount_satang + 100",
+        "DELETE FROM journal_entries",
+    ):
+        with pytest.raises(DBAPIError, match="append-only"):
+            db.session.execute(text(statement))
+        db.session.rollback()
+
+    db.session.execute(text("ALTER TABLE journal_lines DISABLE TRIGGER journal_lines_append_only"))
+    db.session.execute(
+        text(
+            "UPDATE journal_lines SET amount_satang = amount_satang - 100"
+            " WHERE amount_satang = -4000"
+        )
+    )
+    db.session.execute(text("ALTER TABLE journal_lines ENABLE TRIGGER journal_lines_append_only"))
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["ledger", "verify"])
+    assert result.exit_code != 0
+    assert "does not balance" in result.output and "hash" in result.output
+
+
+def test_ledger_verify_command_is_clean_after_a_day_of_business(app, db, world):
+    agree(world)
+    order = buy(world, 10)
+    buy(world, 3)
+    db.session.commit()
+    orders.refund(world["admin"], order, [(order.items[0].id, 4)])
+    db.session.commit()
+    ledger.record_remittance(
+        world["treasurer"], world["fund"], amount="10", remitted_on=START, bank_reference="r"
+    )
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["ledger", "verify"])
+
+    assert result.exit_code == 0, result.output
+    assert "ledger OK" in result.output
+    assert fund_balance(world["fund"].id) == 4000 + 1200 - 1600 - 1000
+
+
+def test_verify_notices_a_levy_that_was_never_posted(db, world):
+    agree(world)
+    order = buy(world, 10, pay=False)
+    db.session.commit()
+    orders.confirm_transfer(world["admin"], order)
+    for message in db.session.scalars(select(OutboxMessage)):
+        db.session.delete(message)  # the routing is lost: no task, no row left to sweep
+    db.session.commit()
+
+    report = verify()
+
+    assert not report.ok
+    assert any("never posted" in p for p in report.problems)
+    assert any("payment is not in the ledger" in p for p in report.problems)
+
+
+def test_verify_notices_report_totals_that_disagree_with_the_journal(db, world):
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+    db.session.execute(text("UPDATE fund_levy_days SET accrued_satang = accrued_satang + 1"))
+    db.session.commit()
+
+    report = verify()
+
+    assert not report.ok and any("daily levy totals" in p for p in report.problems)
+
+
+# Found in review
+
+
+def test_one_fund_takes_one_levy_from_a_product_whatever_the_scope(db, world):
+    agree(world)  # product rule
+    db.session.commit()
+    for scope, extra in (("seller", {}), ("category", {"category_id": world["rice"].category_id})):
+        with pytest.raises(Conflict):
+            levies.propose(
+                world["member"],
+                side="seller",
+                seller_id=world["seller"].id,
+                fund_id=world["fund"].id,
+                beneficiary="fund",
+                scope=scope,
+                kind="percent",
+                rate="1",
+                effective_from=START,
+                **extra,
+            )
+        db.session.rollback()
+    # Once the product rule has ended, a seller-wide one from the next day is fine.
+    rule = db.session.scalar(select(LevyRule))
+    rule.effective_to = date(2026, 6, 30)
+    db.session.flush()
+    levies.propose(
+        world["member"],
+        side="seller",
+        seller_id=world["seller"].id,
+        fund_id=world["fund"].id,
+        beneficiary="fund",
+        scope="seller",
+        kind="percent",
+        rate="1",
+        effective_from=date(2026, 7, 1),
+    )
+
+
+def test_the_same_remittance_twice_is_refused(client, db, world):
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+    client.login("treasurer@example.com")
+    token = client.csrf_token()
+    form = {
+        "csrf_token": token,
+        "amount": "10",
+        "remitted_on": "2026-02-01",
+        "bank_reference": "KTB-7",
+    }
+
+    first = client.post(f"/funds/{world['fund'].id}/remittances", data=form)
+    second = client.post(f"/funds/{world['fund'].id}/remittances", data=form)
+
+    assert (first.status_code, second.status_code) == (303, 400)
+    assert fund_balance(world["fund"].id) == 3000
+    entry = db.session.scalar(select(JournalEntry).where(JournalEntry.key.like("remittance:%")))
+    assert entry.local_date == date(2026, 2, 1)  # dated by the transfer, like the report
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "from=9999-12-01&to=9999-12-31",
+        "from=0001-01-01&to=0001-01-31",
+        "from=2026-01-01&to=2199-13-01",
+    ],
+)
+def test_out_of_range_report_dates_are_a_clear_400(client, db, world, query):
+    client.login("treasurer@example.com")
+    for url in (f"/funds/{world['fund'].id}/levies", f"/funds/{world['fund'].id}/levies.csv"):
+        assert client.get(f"{url}?{query}").status_code == 400
+    client.submit("/logout", {})
+    client.login("member@example.com")
+    assert client.get(f"/sellers/{world['seller'].id}/levies?{query}").status_code == 400
+
+
+def test_drill_down_ignores_odd_ids_and_pages(client, db, world):
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+    client.login("treasurer@example.com")
+    url = f"/funds/{world['fund'].id}/levies/items?from=2026-01-01&to=2030-12-31"
+
+    for extra in ("&product=99999999999999999999", "&seller=abc", "&page=-1", "&page=²"):
+        assert client.get(url + extra).status_code == 200
+    page = client.get(url).get_data(as_text=True)
+    assert "1 รายการ" in page or "1 posting" in page or "ข้าวหอมมะลิ" in page
+
+
+def test_odd_refund_quantities_get_a_message(client, db, world):
+    agree(world)
+    order = buy(world, 10)
+    db.session.commit()
+    client.login("admin@example.com")
+    item_id = order.items[0].id
+
+    for quantity in ("²", "9" * 5000, "-1", "1.5", "99999999999999999999"):
+        response = client.submit(f"/admin/orders/{order.id}/refund", {f"qty-{item_id}": quantity})
+        assert response.status_code == 303
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 2  # no refund
+
+
+def test_refunded_units_count_even_when_the_levy_reversal_is_under_a_satang(db, world):
+    tiny = ProductFactory(seller=world["seller"], price_satang=10, stock=100)
+    agree(world, kind="percent", rate="10", scope="seller")
+    order = buy(world, 7, product=tiny)  # 10% of ฿0.70 = 7 satang, 1 a unit
+    db.session.commit()
+    item = order.items[0]
+    cheap = ProductFactory(seller=world["seller"], price_satang=3, stock=100)
+    other = buy(world, 7, product=cheap)  # 10% of 21 satang = 2 satang for 7 units
+    db.session.commit()
+    other_item = other.items[0]
+
+    orders.refund(world["admin"], other, [(other_item.id, 1)])  # reverses 0 satang
+    db.session.commit()
+    orders.refund(world["admin"], other, [(other_item.id, 3)])  # reverses 1 satang, 4 units
+    db.session.commit()
+
+    report = reports.levy_report(world["fund"].id, START, date(2030, 12, 31))
+    units = {row.key: row.units for row in report.by_product}
+    assert units[cheap.id] == 7 - 4
+    assert units[tiny.id] == 7 and item.levies[0].amount_satang == 7
+    assert verify().ok
+
+
+def test_csv_cells_never_start_a_formula(client, db, world):
+    world["rice"].name_th = '=HYPERLINK("http://evil.example","x")'
+    agree(world)
+    buy(world, 1)
+    db.session.commit()
+    client.login("treasurer@example.com")
+
+    body = client.get(f"/funds/{world['fund'].id}/levies.csv?from=2026-01-01&to=2030-12-31").data
+
+    assert b"'=HYPERLINK" in body
+    assert b"\n=HYPERLINK" not in body and b",=HYPERLINK" not in body
+
+
+@pytest.mark.postgres_only
+def test_refund_postings_and_remittances_at_once_never_deadlock(app, db, world):
+    agree(world)
+    orders_ = [buy(world, 10) for _ in range(4)]
+    db.session.commit()
+    ids = [o.id for o in orders_]
+    items = [o.items[0].id for o in orders_]
+    fund_id, treasurer_id, admin_id = world["fund"].id, world["treasurer"].id, world["admin"].id
+    errors = []
+    start = threading.Barrier(2)
+
+    def refunds():
+        with app.app_context():
+            from marketplace.accounts.models import User
+            from marketplace.extensions import db as inner
+            from marketplace.orders.models import Order
+
+            start.wait()
+            try:
+                for order_id, item_id in zip(ids, items, strict=True):
+                    order = inner.session.get(Order, order_id)
+                    orders.refund(inner.session.get(User, admin_id), order, [(item_id, 1)])
+                    inner.session.commit()
+            except Exception as exc:
+                errors.append(exc)
+
+    def remittances():
+        with app.app_context():
+            from marketplace.accounts.models import User
+            from marketplace.extensions import db as inner
+            from marketplace.funds.models import Fund
+
+            start.wait()
+            try:
+                for n in range(4):
+                    ledger.record_remittance(
+                        inner.session.get(User, treasurer_id),
+                        inner.session.get(Fund, fund_id),
+                        amount="1",
+                        remitted_on=START,
+                        bank_reference=f"r{n}",
+                    )
+                    inner.session.commit()
+            except Exception as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=refunds), threading.Thread(target=remittances)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert errors == []
+    db.session.expire_all()
+    assert fund_balance(fund_id) == 4 * 4000 - 4 * 400 - 400
+    assert verify().ok

@@ -1,0 +1,56 @@
+from tests.factories import FundFactory, SellerFactory
+
+
+def test_home_lists_verified_sellers_and_funds_only(client, db):
+    SellerFactory(name_th="วิสาหกิจชุมชนข้าวหอมมะลิทดสอบ")
+    SellerFactory(name_th="กลุ่มที่ยังไม่ได้ยืนยัน", verified=False)
+    FundFactory(name_th="กองทุนสวัสดิการชุมชนตำบลทดสอบ")
+    db.session.commit()
+
+    page = client.get("/").get_data(as_text=True)
+
+    assert "วิสาหกิจชุมชนข้าวหอมมะลิทดสอบ" in page
+    assert "ชัยภูมิ" in page  # the seller's province
+    assert "กองทุนสวัสดิการชุมชนตำบลทดสอบ" in page
+    assert "กลุ่มที่ยังไม่ได้ยืนยัน" not in page
+
+
+def test_pages_credit_geothai(client):
+    assert "GeoThai" in client.get("/").get_data(as_text=True)
+    assert "CC BY 4.0" in client.get("/about").get_data(as_text=True)
+
+
+def test_huge_ids_are_not_found_not_errors(client):
+    huge = "99999999999999999999"
+    for url in (f"/sellers/{huge}", f"/funds/{huge}", f"/products/{huge}", f"/orders/{huge}"):
+        assert client.get(url).status_code in (302, 404), url
+
+
+def test_nul_bytes_are_refused_before_the_database(client):
+    token = client.csrf_token()
+    assert client.get("/products?q=%00").status_code == 400
+    assert client.get("/geo/districts/%00/subdistricts").status_code == 400
+    login = client.post("/login", data={"csrf_token": token, "email": "a\x00@b.c", "password": "x"})
+    assert login.status_code == 400
+
+
+def language_return(page):
+    import re
+
+    return re.search(r'action="/language/\w+\?next=([^"]*)"', page.get_data(as_text=True)).group(1)
+
+
+def test_language_switch_after_a_refused_post_lands_on_a_page(client, db):
+    from tests.factories import UserFactory
+
+    UserFactory(email="buyer@example.com")
+    db.session.commit()
+    token = client.csrf_token()
+
+    refused_login = client.post("/login", data={"csrf_token": token, "email": "", "password": ""})
+    assert language_return(refused_login) == "/login"  # /login answers GET too
+    client.login("buyer@example.com")
+    refused_profile = client.submit("/account/profile", {"name": "", "language": "th"})
+    assert refused_profile.status_code == 400
+    assert language_return(refused_profile) == "/"  # POST-only: back to the home page
+    assert language_return(client.get("/products?q=x")) == "/products?q%3Dx"

@@ -1,0 +1,52 @@
+import pytest
+
+from marketplace.money import MoneyError, format_satang, parse_baht
+
+
+@pytest.mark.parametrize(
+    ("satang", "shown"),
+    [
+        (0, "฿0.00"),
+        (5, "฿0.05"),
+        (400, "฿4.00"),
+        (123450, "฿1,234.50"),
+        (100000000, "฿1,000,000.00"),
+        (-250, "-฿2.50"),
+    ],
+)
+def test_format_satang(satang, shown):
+    assert format_satang(satang) == shown
+
+
+def test_format_refuses_floats():
+    with pytest.raises(TypeError):
+        format_satang(4.0)
+
+
+@pytest.mark.parametrize(
+    ("text", "satang"),
+    [
+        ("4", 400),
+        ("4.5", 450),
+        ("1,234.56", 123456),
+        ("฿ 40.00", 4000),
+        ("0.01", 1),
+        (" 250 ", 25000),
+    ],
+)
+def test_parse_baht(text, satang):
+    assert parse_baht(text) == satang
+
+
+@pytest.mark.parametrize("text", ["", "abc", "1.234", "1e3", "NaN", "-5", "Infinity", "1..2"])
+def test_parse_baht_refuses(text):
+    with pytest.raises(MoneyError):
+        parse_baht(text)
+
+
+def test_parse_baht_limits():
+    assert parse_baht("-5", allow_negative=True) == -500
+    with pytest.raises(MoneyError):
+        parse_baht("1000001", maximum_satang=100_000_000)
+    with pytest.raises(TypeError):
+        parse_baht(4.5)

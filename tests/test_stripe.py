@@ -1,0 +1,555 @@
+"""Card and PromptPay payments through Stripe, offline: a real localstripe process stands in
+for Stripe, and signed events built here go through the real webhook endpoint."""
+
+import hashlib
+import hmac
+import json
+import logging
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from datetime import date
+from pathlib import Path
+
+import pytest
+import stripe
+from sqlalchemy import func, select
+from werkzeug.serving import make_server
+
+from config import ConfigError, load_config
+from marketplace.funds import reports
+from marketplace.ledger.models import EntryKind, JournalEntry
+from marketplace.ledger.verify import verify
+from marketplace.orders.models import Order, OrderStatus
+from marketplace.payments.models import Payment, PaymentIssue, PaymentStatus, StripeEvent
+from tests.conftest import IN_CI, PASSWORD
+from tests.factories import (
+    AdminFactory,
+    FundTreasurerFactory,
+    ProductFactory,
+    SellerMemberFactory,
+    UserFactory,
+    agreed_levy,
+)
+from tests.test_orders import checkout_fields
+
+SECRET_KEY = "sk_test_talat_secret_never_shown"
+PUBLISHABLE_KEY = "pk_test_talat_publishable"
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return True
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture(scope="session")
+def localstripe():
+    """A real localstripe server for the session; its data is flushed before each test."""
+    port = free_port()
+    binary = Path(sys.executable).parent / "localstripe"
+    process = subprocess.Popen(
+        [str(binary), "--port", str(port), "--from-scratch"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    if not wait_for_port(port):
+        process.kill()
+        if IN_CI:
+            pytest.fail("localstripe did not start", pytrace=False)
+        pytest.skip("localstripe did not start")
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def _post(url, data=None, method="POST"):
+    body = urllib.parse.urlencode(data or {}).encode() if data is not None else None
+    request = urllib.request.Request(url, data=body, method=method)  # noqa: S310 - localhost
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 - localhost
+        return response.status
+
+
+@pytest.fixture
+def stripe_app(make_app, localstripe):
+    _post(f"{localstripe}/_config/data", method="DELETE")
+    secret = f"whsec_{uuid.uuid4().hex}"
+    app = make_app(
+        STRIPE_SECRET_KEY=SECRET_KEY,
+        STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
+        STRIPE_WEBHOOK_SECRET=secret,
+        STRIPE_API_BASE=localstripe,
+    )
+    app.config["localstripe"] = localstripe
+    return app
+
+
+@pytest.fixture
+def live_webhooks(stripe_app):
+    """Serve the app for real, and have localstripe deliver its events to it."""
+    port = free_port()
+    server = make_server("127.0.0.1", port, stripe_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _post(
+        f"{stripe_app.config['localstripe']}/_config/webhooks/talat",
+        {
+            "url": f"http://127.0.0.1:{port}/webhooks/stripe",
+            "secret": stripe_app.config["STRIPE_WEBHOOK_SECRET"],
+        },
+    )
+    yield f"http://127.0.0.1:{port}"
+    server.shutdown()
+
+
+def stripe_client(app):
+    return stripe.StripeClient(SECRET_KEY, base_addresses={"api": app.config["localstripe"]})
+
+
+@pytest.fixture
+def shop(db):
+    """A rice seller, a fund with its ฿4 a bag levy, an admin and a buyer."""
+    member = SellerMemberFactory()
+    treasurer = FundTreasurerFactory()
+    rice = ProductFactory(seller=member.seller, price_satang=35000, weight_grams=5050, stock=100)
+    agreed_levy(member, treasurer, rice)
+    AdminFactory(email="admin@example.com")
+    UserFactory(email="buyer@example.com")
+    db.session.commit()
+    return {"rice": rice, "fund": treasurer.fund}
+
+
+def order_by_card(app, shop, quantity=10):
+    """Buyer checks out with Stripe and opens the order page (which makes the intent)."""
+    client = app.test_client()
+    client.login("buyer@example.com", PASSWORD)
+    client.submit("/cart/add", {"product_id": shop["rice"].id, "quantity": str(quantity)})
+    response = client.submit("/checkout", checkout_fields(payment_method="stripe"))
+    assert response.status_code == 303, response.get_data(as_text=True)
+    page = client.get(response.headers["Location"])
+    assert page.status_code == 200
+    order_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    return client, order_id, page.get_data(as_text=True)
+
+
+def intent_of(db, order_id):
+    db.session.expire_all()
+    return db.session.scalar(select(Payment).where(Payment.order_id == order_id))
+
+
+def pay_with_test_card(app, intent_id):
+    client = stripe_client(app)
+    method = client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
+        }
+    )
+    client.v1.payment_intents.update(intent_id, params={"payment_method": method.id})
+    return client.v1.payment_intents.confirm(intent_id)
+
+
+def signed(app, event, timestamp=None, secret=None):
+    payload = json.dumps(event).encode()
+    timestamp = int(time.time()) if timestamp is None else timestamp
+    key = (secret or app.config["STRIPE_WEBHOOK_SECRET"]).encode()
+    signature = hmac.new(key, f"{timestamp}.".encode() + payload, hashlib.sha256).hexdigest()
+    return payload, f"t={timestamp},v1={signature}"
+
+
+def deliver(app, event, **kwargs):
+    payload, header = signed(app, event, **kwargs)
+    return app.test_client().post(
+        "/webhooks/stripe",
+        data=payload,
+        headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+    )
+
+
+def succeeded_event(intent_id, amount, currency="thb", methods=("card",), event_id=None):
+    return {
+        "id": event_id or f"evt_{uuid.uuid4().hex[:14]}",
+        "object": "event",
+        "type": "payment_intent.succeeded",
+        "data": {
+            "object": {
+                "id": intent_id,
+                "object": "payment_intent",
+                "amount": amount,
+                "amount_received": amount,
+                "currency": currency,
+                "status": "succeeded",
+                "payment_method_types": list(methods),
+                "metadata": {},
+            }
+        },
+    }
+
+
+def levy_postings(db):
+    db.session.expire_all()
+    return db.session.scalar(
+        select(func.count()).select_from(JournalEntry).where(JournalEntry.kind == EntryKind.LEVY)
+    )
+
+
+def wait_until(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.2)
+    return False
+
+
+# The whole path, with localstripe delivering the webhook
+
+
+def test_card_payment_end_to_end_through_localstripe(stripe_app, live_webhooks, db, shop):
+    _client, order_id, page = order_by_card(stripe_app, shop)
+    payment = intent_of(db, order_id)
+    order = db.session.get(Order, order_id)
+    assert payment.external_id.startswith("pi_") and payment.amount_satang == order.total_satang
+    assert PUBLISHABLE_KEY in page and SECRET_KEY not in page
+    assert stripe_app.config["STRIPE_WEBHOOK_SECRET"] not in page
+
+    intent = pay_with_test_card(stripe_app, payment.external_id)
+    assert intent.status == "succeeded"
+
+    def paid():
+        db.session.expire_all()
+        return db.session.get(Order, order_id).status == OrderStatus.PAID
+
+    assert wait_until(paid), "localstripe's payment_intent.succeeded never marked the order paid"
+    assert wait_until(lambda: levy_postings(db) == 1)
+    assert reports.balance(shop["fund"].id) == 4000
+    assert intent_of(db, order_id).status == PaymentStatus.CONFIRMED
+    assert verify().ok
+
+
+def test_returning_from_stripe_never_marks_an_order_paid(stripe_app, db, shop):
+    client, order_id, _page = order_by_card(stripe_app, shop)
+    payment = intent_of(db, order_id)
+
+    page = client.get(
+        f"/orders/{order_id}?payment_intent={payment.external_id}&redirect_status=succeeded"
+    )
+
+    assert page.status_code == 200 and "refresh" in page.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Order, order_id).status == OrderStatus.PENDING_PAYMENT
+
+
+# Signed events through the real endpoint
+
+
+def test_the_same_event_five_times_pays_once_and_posts_once(stripe_app, db, shop):
+    _client, order_id, _page = order_by_card(stripe_app, shop)
+    payment = intent_of(db, order_id)
+    event = succeeded_event(payment.external_id, payment.amount_satang)
+
+    outcomes = [deliver(stripe_app, event).get_json()["outcome"] for _ in range(5)]
+
+    assert outcomes == ["paid"] + ["duplicate"] * 4
+    assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 1
+    assert levy_postings(db) == 1
+    assert reports.balance(shop["fund"].id) == 4000
+
+
+@pytest.mark.postgres_only
+def test_the_same_event_five_times_at_once_pays_once(stripe_app, db, shop):
+    _client, order_id, _page = order_by_card(stripe_app, shop)
+    payment = intent_of(db, order_id)
+    payload, header = signed(
+        stripe_app, succeeded_event(payment.external_id, payment.amount_satang)
+    )
+    start, statuses = threading.Barrier(5), []
+
+    def send():
+        client = stripe_app.test_client()
+        start.wait()
+        response = client.post(
+            "/webhooks/stripe", data=payload, headers={"Stripe-Signature": header}
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert statuses == [200] * 5
+    assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 1
+    assert levy_postings(db) == 1
+    assert intent_of(db, order_id).status == PaymentStatus.CONFIRMED
+
+
+@pytest.mark.parametrize("attack", ["tampered", "wrong_secret", "missing", "stale", "garbage"])
+def test_a_bad_signature_gets_400_and_writes_nothing(stripe_app, db, shop, attack):
+    _client, order_id, _page = order_by_card(stripe_app, shop)
+    payment = intent_of(db, order_id)
+    event = succeeded_event(payment.external_id, payment.amount_satang)
+    payload, header = signed(stripe_app, event)
+    headers = {"Stripe-Signature": header}
+    if attack == "tampered":
+        payload = payload.replace(b'"status": "succeeded"', b'"status": "succeeded" ')
+    elif attack == "wrong_secret":
+        payload, headers["Stripe-Signature"] = signed(stripe_app, event, secret="whsec_wrong")
+    elif attack == "missing":
+        headers = {}
+    elif attack == "stale":
+        payload, headers["Stripe-Signature"] = signed(
+            stripe_app, event, timestamp=int(time.time()) - 3600
+        )
+    else:
+        headers["Stripe-Signature"] = "t=abc,v1=zzz"
+
+    response = stripe_app.test_client().post("/webhooks/stripe", data=payload, headers=headers)
+
+    assert response.status_code == 400
+    assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 0
+    assert db.session.get(Order, order_id).status == OrderStatus.PENDING_PAYMENT
+
+
+def test_a_promptpay_payment_marks_the_order_paid(stripe_app, db, shop):
+    _client, order_id, _page = order_by_card(stripe_app, shop)
+    payment = intent_of(db, order_id)
+
+    response = deliver(
+        stripe_app,
+        succeeded_event(payment.external_id, payment.amount_satang, methods=("promptpay",)),
+    )
+
+    assert response.get_json()["outcome"] == "paid"
+    assert levy_postings(db) == 1
+
+
+@pytest.mark.parametrize(("amount_delta", "currency"), [(-100, "thb"), (0, "usd")])
+def test_an_amount_or_currency_mismatch_is_flagged_not_paid(
+    stripe_app, db, shop, amount_delta, currency
+):
+    _client, order_id, _page = order_by_card(stripe_app, shop)
+    payment = intent_of(db, order_id)
+
+    deliver(
+        stripe_app,
+        succeeded_event(payment.external_id, payment.amount_satang + amount_delta, currency),
+    )
+
+    db.session.expire_all()
+    assert db.session.get(Order, order_id).status == OrderStatus.PENDING_PAYMENT
+    issue = db.session.scalar(select(PaymentIssue))
+    assert issue.kind == "amount_mismatch" and issue.order_id == order_id
+    assert levy_postings(db) == 0
+
+
+def test_a_failed_payment_leaves_the_order_waiting(stripe_app, db, shop):
+    _client, order_id, _page = order_by_card(stripe_app, shop)
+    payment = intent_of(db, order_id)
+    event = succeeded_event(payment.external_id, payment.amount_satang)
+    event["type"] = "payment_intent.payment_failed"
+
+    assert deliver(stripe_app, event).status_code == 200
+
+    db.session.expire_all()
+    assert db.session.get(Order, order_id).status == OrderStatus.PENDING_PAYMENT
+    assert intent_of(db, order_id).status == PaymentStatus.FAILED
+
+
+# Refunds
+
+
+def test_refunding_3_of_10_bags_through_stripe_leaves_28_baht(stripe_app, db, shop):
+    _client, order_id, _page = order_by_card(stripe_app, shop)
+    payment = intent_of(db, order_id)
+    pay_with_test_card(stripe_app, payment.external_id)
+    deliver(stripe_app, succeeded_event(payment.external_id, payment.amount_satang))
+    order = db.session.get(Order, order_id)
+    item_id = order.items[0].id
+    admin = stripe_app.test_client()
+    admin.login("admin@example.com", PASSWORD)
+
+    admin.submit(f"/admin/orders/{order_id}/refund", {f"qty-{item_id}": "3"})
+    period = (date(2026, 1, 1), date(2030, 12, 31))
+    assert reports.levy_report(shop["fund"].id, *period).net_satang == 2800
+    refunds = stripe_client(stripe_app).v1.refunds.list(params={}).data
+    assert [r.amount for r in refunds] == [3 * 35000]
+
+    admin.submit(f"/admin/orders/{order_id}/refund", {f"qty-{item_id}": "7"})
+    assert reports.levy_report(shop["fund"].id, *period).net_satang == 0
+    assert verify().ok
+
+    # Stripe's own refund events then arrive: already recorded, nothing changes.
+    for refund in stripe_client(stripe_app).v1.refunds.list(params={}).data:
+        event = {
+            "id": f"evt_{uuid.uuid4().hex[:14]}",
+            "type": "refund.created",
+            "data": {
+                "object": {
+                    "id": refund.id,
+                    "object": "refund",
+                    "amount": refund.amount,
+                    "status": "succeeded",
+                    "payment_intent": payment.external_id,
+                }
+            },
+        }
+        assert "already recorded" in deliver(stripe_app, event).get_json()["outcome"]
+    assert reports.levy_report(shop["fund"].id, *period).net_satang == 0
+    assert verify().ok
+
+
+def test_a_refund_event_before_its_payment_event_ends_consistent(stripe_app, db, shop):
+    _client, order_id, _page = order_by_card(stripe_app, shop)
+    payment = intent_of(db, order_id)
+    pay_with_test_card(stripe_app, payment.external_id)  # succeeded in Stripe; no webhook here
+    refund = stripe_client(stripe_app).v1.refunds.create(
+        params={"payment_intent": payment.external_id, "amount": payment.amount_satang}
+    )
+    refund_event = {
+        "id": "evt_refund_first",
+        "type": "charge.refunded",
+        "data": {
+            "object": {
+                "id": "ch_1",
+                "object": "charge",
+                "payment_intent": payment.external_id,
+                "amount_refunded": payment.amount_satang,
+                "refunds": {
+                    "data": [
+                        {
+                            "id": refund.id,
+                            "object": "refund",
+                            "amount": payment.amount_satang,
+                            "status": "succeeded",
+                        }
+                    ]
+                },
+            }
+        },
+    }
+
+    first = deliver(stripe_app, refund_event).get_json()["outcome"]
+    late = deliver(
+        stripe_app, succeeded_event(payment.external_id, payment.amount_satang)
+    ).get_json()
+
+    assert "the whole order, recorded" in first
+    assert late["outcome"] == "already paid"
+    db.session.expire_all()
+    order = db.session.get(Order, order_id)
+    assert order.paid_at is not None and order.refunded_satang == order.total_satang
+    assert reports.balance(shop["fund"].id) == 0
+    assert verify().ok
+
+
+def test_a_part_refund_made_in_stripe_is_flagged_then_recorded_by_items(stripe_app, db, shop):
+    _client, order_id, _page = order_by_card(stripe_app, shop)
+    payment = intent_of(db, order_id)
+    pay_with_test_card(stripe_app, payment.external_id)
+    deliver(stripe_app, succeeded_event(payment.external_id, payment.amount_satang))
+    refund = stripe_client(stripe_app).v1.refunds.create(
+        params={"payment_intent": payment.external_id, "amount": 2 * 35000}
+    )
+    event = {
+        "id": "evt_part",
+        "type": "refund.created",
+        "data": {
+            "object": {
+                "id": refund.id,
+                "object": "refund",
+                "amount": 2 * 35000,
+                "status": "succeeded",
+                "payment_intent": payment.external_id,
+            }
+        },
+    }
+    assert "flagged" in deliver(stripe_app, event).get_json()["outcome"]
+    order = db.session.get(Order, order_id)
+    admin = stripe_app.test_client()
+    admin.login("admin@example.com", PASSWORD)
+
+    admin.submit(
+        f"/admin/orders/{order_id}/refund",
+        {f"qty-{order.items[0].id}": "2", "provider_refund_id": refund.id},
+    )
+
+    assert len(stripe_client(stripe_app).v1.refunds.list(params={}).data) == 1  # not sent again
+    assert reports.balance(shop["fund"].id) == 4000 - 800
+    result = reconcile(stripe_app, "2026-01-01")
+    assert result.exit_code == 0, result.output
+
+
+def test_reconcile_prints_every_difference(stripe_app, db, shop):
+    _client, order_id, _page = order_by_card(stripe_app, shop)
+    payment = intent_of(db, order_id)
+    pay_with_test_card(stripe_app, payment.external_id)
+    deliver(stripe_app, succeeded_event(payment.external_id, payment.amount_satang))
+    assert reconcile(stripe_app, "2026-01-01").exit_code == 0
+
+    stranger = stripe_client(stripe_app).v1.payment_intents.create(
+        params={"amount": 12345, "currency": "thb", "payment_method_types": ["card"]}
+    )
+    pay_with_test_card(stripe_app, stranger.id)
+    stripe_client(stripe_app).v1.refunds.create(
+        params={"payment_intent": payment.external_id, "amount": 100}
+    )
+
+    result = reconcile(stripe_app, "2026-01-01")
+
+    assert result.exit_code == 1
+    assert stranger.id in result.output and "is not recorded" in result.output
+    assert reconcile(stripe_app, "someday").exit_code != 0
+
+
+def reconcile(app, since):
+    """Run the command in the Stripe app's own context (the test has another pushed)."""
+    with app.app_context():
+        return app.test_cli_runner().invoke(args=["stripe", "reconcile", "--since", since])
+
+
+# Secrets
+
+
+def test_secrets_reach_no_page_and_no_log_line(stripe_app, db, shop, caplog):
+    caplog.set_level(logging.DEBUG)
+    _client, order_id, page = order_by_card(stripe_app, shop)
+    payment = intent_of(db, order_id)
+    deliver(stripe_app, succeeded_event(payment.external_id, payment.amount_satang))
+    broken = stripe_app.test_client()
+    stripe_app.config["STRIPE_API_BASE"] = "http://127.0.0.1:1"  # Stripe down: errors are logged
+    broken.login("buyer@example.com", PASSWORD)
+    broken.get(f"/orders/{order_id}")
+
+    for secret in (SECRET_KEY, stripe_app.config["STRIPE_WEBHOOK_SECRET"]):
+        assert secret not in page
+        assert secret not in caplog.text
+
+
+def test_partial_stripe_configuration_is_refused():
+    with pytest.raises(ConfigError, match="STRIPE_WEBHOOK_SECRET"):
+        load_config(env={"STRIPE_SECRET_KEY": "sk", "STRIPE_PUBLISHABLE_KEY": "pk"})
+
+
+def test_without_stripe_keys_there_is_no_card_payment_and_no_webhook(client, db, shop):
+    assert client.post("/webhooks/stripe", data=b"{}").status_code == 404
+    client.login("buyer@example.com", PASSWORD)
+    client.submit("/cart/add", {"product_id": shop["rice"].id, "quantity": "1"})
+    response = client.submit("/checkout", checkout_fields(payment_method="stripe"))
+    assert response.status_code == 400
