@@ -89,7 +89,7 @@ class Config:
         self.CELERY_DEFAULT_QUEUE = env.get("CELERY_DEFAULT_QUEUE", "celery")
         #: Seconds a broker publish may take in all before the outbox leaves the work to the
         #: sweep (a web request waits this long at most when Redis is down or hung).
-        self.CELERY_PUBLISH_TIMEOUT = _seconds(env, "CELERY_PUBLISH_TIMEOUT", 1.5)
+        self.CELERY_PUBLISH_TIMEOUT = _seconds(env, "CELERY_PUBLISH_TIMEOUT", 1.0)
         #: An outbox row still undone this many seconds after its last dispatch is sent again.
         self.OUTBOX_REDISPATCH_AFTER = _int(env, "OUTBOX_REDISPATCH_AFTER", 60)
         #: With no broker, run the beat's tasks in the web process after responses.

@@ -45,8 +45,9 @@ def beat_schedule(config):
     }
 
 
-#: A publish gets two attempts, each this share of CELERY_PUBLISH_TIMEOUT, with a short
-#: pause between (marketplace/outbox/dispatch.py): 1.5 s in all at most by default.
+#: A publish gets two attempts, each with socket timeouts of this share of
+#: CELERY_PUBLISH_TIMEOUT, a short pause between, and a hard stop at the whole budget
+#: (marketplace/outbox/dispatch.py).
 PUBLISH_ATTEMPT_SHARE = 0.4
 #: Workers and beat wait on the broker longer than a web request may (see tasks/worker.py).
 WORKER_SOCKET_TIMEOUT = 10

@@ -2,6 +2,7 @@
 
 import json
 import logging
+import socket
 import time
 import uuid
 from datetime import timedelta
@@ -213,3 +214,41 @@ def test_with_the_broker_down_the_commit_stands_and_the_row_waits(make_app):
         assert outbox.pending_count() == 1
         db.session.refresh(message)
         assert not message.is_done
+
+
+@pytest.fixture
+def hung_broker():
+    """A port whose connections the kernel accepts and nobody ever answers (a hung Redis)."""
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(64)
+    yield f"redis://127.0.0.1:{listener.getsockname()[1]}/0"
+    listener.close()
+
+
+def test_a_hung_broker_costs_a_commit_one_bounded_wait_whatever_it_hands_over(
+    make_app, hung_broker
+):
+    from marketplace.extensions import db
+
+    app = make_app(CELERY_BROKER_URL=hung_broker, CELERY_PUBLISH_TIMEOUT=1)
+    with app.app_context():
+        user = UserFactory()
+        messages = [outbox.enqueue(WELCOME, user_id=user.id) for _ in range(4)]
+        started = time.monotonic()
+        db.session.commit()
+        elapsed = time.monotonic() - started
+
+        # One wait of CELERY_PUBLISH_TIMEOUT, not one per message.
+        assert elapsed < 1.5, elapsed
+        assert outbox.pending_count() == 4
+        for message in messages:
+            db.session.refresh(message)
+            assert not message.is_done and message.redispatch_count == 0
+
+        # Moments later the next commit does not wait on the broker at all.
+        outbox.enqueue(WELCOME, user_id=user.id)
+        started = time.monotonic()
+        db.session.commit()
+        assert time.monotonic() - started < 0.3
+        assert outbox.pending_count() == 5
