@@ -4,8 +4,10 @@ With a broker the message goes to Celery, within CELERY_PUBLISH_TIMEOUT: when th
 is down or hung the row stays undone and the beat sweep sends it later. After a failed
 publish the process sends nothing for BROKER_DOWN_PAUSE seconds, so a commit that hands
 over several messages (a payment: the levies and one notice per shipment) waits on a dead
-broker once, not once per message. With no broker (the embedded
-default) the task runs in-process, in an application context of its own.
+broker once, not once per message.
+
+With no broker (the embedded default) the task runs in-process, in an application context
+of its own.
 """
 
 import logging
