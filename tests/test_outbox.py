@@ -252,3 +252,22 @@ def test_a_hung_broker_costs_a_commit_one_bounded_wait_whatever_it_hands_over(
         db.session.commit()
         assert time.monotonic() - started < 0.3
         assert outbox.pending_count() == 5
+
+
+def test_after_the_pause_the_app_tries_the_broker_again(make_app, hung_broker, monkeypatch):
+    from marketplace.extensions import db
+
+    monkeypatch.setattr(dispatch, "BROKER_DOWN_PAUSE", 0.5)
+    app = make_app(CELERY_BROKER_URL=hung_broker, CELERY_PUBLISH_TIMEOUT=1)
+    with app.app_context():
+        user = UserFactory()
+        outbox.enqueue(WELCOME, user_id=user.id)
+        db.session.commit()  # fails: the pause begins
+        time.sleep(0.6)
+
+        outbox.enqueue(WELCOME, user_id=user.id)
+        started = time.monotonic()
+        db.session.commit()
+        # A real attempt again (it waits on the hung broker), not a skip.
+        assert time.monotonic() - started >= 0.9
+        assert outbox.pending_count() == 2
