@@ -4,13 +4,14 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+AUDIT_STAMP := $(VENV)/.audit-installed
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 CATALOGS := $(wildcard marketplace/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run up test bench install translations messages lint format clean
+.PHONY: run up test audit bench install translations messages lint format clean
 
 run: install translations
 	$(FLASK) db upgrade
@@ -23,8 +24,13 @@ run: install translations
 up: install translations
 	scripts/up
 
-test: install translations
+test: install $(AUDIT_STAMP) translations
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+# Known vulnerabilities in the pinned requirements, offline: a packaged snapshot of the GitHub
+# Advisory Database (requirements-audit.txt), checked by scripts/audit_dependencies.py.
+audit: install $(AUDIT_STAMP)
+	$(BIN)/python scripts/audit_dependencies.py requirements.txt requirements-dev.txt
 
 # Performance figures (PostgreSQL on 127.0.0.1:5432, override with TEST_POSTGRES_URL).
 bench: install translations
@@ -38,6 +44,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)
+
+$(AUDIT_STAMP): requirements-audit.txt $(STAMP)
+	$(BIN)/python -m pip install --quiet --no-deps --require-hashes -r requirements-audit.txt
+	touch $(AUDIT_STAMP)
 
 # Compiled catalogues (.mo) are built from the .po files, never committed.
 translations: $(COMPILED)

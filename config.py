@@ -5,11 +5,15 @@
 every class. Every setting is listed in README's configuration table.
 """
 
+import contextlib
 import os
+import secrets
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = BASE_DIR / "instance"
+#: Where a development install keeps the secret key it generated for itself.
+SECRET_KEY_FILE = INSTANCE_DIR / "secret_key"
 
 
 #: Islands and mountain districts Thai carriers commonly charge extra for.
@@ -52,6 +56,39 @@ def _seconds(env, name, default):
     return value
 
 
+def instance_secret_key(path=SECRET_KEY_FILE):
+    """The key kept in ``instance/secret_key``, made (random, readable by the owner only)
+    the first time: a development install without ``SECRET_KEY`` gets a key of its own that
+    survives restarts, and no key anybody else knows. Processes starting at once agree:
+    the key is written to a file of its own and linked into place, and the first wins."""
+    key = _read_key(path)
+    if key:
+        return key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    descriptor = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w") as file:
+        file.write(secrets.token_hex(32) + "\n")
+    try:
+        if path.exists():  # a key too short to use: replace it
+            os.replace(draft, path)
+        else:
+            # Another process may have linked its key first: then that one is used.
+            with contextlib.suppress(FileExistsError):
+                os.link(draft, path)
+    finally:
+        draft.unlink(missing_ok=True)
+    return _read_key(path)
+
+
+def _read_key(path):
+    try:
+        key = path.read_text().strip()
+    except FileNotFoundError:
+        return ""
+    return key if len(key) >= 32 else ""
+
+
 def normalise_database_url(url):
     """Use the psycopg (3) driver for plain ``postgres://`` and ``postgresql://`` URLs."""
     for prefix in ("postgres://", "postgresql://"):
@@ -77,7 +114,7 @@ class Config:
     def configure(self, env):
         #: Which class is in use: default, testing or production.
         self.ENV_NAME = self.name
-        self.SECRET_KEY = env.get("SECRET_KEY") or "dev-only-insecure-key-change-me"
+        self.SECRET_KEY = env.get("SECRET_KEY") or self.default_secret_key()
         default_db = f"sqlite:///{INSTANCE_DIR / 'talat.sqlite3'}"
         self.SQLALCHEMY_DATABASE_URI = env.get("DATABASE_URL") or self.default_database_url(
             default_db
@@ -106,6 +143,10 @@ class Config:
         self.UPLOAD_FOLDER = env.get("UPLOAD_FOLDER") or str(INSTANCE_DIR / "uploads")
         #: Largest picture accepted, in bytes.
         self.MAX_IMAGE_BYTES = _int(env, "MAX_IMAGE_BYTES", 5 * 1024 * 1024)
+        #: Most pixels (width x height) a picture may decode to; above it, the upload is
+        #: refused. Baseline JPEGs decode at 1/2, 1/4 or 1/8 scale when that still gives
+        #: the stored size, so larger ones pass; decoding takes 4 to 9 bytes a pixel.
+        self.MAX_IMAGE_PIXELS = _int(env, "MAX_IMAGE_PIXELS", 16_000_000)
         #: Largest request body; a bigger upload gets 413 before it is read.
         self.MAX_CONTENT_LENGTH = self.MAX_IMAGE_BYTES + 512 * 1024
         #: Postal codes that cost more to reach (islands, mountain districts), comma-separated.
@@ -130,8 +171,27 @@ class Config:
         self.BANK_ACCOUNT_NUMBER = env.get("BANK_ACCOUNT_NUMBER", "000-0-00000-0")
         #: API bearer tokens live this many hours.
         self.API_TOKEN_TTL_HOURS = _int(env, "API_TOKEN_TTL_HOURS", 24 * 30)
-        #: Token requests allowed per client address (Flask-Limiter syntax).
-        self.API_TOKEN_RATE_LIMIT = env.get("API_TOKEN_RATE_LIMIT", "10 per minute")
+        #: Failed sign-ins (web and API together) allowed before 429, in Flask-Limiter
+        #: syntax; successful ones are never counted. Per account from one client address,
+        #: per account from anywhere (high enough that one address cannot reach it alone),
+        #: and per client address whichever accounts.
+        self.SIGN_IN_FAILURES_PER_ACCOUNT_AND_ADDRESS = env.get(
+            "SIGN_IN_FAILURES_PER_ACCOUNT_AND_ADDRESS", "10 per 15 minutes"
+        )
+        self.SIGN_IN_FAILURES_PER_ACCOUNT = env.get("SIGN_IN_FAILURES_PER_ACCOUNT", "100 per hour")
+        self.SIGN_IN_FAILURES_PER_ADDRESS = env.get(
+            "SIGN_IN_FAILURES_PER_ADDRESS", "100 per 15 minutes"
+        )
+        #: The marketplace's address as people reach it, for links in mail.
+        self.PUBLIC_URL = env.get("PUBLIC_URL", "http://127.0.0.1:5000").rstrip("/")
+        #: How long the links that finish a registration and reset a password work.
+        self.REGISTRATION_LINK_HOURS = _int(env, "REGISTRATION_LINK_HOURS", 48)
+        self.PASSWORD_RESET_LINK_HOURS = _int(env, "PASSWORD_RESET_LINK_HOURS", 2)
+        #: Registrations and password-reset requests (web and API) allowed per client
+        #: address, before 429.
+        self.REGISTRATIONS_PER_ADDRESS = env.get("REGISTRATIONS_PER_ADDRESS", "200 per hour")
+        #: Registration and password mails sent to one address; past it, silently none.
+        self.MAILS_PER_EMAIL = env.get("MAILS_PER_EMAIL", "5 per hour")
         #: Where rate-limit counters live: memory by default, Redis in production.
         self.RATELIMIT_STORAGE_URI = env.get("RATELIMIT_STORAGE_URI") or (
             self.default_rate_limit_storage(env)
@@ -142,13 +202,15 @@ class Config:
         self.RATELIMIT_SWALLOW_ERRORS = True
         #: Reverse proxies in front of the app whose X-Forwarded-* headers are believed.
         self.TRUSTED_PROXIES = _int(env, "TRUSTED_PROXIES", 0)
+        #: Strict-Transport-Security max-age in seconds; 0 sends no HSTS header.
+        self.HSTS_MAX_AGE = _int(env, "HSTS_MAX_AGE", 0)
         #: Stripe, for card and PromptPay payments: all three keys, or none (transfer only).
         self.STRIPE_SECRET_KEY = env.get("STRIPE_SECRET_KEY", "")
         self.STRIPE_PUBLISHABLE_KEY = env.get("STRIPE_PUBLISHABLE_KEY", "")
         self.STRIPE_WEBHOOK_SECRET = env.get("STRIPE_WEBHOOK_SECRET", "")
         #: Another Stripe API address (a local fake Stripe for tests and demos); empty: Stripe's.
         self.STRIPE_API_BASE = env.get("STRIPE_API_BASE", "")
-        #: Oldest webhook signature accepted, in seconds.
+        #: How far a webhook signature's time may be from now (past or future), in seconds.
         self.STRIPE_WEBHOOK_TOLERANCE = _int(env, "STRIPE_WEBHOOK_TOLERANCE", 300)
         self.LOG_LEVEL = env.get("LOG_LEVEL", "INFO").upper()
         self.LOG_JSON = _bool(env.get("LOG_JSON"), False)
@@ -156,6 +218,10 @@ class Config:
         self.SESSION_COOKIE_HTTPONLY = True
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.REMEMBER_COOKIE_HTTPONLY = True
+        self.REMEMBER_COOKIE_SAMESITE = "Lax"
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
+        #: "Keep me signed in" lasts this many days (ended sooner by signing out anywhere).
+        self.REMEMBER_COOKIE_DURATION = _int(env, "REMEMBER_COOKIE_DAYS", 30) * 86400
         self.WTF_CSRF_ENABLED = True
         self.WTF_CSRF_TIME_LIMIT = None
         self.BABEL_DEFAULT_LOCALE = "th"
@@ -171,6 +237,9 @@ class Config:
 
     def default_database_url(self, embedded):
         return embedded
+
+    def default_secret_key(self):
+        return instance_secret_key(SECRET_KEY_FILE)
 
     def default_rate_limit_storage(self, env):
         return "memory://"
@@ -205,8 +274,6 @@ class TestingConfig(Config):
         self.PASSWORD_HASH_PARAMS = (1, 1024, 1)
         # Tests run beat tasks themselves, when they mean to.
         self.EMBEDDED_BEAT = False
-        # Tests create many tokens; the rate-limit test sets its own limit.
-        self.API_TOKEN_RATE_LIMIT = "1000 per minute"  # noqa: S105 - a rate, not a secret
 
     def default_database_url(self, embedded):
         return f"sqlite:///{INSTANCE_DIR / 'testing.sqlite3'}"
@@ -218,6 +285,9 @@ class ProductionConfig(Config):
     name = "production"
     required = ("SECRET_KEY", "DATABASE_URL", "CELERY_BROKER_URL")
 
+    def default_secret_key(self):
+        return ""  # required: validate() names it
+
     def default_rate_limit_storage(self, env):
         # Shared by every web process: the broker's Redis.
         return env.get("CELERY_BROKER_URL") or "memory://"
@@ -225,8 +295,10 @@ class ProductionConfig(Config):
     def configure(self, env):
         super().configure(env)
         self.SESSION_COOKIE_SECURE = _bool(env.get("SESSION_COOKIE_SECURE"), True)
+        self.REMEMBER_COOKIE_SECURE = self.SESSION_COOKIE_SECURE
         self.LOG_JSON = _bool(env.get("LOG_JSON"), True)
         self.PREFERRED_URL_SCHEME = "https"
+        self.HSTS_MAX_AGE = _int(env, "HSTS_MAX_AGE", 365 * 86400)
         self.ALLOW_LOCAL_EMAIL_DOMAINS = _bool(env.get("ALLOW_LOCAL_EMAIL_DOMAINS"), False)
 
     def validate(self):

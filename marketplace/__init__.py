@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from config import BASE_DIR, INSTANCE_DIR, Config, ConfigError, load_config
 from marketplace.logs import install_request_ids
+from marketplace.security import install_security_headers
 
 
 def create_app(config=None):
@@ -27,6 +28,7 @@ def create_app(config=None):
     register_request_guards(app)
     register_blueprints(app)
     register_error_handlers(app)
+    install_security_headers(app)
     register_template_helpers(app)
     register_commands(app)
     register_celery(app)
@@ -57,6 +59,8 @@ def register_extensions(app):
         models,  # noqa: F401  (every model on the metadata)
         transaction,
     )
+    from marketplace.accounts import services as accounts
+    from marketplace.audit import services as audit
     from marketplace.extensions import babel, csrf, db, login_manager, migrate
     from marketplace.i18n import select_locale
     from marketplace.ledger import services as ledger
@@ -74,11 +78,12 @@ def register_extensions(app):
     login_manager.login_message_category = "info"
 
     @login_manager.user_loader
-    def load_user(user_id):
-        return db.session.get(models.User, int(user_id))
+    def load_user(session_id):
+        return accounts.user_for_session(session_id)
 
     transaction.install()
     ledger.install()
+    audit.install()
 
 
 def _is_sqlite(dbapi_connection):
@@ -106,17 +111,20 @@ def _sqlite_begin_before_savepoint(connection, name):
 
 
 def register_request_guards(app):
+    from marketplace.audit.context import install as install_audit_context
     from marketplace.guards import IdConverter, reject_nul_bytes
 
     app.url_map.converters["int"] = IdConverter
     app.before_request(reject_nul_bytes)
+    install_audit_context(app)  # the client address audit records carry
 
 
 def register_blueprints(app):
+    from marketplace.accounts import throttle
     from marketplace.accounts.views import bp as accounts_bp
     from marketplace.admin.views import bp as admin_bp
     from marketplace.api.views import bp as api_bp
-    from marketplace.api.views import install_rate_limits
+    from marketplace.audit.views import bp as audit_bp
     from marketplace.cart.views import bp as cart_bp
     from marketplace.catalog.views import bp as catalog_bp
     from marketplace.funds.views import bp as funds_bp
@@ -141,10 +149,11 @@ def register_blueprints(app):
         funds_bp,
         levies_bp,
         admin_bp,
+        audit_bp,
         api_bp,
     ):
         app.register_blueprint(blueprint)
-    install_rate_limits(app)
+    throttle.install(app)
 
 
 def register_error_handlers(app):
@@ -155,7 +164,7 @@ def register_error_handlers(app):
 
 def register_template_helpers(app):
     from marketplace.cart.views import cart_count
-    from marketplace.forms import ActionForm
+    from marketplace.forms import csrf_form
     from marketplace.guards import language_next
     from marketplace.i18n import (
         LANGUAGES,
@@ -179,7 +188,7 @@ def register_template_helpers(app):
         return {
             "current_language": current_language(),
             "languages": LANGUAGES,
-            "csrf_form": ActionForm,
+            "csrf_form": csrf_form,
             "language_next": language_next,
             "cart_count": cart_count,
             "describe_rate": describe_rate,

@@ -4,6 +4,7 @@ import logging
 
 from flask import jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -57,9 +58,10 @@ def respond(status, message, code=None, fields=None):
 
 def handle_http(error):
     status = error.code or 500
-    response = respond(
-        status, _messages().get(status, error.name), error.name.lower().replace(" ", "_")
-    )
+    message = _messages().get(status, error.name)
+    if isinstance(error, RateLimitExceeded) and error.limit.error_message:
+        message = error.description  # the limit's own words (e.g. failed sign-ins)
+    response = respond(status, message, error.name.lower().replace(" ", "_"))
     if isinstance(response, tuple):
         return response
     for header, value in error.get_headers():

@@ -4,6 +4,8 @@ from flask import flash, request
 from flask_babel import get_translations, gettext, ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.form import SUBMIT_METHODS, _Auto
+from werkzeug.datastructures import ImmutableMultiDict
 from wtforms import EmailField, SelectField, StringField, TelField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
@@ -29,6 +31,13 @@ class BaseForm(FlaskForm):
     class Meta(FlaskForm.Meta):
         def get_translations(self, form):
             return _Translations()
+
+        def wrap_formdata(self, form, formdata):
+            """Pages read form posts only. Flask-WTF would also read a JSON body, whose
+            values need not be text (a list, an object) and would reach the view as such."""
+            if formdata is _Auto and request.is_json and not (request.form or request.files):
+                return ImmutableMultiDict() if request.method in SUBMIT_METHODS else None
+            return super().wrap_formdata(form, formdata)
 
 
 def _wtforms_messages():  # pragma: no cover - never called; read by `pybabel extract`
@@ -112,6 +121,13 @@ class ActionForm(BaseForm):
     """A button that changes something: only the CSRF token."""
 
 
+def csrf_form():
+    """An ActionForm for templates to render a button's CSRF token. It is never bound to
+    the request: the page for a refused POST (a 413 for a body too large above all) must
+    not read the body again, or it raises a second time and the answer becomes a 500."""
+    return ActionForm(formdata=None)
+
+
 def save(form, call):
     """Run the service ``call`` and commit once; on a DomainError roll back and show it.
 
@@ -127,9 +143,12 @@ def save(form, call):
     return True, result
 
 
-def status_for():
-    """200 for a form page; 400 when it is shown again after a refused POST."""
-    return 400 if request.method == "POST" else 200
+def status_for(error=None):
+    """200 for a form page; shown again after a refused POST, the error's status (400, or
+    409 when it lost to another request at the same moment)."""
+    if request.method != "POST":
+        return 200
+    return getattr(error, "status", 400)
 
 
 def flash_errors(form):

@@ -3,6 +3,7 @@
 import logging
 import smtplib
 from email.message import EmailMessage
+from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale, gettext
@@ -33,4 +34,40 @@ def send_welcome(user):
     with force_locale(user.language):
         subject = gettext("Welcome to Talat Chumchon")
         body = render_template("mail/welcome.txt", user=user)
+    send(user.email, subject, body)
+
+
+def public_url(endpoint, **values):
+    """An absolute link to ``endpoint`` at ``PUBLIC_URL``, also outside a request (tasks)."""
+    base = urlsplit(current_app.config["PUBLIC_URL"])
+    adapter = current_app.url_map.bind(
+        base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "https"
+    )
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def send_registration_link(email, language, token):
+    """The link that creates the account; only the address's owner receives it. Nothing
+    the registering person typed but the address goes into it."""
+    link = public_url("accounts.confirm_registration", token=token)
+    with force_locale(language):
+        subject = gettext("Finish creating your Talat Chumchon account")
+        body = render_template("mail/registration_link.txt", link=link)
+    send(email, subject, body)
+
+
+def send_account_exists(user):
+    """Someone registered with an address that already has an account: tell its owner."""
+    link = public_url("accounts.forgot_password")
+    with force_locale(user.language):
+        subject = gettext("You already have a Talat Chumchon account")
+        body = render_template("mail/account_exists.txt", user=user, link=link)
+    send(user.email, subject, body)
+
+
+def send_password_reset(user, token):
+    link = public_url("accounts.reset_password", token=token)
+    with force_locale(user.language):
+        subject = gettext("Set a new Talat Chumchon password")
+        body = render_template("mail/password_reset.txt", user=user, link=link)
     send(user.email, subject, body)

@@ -2,6 +2,7 @@
 
 from marketplace.accounts.models import User
 from marketplace.api.models import ApiToken, IdempotencyKey
+from marketplace.audit.models import AuditParty, AuditRecord
 from marketplace.cart.models import CartItem
 from marketplace.catalog.models import Category, Product, ProductImage
 from marketplace.funds.models import Fund, FundTreasurer
@@ -22,6 +23,8 @@ from marketplace.sellers.models import Seller, SellerMember
 from marketplace.shipping.models import ShippingRate
 
 __all__ = [
+    "AuditParty",
+    "AuditRecord",
     "ApiToken",
     "IdempotencyKey",
     "Account",

@@ -11,6 +11,7 @@ import traceback
 from celery import Celery, Task
 
 from config import INSTANCE_DIR
+from marketplace.audit.context import origin as audit_origin
 from marketplace.extensions import db
 from marketplace.outbox import services as outbox_services
 
@@ -95,7 +96,7 @@ def celery_init_app(app):
         max_retries = MAX_RETRIES
 
         def __call__(self, *args, **kwargs):
-            with app.app_context():
+            with app.app_context(), audit_origin("task"):
                 return self.run(*args, **kwargs)
 
     celery_app = Celery(app.name, task_cls=FlaskTask)

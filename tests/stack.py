@@ -175,7 +175,6 @@ class Stack:
             "SESSION_COOKIE_SECURE": "false",
             "LOG_JSON": "true",
             "LOG_LEVEL": "INFO",
-            "API_TOKEN_RATE_LIMIT": "100000 per minute",
             "OUTBOX_SWEEP_INTERVAL": "1",
             "OUTBOX_REDISPATCH_AFTER": "3",
             "PYTHONUNBUFFERED": "1",

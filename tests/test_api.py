@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
+from marketplace.accounts.models import PendingRegistration
 from marketplace.api.models import ApiToken, IdempotencyKey
 from marketplace.catalog.models import Product
 from marketplace.dbtypes import utcnow
@@ -100,30 +101,22 @@ def place(client, token, body, key="key-1"):
 
 
 def test_register_with_the_web_forms_rules(client, db):
-    created = client.post(
-        "/api/v1/users",
-        json={
-            "email": "New@Example.com",
-            "password": "correct-horse-42",
-            "name": "ใหม่",
-            "language": "en",
-        },
-    )
-    assert created.status_code == 201
-    assert created.json == {"id": created.json["id"], "email": "new@example.com", "name": "ใหม่"}
-    assert_error(
-        client.post(
-            "/api/v1/users",
-            json={"email": "new@example.com", "password": "correct-horse-42", "name": "x"},
-        ),
-        409,
-        "conflict",
-        "email",
-    )
+    body = {"email": "New@Example.com", "password": "correct-horse-42", "name": "ใหม่"}
+
+    started = client.post("/api/v1/users", json={**body, "language": "en"})
+
+    assert started.status_code == 202
+    assert started.json == {"email": "new@example.com", "status": "confirmation_sent"}
+    assert db.session.scalar(select(func.count()).select_from(PendingRegistration)) == 1
     assert_error(
         client.post("/api/v1/users", json={"email": "x", "password": "short", "name": "x"}),
         400,
         field="email",
+    )
+    assert_error(
+        client.post("/api/v1/users", json={**body, "password": "password123"}),
+        400,
+        field="password",
     )
     assert_error(client.post("/api/v1/users", json={"email": 5, "name": []}), 400, field="email")
     assert_error(client.post("/api/v1/users", data="not json"), 400)
@@ -156,7 +149,8 @@ def test_tokens_are_hashed_expire_and_can_be_revoked(client, db):
 
 def test_token_creation_still_answers_when_the_rate_limit_store_is_down(make_app):
     client = make_app(
-        API_TOKEN_RATE_LIMIT="3 per minute", RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0"
+        SIGN_IN_FAILURES_PER_ACCOUNT="3 per minute",
+        RATELIMIT_STORAGE_URI="redis://127.0.0.1:1/0",
     ).test_client()
     statuses = [
         client.post(
@@ -168,15 +162,25 @@ def test_token_creation_still_answers_when_the_rate_limit_store_is_down(make_app
     assert statuses == [401, 401, 401, 429]
 
 
-def test_token_creation_is_rate_limited(make_app):
-    client = make_app(API_TOKEN_RATE_LIMIT="10 per minute").test_client()
-    statuses = [
-        client.post(
-            "/api/v1/tokens", json={"email": "x@example.com", "password": "nope"}
-        ).status_code
-        for _ in range(12)
+def test_failed_token_requests_are_limited_per_account(make_app, db):
+    from tests.factories import UserFactory
+
+    UserFactory(email="buyer@example.com")
+    db.session.commit()
+    client = make_app().test_client()
+
+    answers = [
+        client.post("/api/v1/tokens", json={"email": "buyer@example.com", "password": "guess"})
+        for _ in range(30)
     ]
-    assert statuses[:10] == [401] * 10 and statuses[-1] == 429
+
+    statuses = [a.status_code for a in answers]
+    assert 429 in statuses[:29] and statuses[-1] == 429
+    assert set(statuses[: statuses.index(429)]) == {401}
+    refused = answers[-1]
+    assert int(refused.headers["Retry-After"]) > 0
+    assert refused.get_json()["error"]["code"] == "too_many_requests"
+    assert "รอ" in refused.get_json()["error"]["message"]  # Thai by default
 
 
 def test_rate_limits_are_shared_in_redis_and_counted_per_client_behind_a_proxy(make_app, redis_url):
@@ -185,21 +189,24 @@ def test_rate_limits_are_shared_in_redis_and_counted_per_client_behind_a_proxy(m
     storage = redis_url.rsplit("/", 1)[0] + "/15"
     redis.Redis.from_url(storage).flushdb()
     settings = {
-        "API_TOKEN_RATE_LIMIT": "3 per minute",
+        "SIGN_IN_FAILURES_PER_ADDRESS": "3 per minute",
         "RATELIMIT_STORAGE_URI": storage,
         "TRUSTED_PROXIES": 1,
     }
     # Two web processes: the limit is counted once, in Redis, not once per process.
     first, second = make_app(**settings).test_client(), make_app(**settings).test_client()
 
-    def attempt(client, address):
+    def attempt(client, address, email="x@example.com"):
         return client.post(
             "/api/v1/tokens",
-            json={"email": "x@example.com", "password": "nope"},
+            json={"email": email, "password": "nope"},
             headers={"X-Forwarded-For": address},
         ).status_code
 
-    statuses = [attempt(c, "203.0.113.7") for c in (first, second, first, second)]
+    statuses = [
+        attempt(c, "203.0.113.7", f"{n}@example.com")
+        for n, c in enumerate((first, second, first, second))
+    ]
     assert statuses == [401, 401, 401, 429]
     # Another client behind the same proxy has its own count.
     assert attempt(first, "198.51.100.20") == 401

@@ -1,4 +1,5 @@
 import io
+import re
 
 import pytest
 from PIL import Image
@@ -194,6 +195,48 @@ def test_oversized_upload_is_refused(make_app, db):
 
     assert response.status_code in (400, 413)
     assert db.session.scalar(select(func.count()).select_from(ProductImage)) == 0
+
+
+def encoded(size, image_format, **options):
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (200, 160, 60)).save(buffer, image_format, **options)
+    return buffer.getvalue()
+
+
+def image_field_error(page):
+    """The error shown inside the picture field's block, or None."""
+    match = re.search(
+        r'<div class="field has-error">(?:(?!</div>).)*name="image"(?:(?!</div>).)*'
+        r'<p class="error" role="alert">([^<]*)</p>',
+        page,
+        re.S,
+    )
+    return match and match.group(1)
+
+
+def test_pictures_decode_within_the_pixel_budget(make_app, db):
+    app = make_app(MAX_IMAGE_PIXELS=1_500_000)
+    member = SellerMemberFactory(user__email="member@example.com")
+    product = ProductFactory(seller=member.seller)
+    db.session.commit()
+    client = app.test_client()
+    client.login("member@example.com")
+
+    refused = {
+        "PNG over the budget": encoded((1300, 1200), "PNG"),
+        "progressive JPEG, decoded whole": encoded((2400, 2400), "JPEG", progressive=True),
+    }
+    for name, data in refused.items():
+        response = upload(client, member.seller, product, data)
+        assert response.status_code == 400, name
+        assert "1.5" in image_field_error(response.get_data(as_text=True)), name
+    assert db.session.scalar(select(func.count()).select_from(ProductImage)) == 0
+
+    # 5.76 million pixels, but a baseline JPEG decodes at half scale: 1200 × 1200.
+    response = upload(client, member.seller, product, encoded((2400, 2400), "JPEG"))
+    assert response.status_code == 302
+    image = db.session.scalar(select(ProductImage))
+    assert (image.width, image.height) == (1200, 1200)
 
 
 def test_at_most_five_pictures(client, db, member):

@@ -93,3 +93,42 @@ def test_unknown_config_name_and_bad_numbers_are_named():
         load_config(env={"MARKETPLACE_CONFIG": "staging"})
     with pytest.raises(ConfigError, match="OUTBOX_REDISPATCH_AFTER"):
         load_config(env={"OUTBOX_REDISPATCH_AFTER": "soon"})
+
+
+def test_without_secret_key_a_random_one_is_made_once_and_kept(tmp_path, monkeypatch):
+    import stat
+
+    import config
+
+    key_file = tmp_path / "instance" / "secret_key"
+    monkeypatch.setattr(config, "SECRET_KEY_FILE", key_file)
+
+    first = load_config("default", env={}).SECRET_KEY
+    again = load_config("default", env={}).SECRET_KEY
+
+    assert len(first) >= 64 and first == again == key_file.read_text().strip()
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    # Another install gets another key; a key set in the environment wins.
+    other = tmp_path / "elsewhere" / "secret_key"
+    monkeypatch.setattr(config, "SECRET_KEY_FILE", other)
+    assert first != load_config("default", env={}).SECRET_KEY
+    assert load_config("default", env={"SECRET_KEY": "from-env"}).SECRET_KEY == "from-env"
+    # No fixed fallback key is left anywhere in the configuration.
+    assert "dev-only-insecure-key" not in (ROOT / "config.py").read_text()
+
+
+def test_a_session_signed_with_another_installs_key_signs_nobody_in(make_app, db):
+    from tests.conftest import PASSWORD
+    from tests.factories import AdminFactory
+
+    AdminFactory(email="admin@example.com")
+    db.session.commit()
+    forger = make_app(SECRET_KEY="dev-only-insecure-key-change-me").test_client()
+    forger.login("admin@example.com", PASSWORD)
+    cookie = forger.get_cookie("session").value
+
+    victim = make_app().test_client()
+    victim.set_cookie("session", cookie)
+
+    assert forger.get("/admin/").status_code == 200
+    assert victim.get("/admin/").status_code == 302  # sent to sign in

@@ -1,5 +1,6 @@
 """Levies: rules agreed by two sides, snapshots on orders, routing into the ledger, reports."""
 
+import sqlite3
 import threading
 from datetime import date
 
@@ -9,7 +10,13 @@ from sqlalchemy import func, select, text
 from marketplace.errors import Conflict, DomainError, Forbidden
 from marketplace.funds import reports
 from marketplace.ledger import services as ledger
-from marketplace.ledger.models import Account, AccountKind, JournalEntry, JournalLine
+from marketplace.ledger.models import (
+    Account,
+    AccountKind,
+    JournalEntry,
+    JournalLine,
+    Remittance,
+)
 from marketplace.ledger.verify import verify
 from marketplace.levies import routing
 from marketplace.levies import services as levies
@@ -837,10 +844,109 @@ def test_the_same_remittance_twice_is_refused(client, db, world):
     first = client.post(f"/funds/{world['fund'].id}/remittances", data=form)
     second = client.post(f"/funds/{world['fund'].id}/remittances", data=form)
 
-    assert (first.status_code, second.status_code) == (303, 400)
+    assert (first.status_code, second.status_code) == (303, 409)
     assert fund_balance(world["fund"].id) == 3000
     entry = db.session.scalar(select(JournalEntry).where(JournalEntry.key.like("remittance:%")))
     assert entry.local_date == date(2026, 2, 1)  # dated by the transfer, like the report
+
+
+def _remit_at_once(app, world, forms):
+    """Post each remittance form from its own client and thread, all at once; the statuses."""
+    url, clients = f"/funds/{world['fund'].id}/remittances", []
+    for n, form in enumerate(forms):
+        local = app.test_client()
+        local.login("treasurer@example.com" if n % 2 == 0 else "admin@example.com")
+        clients.append((local, {"csrf_token": local.csrf_token(), **form}))
+    start, statuses = threading.Barrier(len(clients)), [None] * len(clients)
+
+    def send(n):
+        local, form = clients[n]
+        start.wait()
+        try:
+            response = local.post(url, data=form)
+        except Exception as exc:  # testing propagates what would have been a 500
+            statuses[n] = (500, repr(exc))
+        else:
+            statuses[n] = (response.status_code, response.get_data(as_text=True))
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return statuses
+
+
+def _remittance_rows(db):
+    db.session.expire_all()
+    return db.session.scalar(select(func.count()).select_from(Remittance))
+
+
+def test_the_same_remittance_four_times_at_once_is_recorded_once(app, db, world):
+    """A double click, a second tab and the admin at once: one is recorded, the rest 409."""
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+    form = {"amount": "10", "remitted_on": "2026-02-01", "bank_reference": "KTB-7"}
+
+    results = _remit_at_once(app, world, [form] * 4)
+
+    assert sorted(status for status, _body in results) == [303, 409, 409, 409], results
+    for status, body in results:
+        if status == 409:  # the form again, saying why, not an error page
+            assert "มีการบันทึกการโอนเงินด้วยเลขอ้างอิงนี้แล้ว" in body
+            assert 'name="bank_reference"' in body
+    assert _remittance_rows(db) == 1
+    assert fund_balance(world["fund"].id) == 4000 - 1000
+    assert verify().ok
+
+
+def test_a_remittance_that_waits_too_long_for_sqlite_gets_409_in_the_form(
+    make_app, db, world, backend
+):
+    if backend != "sqlite":
+        pytest.skip("SQLite's database lock; PostgreSQL waits on the row lock")
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+    impatient = make_app(SQLALCHEMY_ENGINE_OPTIONS={"connect_args": {"timeout": 0.2}})
+    client = impatient.test_client()
+    client.login("treasurer@example.com")
+    form = {"csrf_token": client.csrf_token(), "amount": "10", "remitted_on": "2026-02-01"}
+    other = sqlite3.connect(db.engine.url.database, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another writer holds the database
+    try:
+        response = client.post(
+            f"/funds/{world['fund'].id}/remittances", data={**form, "bank_reference": "KTB-9"}
+        )
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+
+    assert response.status_code == 409
+    body = response.get_data(as_text=True)
+    assert 'name="bank_reference"' in body and "flash-error" in body  # the form, saying why
+    assert _remittance_rows(db) == 0
+    assert fund_balance(world["fund"].id) == 4000
+
+
+def test_remittances_at_once_above_what_the_fund_is_owed_record_one(app, db, world):
+    """Four transfers of everything the fund is owed: one is recorded, none is a 500."""
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+    forms = [
+        {"amount": "40", "remitted_on": "2026-02-01", "bank_reference": f"KTB-{n}"}
+        for n in range(4)
+    ]
+
+    results = _remit_at_once(app, world, forms)
+
+    statuses = sorted(status for status, _body in results)
+    assert statuses[0] == 303 and all(status in (400, 409) for status in statuses[1:])
+    assert _remittance_rows(db) == 1
+    assert fund_balance(world["fund"].id) == 0
+    assert verify().ok
 
 
 @pytest.mark.parametrize(

@@ -173,7 +173,7 @@ def test_lines_logged_inside_a_task_carry_its_id_and_name(app, log_lines):
 
 
 def test_a_task_run_in_process_during_a_request_carries_both_ids(client, log_lines):
-    """The embedded default: the welcome mail's task runs in-process after the commit."""
+    """The embedded default: the registration mail's task runs in-process after the commit."""
     form = {
         "name": "สมหญิง รักชุมชน",
         "email": "somying@example.com",
@@ -185,7 +185,7 @@ def test_a_task_run_in_process_during_a_request_carries_both_ids(client, log_lin
 
     assert response.status_code == 302
     [mail] = log_lines("marketplace.mail")
-    assert mail["task_name"] == "tasks.mail.send_welcome_email"
+    assert mail["task_name"] == "tasks.mail.send_registration_link"
     assert mail["task_id"]
     assert mail["request_id"] == response.headers["X-Request-ID"]
 

@@ -54,3 +54,40 @@ def test_language_switch_after_a_refused_post_lands_on_a_page(client, db):
     assert refused_profile.status_code == 400
     assert language_return(refused_profile) == "/"  # POST-only: back to the home page
     assert language_return(client.get("/products?q=x")) == "/products?q%3Dx"
+
+
+def web_form_urls(app):
+    """Every URL of the web pages that takes a POST (ids 1, which need not exist)."""
+    urls = []
+    for rule in app.url_map.iter_rules():
+        if "POST" not in rule.methods or rule.rule.startswith(("/api/", "/webhooks/")):
+            continue
+        values = {name: "en" if name == "lang" else 1 for name in rule.arguments}
+        urls.append(app.url_map.bind("localhost").build(rule.endpoint, values))
+    return urls
+
+
+def test_a_body_too_large_gets_413_on_every_web_form(make_app, db):
+    from io import BytesIO
+
+    from tests.factories import UserFactory
+
+    app = make_app(MAX_CONTENT_LENGTH=20_000, MAX_FORM_MEMORY_SIZE=5_000)
+    UserFactory(email="buyer@example.com")
+    db.session.commit()
+    anonymous = app.test_client()
+    signed_in = app.test_client()
+    signed_in.login("buyer@example.com")
+    urls = web_form_urls(app)
+    assert "/login" in urls and "/sellers/1/products/1/images" in urls
+
+    for client in (anonymous, signed_in):
+        token = client.csrf_token()
+        for url in urls:
+            upload = {"csrf_token": token, "image": (BytesIO(b"\xff" * 30_000), "big.jpg")}
+            response = client.post(url, data=upload, content_type="multipart/form-data")
+            assert response.status_code == 413, url
+            assert "<h1>413</h1>" in response.get_data(as_text=True), url
+            # Within the body limit, but one text field over the form memory limit.
+            response = client.post(url, data={"csrf_token": token, "description": "ก" * 6_000})
+            assert response.status_code == 413, url

@@ -50,3 +50,59 @@ def test_downgrade_to_empty_and_back(empty_database):
     assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
     with app.app_context():
         db.engine.dispose()
+
+
+_FROZEN_ROWS = [
+    "INSERT INTO users (id, email, password_hash, name, phone, language, is_admin, active,"
+    " created_at, ship_name, ship_phone, ship_address_line, ship_postal_code) VALUES"
+    " (1, 'b@example.com', 'x', 'b', '', 'th', false, true, :now, '', '', '', '')",
+    "INSERT INTO sellers (id, kind, promptpay_id, name_th, name_en, description, address_line,"
+    " postal_code, contact_name, phone, email, bank_name, bank_account_name,"
+    " bank_account_number, verified, created_at, subdistrict_code, offers_pickup, pickup_note)"
+    " VALUES (1, 'otop_group', '', 's', '', '', '1', '91120', 'c', '', '', '', '', '', true,"
+    " :now, '910602', true, '')",
+    "INSERT INTO orders (id, buyer_id, status, subtotal_satang, shipping_satang,"
+    " total_satang, refunded_satang, ship_name, ship_phone, ship_address_line,"
+    " ship_subdistrict_code, ship_postal_code, payment_method, placed_at, expires_at,"
+    " cancel_reason) VALUES (:id, 1, :status, 100, 0, 100, 0, 'b', '0812345678', '1',"
+    " '910602', '91120', 'transfer', :now, :now, '')",
+    "INSERT INTO shipments (id, order_id, seller_id, method, status, shipping_satang,"
+    " shipping_refunded_satang, weight_grams, subtotal_satang, carrier, tracking_number,"
+    " delivered_at) VALUES (:id, :id, 1, 'pickup', 'delivered', 0, 0, 100, 100, '', '',"
+    " :now)",
+]
+
+
+def test_parcels_frozen_on_unpaid_orders_are_put_back(empty_database):
+    """Before the fix a buyer could mark the pickup parcel of an unpaid order received,
+    which froze the order; the migration puts such parcels back to "preparing"."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    app = create_app(make_config(empty_database))
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["db", "upgrade", "485bdea8142f"]).exit_code == 0
+    assert runner.invoke(args=["geo", "load"]).exit_code == 0
+    now = datetime.now(UTC)
+    with app.app_context(), db.engine.begin() as connection:
+        users, sellers, orders, shipments = (text(sql) for sql in _FROZEN_ROWS)
+        connection.execute(users, {"now": now})
+        connection.execute(sellers, {"now": now})
+        for order_id, status in ((1, "pending_payment"), (2, "completed")):
+            connection.execute(orders, {"id": order_id, "status": status, "now": now})
+            connection.execute(shipments, {"id": order_id, "now": now})
+
+    assert runner.invoke(args=["db", "upgrade"]).exit_code == 0
+
+    with app.app_context():
+        with db.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT id, status, delivered_at FROM shipments ORDER BY id")
+            ).all()
+        db.engine.dispose()
+    # The unpaid order's parcel is preparing again; a completed order's stays delivered.
+    assert [(r.id, r.status, r.delivered_at is None) for r in rows] == [
+        (1, "preparing", True),
+        (2, "delivered", False),
+    ]

@@ -595,3 +595,56 @@ def test_order_numbers_look_right(app, db):
     assert re.fullmatch(r"TC-\d{6}", order.number)
     assert db.session.scalar(select(func.count()).select_from(Shipment)) == 1
     assert db.session.scalar(select(Product.stock)) == 3
+
+
+# An unpaid order's parcels never move; one bad order never stops the expiry of the rest.
+
+
+def test_the_pickup_parcel_of_an_unpaid_order_cannot_be_received_or_handed_over(client, db, buyer):
+    satun = SellerFactory(offers_pickup=True)
+    basket = ProductFactory(seller=satun, stock=5)
+    member = SellerMemberFactory(seller=satun)
+    db.session.commit()
+    add(client, basket, 2)
+    place(client, **{f"method-{satun.id}": "pickup"})
+    order = latest_order(db)
+    shipment = order.shipments[0]
+
+    response = client.submit(f"/orders/{order.id}/shipments/{shipment.id}/received", {})
+
+    assert response.status_code == 303
+    db.session.expire_all()
+    assert shipment.status == ShipmentStatus.PREPARING and shipment.delivered_at is None
+    assert order.status == OrderStatus.PENDING_PAYMENT
+    # The same rule for the seller, wherever the call comes from.
+    from marketplace.orders.states import IllegalTransition
+
+    with pytest.raises(IllegalTransition):
+        orders.hand_over(member.user, shipment)
+    db.session.rollback()
+    with pytest.raises(IllegalTransition):
+        orders.ship(member.user, shipment, carrier="Kerry", tracking_number="K1")
+    db.session.rollback()
+    # The buyer can still cancel it, and the stock comes back.
+    client.submit(f"/orders/{order.id}/cancel", {"reason": "เปลี่ยนใจ"})
+    db.session.expire_all()
+    assert order.status == OrderStatus.CANCELLED and basket.stock == 5
+
+
+def test_expiry_expires_every_other_order_when_one_cannot_be_cancelled(app, db, caplog):
+    expired = [_placed_order(db, now=utcnow() - timedelta(hours=25)) for _ in range(20)]
+    frozen, frozen_product, _buyer = _placed_order(db, now=utcnow() - timedelta(hours=30))
+    # A parcel marked delivered on an unpaid order (as the old received-button allowed).
+    frozen.shipments[0].status = ShipmentStatus.DELIVERED
+    frozen.shipments[0].delivered_at = utcnow()
+    db.session.commit()
+
+    with caplog.at_level(logging.ERROR, logger="marketplace.orders.services"):
+        result = app.extensions["celery"].tasks["tasks.orders.expire_unpaid"].apply()
+
+    assert result.get() == 20
+    db.session.expire_all()
+    assert all(order.status == OrderStatus.CANCELLED for order, _p, _b in expired)
+    assert all(product.stock == 5 for _o, product, _b in expired)
+    assert frozen.status == OrderStatus.PENDING_PAYMENT and frozen_product.stock == 3
+    assert f"order {frozen.id} could not be expired" in caplog.text

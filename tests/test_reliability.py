@@ -441,7 +441,6 @@ def test_g_make_up_serves_routes_and_loses_nothing_when_stopped(
         "WEB_CONCURRENCY": "2",
         "OUTBOX_SWEEP_INTERVAL": "1",
         "OUTBOX_REDISPATCH_AFTER": "3",
-        "API_TOKEN_RATE_LIMIT": "1000 per minute",
         "SECRET_KEY": "reliability-suite",
         "UP_DEMO": "1",
     }

@@ -300,7 +300,9 @@ def test_the_same_event_five_times_at_once_pays_once(stripe_app, db, shop):
     assert intent_of(db, order_id).status == PaymentStatus.CONFIRMED
 
 
-@pytest.mark.parametrize("attack", ["tampered", "wrong_secret", "missing", "stale", "garbage"])
+@pytest.mark.parametrize(
+    "attack", ["tampered", "wrong_secret", "missing", "stale", "future", "garbage"]
+)
 def test_a_bad_signature_gets_400_and_writes_nothing(stripe_app, db, shop, attack):
     _client, order_id, _page = order_by_card(stripe_app, shop)
     payment = intent_of(db, order_id)
@@ -317,6 +319,10 @@ def test_a_bad_signature_gets_400_and_writes_nothing(stripe_app, db, shop, attac
         payload, headers["Stripe-Signature"] = signed(
             stripe_app, event, timestamp=int(time.time()) - 3600
         )
+    elif attack == "future":  # signed beyond the tolerance ahead: as refused as a stale one
+        payload, headers["Stripe-Signature"] = signed(
+            stripe_app, event, timestamp=int(time.time()) + 3600
+        )
     else:
         headers["Stripe-Signature"] = "t=abc,v1=zzz"
 
@@ -325,6 +331,94 @@ def test_a_bad_signature_gets_400_and_writes_nothing(stripe_app, db, shop, attac
     assert response.status_code == 400
     assert db.session.scalar(select(func.count()).select_from(StripeEvent)) == 0
     assert db.session.get(Order, order_id).status == OrderStatus.PENDING_PAYMENT
+
+
+def _misshapen(event, change):
+    """The event with ``change`` applied: ``(path, value)``, value ``...`` to delete."""
+    path, value = change
+    *parents, name = path
+    target = event
+    for key in parents:
+        target = target[key]
+    if value is ...:
+        del target[name]
+    else:
+        target[name] = value
+    return event
+
+
+def _refund_event(intent_id):
+    return {
+        "id": f"evt_{uuid.uuid4().hex[:14]}",
+        "type": "charge.refunded",
+        "data": {
+            "object": {
+                "id": "ch_1",
+                "object": "charge",
+                "payment_intent": intent_id,
+                "refunds": {"data": [{"id": "re_1", "amount": 100, "status": "succeeded"}]},
+            }
+        },
+    }
+
+
+def _case(name, kind, path, value):
+    return pytest.param(kind, (path, value), id=name)
+
+
+@pytest.mark.parametrize(
+    ("kind", "change"),
+    [
+        _case("object-string", "paid", ("data", "object"), "pi_123"),
+        _case("object-list", "paid", ("data", "object"), ["pi_123"]),
+        _case("object-null", "paid", ("data", "object"), None),
+        _case("object-number", "paid", ("data", "object"), 42),
+        _case("object-missing", "paid", ("data", "object"), ...),
+        _case("data-missing", "paid", ("data",), ...),
+        _case("data-string", "paid", ("data",), "pi_123"),
+        _case("data-null", "paid", ("data",), None),
+        _case("id-number", "paid", ("id",), 123),
+        _case("id-empty", "paid", ("id",), ""),
+        _case("type-number", "paid", ("type",), 5),
+        _case("type-null", "paid", ("type",), None),
+        _case("object-id-object", "paid", ("data", "object", "id"), {"id": "pi_1"}),
+        _case("metadata-string", "paid", ("data", "object", "metadata"), "order 1"),
+        _case("amount-string", "paid", ("data", "object", "amount_received"), "35000"),
+        _case("refunds-list", "refund", ("data", "object", "refunds"), []),
+        _case("refunds-data-string", "refund", ("data", "object", "refunds", "data"), "re_1"),
+        _case("refund-number", "refund", ("data", "object", "refunds", "data"), [1]),
+        _case("intent-object", "refund", ("data", "object", "payment_intent"), {"id": "pi"}),
+    ],
+)
+def test_a_signed_event_of_the_wrong_shape_gets_400_and_writes_nothing(
+    stripe_app, db, shop, kind, change
+):
+    # An intent nobody knows: a well-shaped event would be flagged for admins (a write).
+    event = succeeded_event("pi_unknown", 35000) if kind == "paid" else _refund_event("pi_unknown")
+
+    response = deliver(stripe_app, _misshapen(event, change))
+
+    assert response.status_code == 400
+    assert response.get_json()["error"]["code"] == "event_invalid"
+    db.session.expire_all()
+    for model in (StripeEvent, PaymentIssue, Payment, JournalEntry):
+        assert db.session.scalar(select(func.count()).select_from(model)) == 0
+
+
+@pytest.mark.parametrize(
+    "order_id", ["²", "9" * 30, "9" * 5000], ids=["superscript-digit", "huge", "too-long"]
+)
+def test_an_odd_order_id_in_the_metadata_is_flagged_not_a_500(stripe_app, db, shop, order_id):
+    event = succeeded_event("pi_unknown", 35000)
+    event["data"]["object"]["metadata"] = {"order_id": order_id}
+
+    response = deliver(stripe_app, event)
+
+    assert response.status_code == 200
+    db.session.expire_all()
+    assert [issue.external_id for issue in db.session.scalars(select(PaymentIssue))] == [
+        "pi_unknown"
+    ]
 
 
 def test_a_promptpay_payment_marks_the_order_paid(stripe_app, db, shop):

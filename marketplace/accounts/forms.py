@@ -55,3 +55,22 @@ class PasswordForm(BaseForm):
         _l("New password again"),
         validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
     )
+
+
+class ForgotPasswordForm(BaseForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+
+
+class ResetPasswordForm(BaseForm):
+    new_password = PasswordField(_l("New password"), validators=[DataRequired()])
+    confirm = PasswordField(
+        _l("New password again"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords differ."))],
+    )
+
+
+class ConfirmRegistrationForm(BaseForm):
+    #: The password chosen when registering, checked against the pending registration.
+    password = PasswordField(
+        _l("Your password"), validators=[DataRequired(), Length(max=MAX_LENGTH)]
+    )

@@ -1,9 +1,10 @@
 """Users. Every user is a buyer; seller membership, treasurership and admin add roles."""
 
+import secrets
 from datetime import datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.dbtypes import UTCDateTime, utcnow
@@ -26,6 +27,9 @@ class User(UserMixin, db.Model):
     #: A deactivated user cannot sign in.
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Part of every session and remember-me cookie; signing out or changing the password
+    #: moves it on, which ends every earlier session of the user.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     # Default shipping address.
     ship_name: Mapped[str] = mapped_column(String(120), default="")
@@ -52,6 +56,16 @@ class User(UserMixin, db.Model):
     def __repr__(self):
         return f"<User {self.id} {self.email}>"
 
+    #: Random per sign-in, so no two sign-ins give the same session or remember-me value.
+    sign_in_nonce = None
+
+    def get_id(self):
+        """``id:session_version:nonce``, what Flask-Login keeps in the session and the
+        remember-me cookie (see ``accounts.services.user_for_session``)."""
+        if self.sign_in_nonce is None:
+            self.sign_in_nonce = secrets.token_urlsafe(12)
+        return f"{self.id}:{self.session_version}:{self.sign_in_nonce}"
+
     @property
     def is_active(self):
         return self.active
@@ -73,3 +87,20 @@ class User(UserMixin, db.Model):
     @property
     def has_shipping_address(self):
         return bool(self.ship_address_line and self.ship_subdistrict_code)
+
+
+class PendingRegistration(db.Model):
+    """A registration waiting for its owner to open the mailed link; only the link's
+    SHA-256 is stored. Following it creates the user and removes the row."""
+
+    __tablename__ = "pending_registrations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: Set when the mail is written (the token itself is only in the mail).
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True, nullable=True)
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    language: Mapped[str] = mapped_column(String(2))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,4 +1,6 @@
-"""Password hashing with argon2id."""
+"""Password hashing with argon2id, and the rules a new password must pass."""
+
+import functools
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -35,3 +37,23 @@ def _dummy_hash():
     if key not in cache:
         cache[key] = hash_password("not-a-real-password")
     return cache[key]
+
+
+@functools.cache
+def _common_passwords():
+    """The 30,000 most used passwords, from the lists zxcvbn ships (leaked-password data)."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def is_common(password):
+    return password.strip().lower() in _common_passwords()
+
+
+def resembles_email(password, email):
+    """The password is the email address, or its name part (whatever the case)."""
+    candidate = password.strip().lower()
+    email = (email or "").strip().lower()
+    local_part = email.partition("@")[0]
+    return candidate == email or (len(local_part) >= MIN_LENGTH and candidate == local_part)

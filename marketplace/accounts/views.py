@@ -1,20 +1,35 @@
-from flask import Blueprint, flash, redirect, render_template, session, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_login.config import COOKIE_NAME as REMEMBER_COOKIE
 
-from marketplace.accounts import services
+from marketplace.accounts import services, throttle
 from marketplace.accounts.forms import (
+    ConfirmRegistrationForm,
+    ForgotPasswordForm,
     LoginForm,
     PasswordForm,
     ProfileForm,
     RegisterForm,
+    ResetPasswordForm,
     ShippingAddressForm,
 )
 from marketplace.cart.views import merge_guest_cart
+from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.forms import ActionForm, save, status_for
 from marketplace.funds import services as fund_services
 from marketplace.urls import next_url
+from marketplace.validation import normalise_email
 
 bp = Blueprint("accounts", __name__)
 
@@ -22,6 +37,7 @@ bp = Blueprint("accounts", __name__)
 def _sign_in(user, remember=False):
     """Sign in, keep the user's language, and bring along what they put in the cart as a guest."""
     login_user(user, remember=remember)
+    throttle.remember_device(user.email)
     session["lang"] = user.language
     merge_guest_cart(user)
     db.session.commit()
@@ -33,17 +49,105 @@ def register():
         return redirect(url_for("main.home"))
     form = RegisterForm()
     if form.validate_on_submit():
-        saved, user = save(
+        saved, email = save(
             form,
-            lambda: services.register(
-                form.email.data, form.password.data, form.name.data, form.language.data
+            lambda: services.start_registration(
+                form.email.data,
+                form.password.data,
+                form.name.data,
+                form.language.data,
+                allow_mail=throttle.allow_mail,
             ),
         )
         if saved:
+            # The same answer whether the address already has an account or not.
+            session["mail_sent_to"] = email
+            return redirect(url_for(".registration_sent"))
+    return render_template("accounts/register.html", form=form), status_for()
+
+
+@bp.get("/register/sent")
+def registration_sent():
+    return render_template(
+        "accounts/mail_sent.html",
+        title=_("Check your mail"),
+        email=session.get("mail_sent_to"),
+        text=_(
+            "We have sent a link to %(email)s. Open it within %(hours)d hours to finish "
+            "creating your account.",
+            email=session.get("mail_sent_to", ""),
+            hours=current_app.config["REGISTRATION_LINK_HOURS"],
+        ),
+    )
+
+
+@bp.route("/register/confirm/<token>", methods=["GET", "POST"])
+def confirm_registration(token):
+    """The link from the registration mail: a button creates the account (GETs write
+    nothing, and mail scanners that open links create nothing)."""
+    try:
+        details = services.pending_registration(token)
+    except DomainError as error:
+        return render_template("accounts/link_invalid.html", message=error.message), 400
+    form = ConfirmRegistrationForm()
+    if form.validate_on_submit():
+        saved, user = save(form, lambda: services.complete_registration(token, form.password.data))
+        if saved:
+            if current_user.is_authenticated:
+                logout_user()
             _sign_in(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.name), "success")
-            return redirect(next_url())
-    return render_template("accounts/register.html", form=form), status_for()
+            return redirect(url_for("main.home"))
+    return (
+        render_template("accounts/confirm_registration.html", details=details, form=form),
+        status_for(),
+    )
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        email = normalise_email(form.email.data)
+        save(
+            form,
+            lambda: services.request_password_reset(email, allow_mail=throttle.allow_mail),
+        )
+        session["mail_sent_to"] = email
+        return redirect(url_for(".reset_sent"))
+    return render_template("accounts/forgot_password.html", form=form), status_for()
+
+
+@bp.get("/password/forgot/sent")
+def reset_sent():
+    return render_template(
+        "accounts/mail_sent.html",
+        title=_("Check your mail"),
+        text=_(
+            "If %(email)s has an account, we have sent it a link to set a new password. "
+            "The link works for %(hours)d hours.",
+            email=session.get("mail_sent_to", ""),
+            hours=current_app.config["PASSWORD_RESET_LINK_HOURS"],
+        ),
+    )
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+def reset_password(token):
+    try:
+        services.user_for_reset(token)
+    except DomainError as error:
+        return render_template("accounts/link_invalid.html", message=error.message), 400
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        saved, user = save(form, lambda: services.reset_password(token, form.new_password.data))
+        if saved:
+            if current_user.is_authenticated:
+                logout_user()
+            _sign_in(user)
+            flash(_("Your new password is set. You are signed out everywhere else."), "success")
+            return redirect(url_for("main.home"))
+    return render_template("accounts/reset_password.html", form=form), status_for()
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -67,7 +171,11 @@ def login():
 def logout():
     form = ActionForm()
     if form.validate_on_submit():
+        user = current_user._get_current_object()
         logout_user()
+        # Every other session and remember-me cookie of this user ends too.
+        services.end_sessions(user)
+        db.session.commit()
         session.pop("lang", None)
         flash(_("You are signed out."), "info")
     return redirect(url_for("main.home"))
@@ -161,6 +269,10 @@ def change_password():
             ),
         )
         if saved:
-            flash(_("Your password is changed."), "success")
+            # Every earlier session ended with the old password; this one goes on.
+            cookie = current_app.config.get("REMEMBER_COOKIE_NAME", REMEMBER_COOKIE)
+            remembered = cookie in request.cookies
+            login_user(current_user._get_current_object(), remember=remembered)
+            flash(_("Your password is changed. You are signed out everywhere else."), "success")
             return redirect(url_for(".account"))
     return _account_page(400, password=form)

@@ -44,7 +44,9 @@ SCHEMAS = {
         },
         required=["email", "password", "name"],
     ),
-    "User": _object({"id": ID, "email": TEXT, "name": TEXT}),
+    "RegistrationStarted": _object(
+        {"email": TEXT, "status": {"type": "string", "enum": ["confirmation_sent"]}}
+    ),
     "Credentials": _object(
         {
             "email": {"type": "string", "maxLength": 254},
@@ -337,7 +339,14 @@ def _query(name, schema=None):
 
 PATHS = {
     "/users": {
-        "post": _op("Register", 201, "User", (400, 409), "NewUser", secure=False),
+        "post": _op(
+            "Register: mails a link that creates the account",
+            202,
+            "RegistrationStarted",
+            (400, 429),
+            "NewUser",
+            secure=False,
+        ),
     },
     "/tokens": {
         "post": _op(

@@ -55,5 +55,7 @@ class ImageForm(BaseForm):
 class CategoryForm(BaseForm):
     name_th = StringField(_l("Name in Thai"), validators=[DataRequired(), Length(max=100)])
     name_en = StringField(_l("Name in English"), validators=[Optional(), Length(max=100)])
-    position = IntegerField(_l("Order"), default=0, validators=[Optional(), NumberRange(0, 9999)])
+    position = IntegerField(
+        _l("Position"), default=0, validators=[Optional(), NumberRange(0, 9999)]
+    )
     active = BooleanField(_l("Offered for new products"), default=True)

@@ -13,8 +13,8 @@ from marketplace.errors import DomainError
 ACCEPTED_FORMATS = {"JPEG", "PNG", "WEBP", "GIF"}
 DISPLAY_SIZE = 1200
 THUMB_SIZE = 400
-#: Refuse pictures larger than this many pixels (decompression bombs).
-MAX_PIXELS = 40_000_000
+#: Modes Pillow resizes well; others (palette, 1-bit, 16-bit) become RGBA first.
+RESIZABLE_MODES = {"RGB", "RGBA", "L", "LA", "CMYK"}
 
 
 def upload_dir():
@@ -34,20 +34,61 @@ def _read_limited(stream, limit):
     return data
 
 
-def _open(data):
+def _too_many_pixels(limit):
+    return DomainError(
+        _l(
+            "The picture has too many pixels: at most %(megapixels)s million "
+            "(width × height). Save it smaller and upload it again.",
+            megapixels=f"{limit / 1_000_000:g}",
+        ),
+        field="image",
+    )
+
+
+def _open(data, max_pixels):
+    """Decode the picture within the pixel budget ``max_pixels``.
+
+    A JPEG decodes at 1/2, 1/4 or 1/8 scale when that still gives the display size
+    (Pillow's ``draft``): a baseline JPEG's budget counts the reduced size. PNG, WebP and
+    GIF decode whole, and a progressive JPEG's decoder holds the whole picture's
+    coefficients whatever the scale: their full size counts. The size comes from the
+    header, so a picture over the budget is refused before any pixel is decoded.
+    """
     try:
         with Image.open(io.BytesIO(data)) as probe:
             probe.verify()
             image_format = probe.format
-        image = Image.open(io.BytesIO(data))
         if image_format not in ACCEPTED_FORMATS:
             raise DomainError(_l("Upload a JPEG, PNG, WebP or GIF picture."), field="image")
-        if image.width * image.height > MAX_PIXELS:
-            raise DomainError(_l("The picture has too many pixels."), field="image")
+        image = Image.open(io.BytesIO(data))
+        pixels = image.width * image.height
+        if image_format == "JPEG":
+            image.draft(None, (DISPLAY_SIZE, DISPLAY_SIZE))
+            if not image.info.get("progressive"):
+                pixels = image.width * image.height
+        if pixels > max_pixels:
+            raise _too_many_pixels(max_pixels)
         image.load()
         return image
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        raise _too_many_pixels(max_pixels) from None
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
         raise DomainError(_l("This file is not a picture we can read."), field="image") from None
+
+
+def _to_display_rgb(image):
+    """Shrink to the display size first (the full-size picture is freed as soon as it can
+    be), then turn the orientation the camera meant upright and flatten on white."""
+    if image.mode not in RESIZABLE_MODES:
+        image = image.convert("RGBA")
+    image.thumbnail((DISPLAY_SIZE, DISPLAY_SIZE))
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("RGBA", "LA"):
+        background = Image.new("RGB", image.size, (255, 255, 255))
+        rgba = image.convert("RGBA")
+        background.paste(rgba, mask=rgba.split()[-1])
+        return background
+    return image.convert("RGB") if image.mode != "RGB" else image
 
 
 def _encode(image, size):
@@ -61,21 +102,16 @@ def _encode(image, size):
 
 def process_upload(stream):
     """Read, check and re-encode an uploaded picture; return ``(display, thumb, w, h)`` bytes."""
-    data = _read_limited(stream, current_app.config["MAX_IMAGE_BYTES"])
-    image = _open(data)
-    image = ImageOps.exif_transpose(image)  # keep the orientation the camera meant
-    if image.mode not in ("RGB", "L"):
-        background = Image.new("RGB", image.size, (255, 255, 255))
-        rgba = image.convert("RGBA")
-        background.paste(rgba, mask=rgba.split()[-1])
-        image = background
-    elif image.mode == "L":
-        image = image.convert("RGB")
+    config = current_app.config
+    data = _read_limited(stream, config["MAX_IMAGE_BYTES"])
+    image = _open(data, config["MAX_IMAGE_PIXELS"])
+    try:
+        image = _to_display_rgb(image)
+    except (OSError, ValueError):  # a truncated picture, a mode Pillow cannot convert
+        raise DomainError(_l("This file is not a picture we can read."), field="image") from None
     display = _encode(image, DISPLAY_SIZE)
     thumb = _encode(image, THUMB_SIZE)
-    with Image.open(io.BytesIO(display)) as stored:
-        width, height = stored.size
-    return display, thumb, width, height
+    return display, thumb, image.width, image.height
 
 
 def store(display, thumb):

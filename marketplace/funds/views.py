@@ -132,8 +132,9 @@ def _id_arg(name):
 def remittances(fund_id):
     fund = services.get(fund_id)
     form = RemittanceForm()
+    refused = None
     if form.validate_on_submit():
-        saved, _remittance = save(
+        saved, result = save(
             form,
             lambda: ledger.record_remittance(
                 current_user,
@@ -146,10 +147,11 @@ def remittances(fund_id):
         if saved:
             flash(_("The remittance is recorded."), "success")
             return redirect(url_for(".remittances", fund_id=fund_id), code=303)
+        refused = result
     return render_template(
         "funds/remittances.html",
         fund=fund,
         form=form,
         balance=reports.balance(fund_id),
         remittances=reports.remittances(fund_id),
-    ), status_for()
+    ), status_for(refused)

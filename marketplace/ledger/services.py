@@ -11,14 +11,15 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, select
+from sqlalchemy import event, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from marketplace.audit import services as audit
 from marketplace.dbtypes import utcnow
-from marketplace.errors import DomainError, Forbidden
+from marketplace.errors import Conflict, DomainError, Forbidden
 from marketplace.extensions import db
 from marketplace.i18n import BANGKOK, to_bangkok
 from marketplace.ledger.models import (
@@ -94,8 +95,16 @@ def fund_receivable(fund_id):
 
 
 def lock(accounts):
-    """Lock the accounts' rows for this transaction, in id order; return them fresh."""
+    """Lock the accounts' rows for this transaction, in id order; return them fresh.
+
+    PostgreSQL locks the rows (``FOR UPDATE`` waits for the holder to commit). SQLite has
+    no row locks, and Python's driver reads outside any transaction until the first write:
+    a no-op write to the rows takes the database's write lock first, so the balances read
+    next are the latest and nobody else posts until this transaction ends.
+    """
     ids = sorted({a.id for a in accounts})
+    if db.session.get_bind().dialect.name == "sqlite":
+        _lock_sqlite(ids)
     rows = db.session.scalars(
         select(Account)
         .where(Account.id.in_(ids))
@@ -104,6 +113,21 @@ def lock(accounts):
         .execution_options(populate_existing=True)
     ).all()
     return {row.id: row for row in rows}
+
+
+def _lock_sqlite(ids):
+    """Take SQLite's write lock (waiting the driver's timeout); a Conflict if it stays busy."""
+    table = Account.__table__
+    try:
+        db.session.execute(
+            update(table).where(table.c.id.in_(ids)).values(balance_satang=table.c.balance_satang)
+        )
+    except OperationalError as error:
+        if "locked" not in str(error.orig):
+            raise
+        raise Conflict(
+            _l("Another payment or remittance is being recorded right now. Please try again.")
+        ) from None
 
 
 def natural(account_row, amount):
@@ -327,7 +351,7 @@ def record_remittance(actor, fund, *, amount, remitted_on, bank_reference):
         )
     )
     if already is not None:  # the same transfer sent twice (a double click, a reload)
-        raise DomainError(
+        raise Conflict(
             _l("A remittance with this bank reference is already recorded."),
             field="bank_reference",
         )
@@ -357,6 +381,7 @@ def record_remittance(actor, fund, *, amount, remitted_on, bank_reference):
             dims={"fund_id": fund.id, "remittance_id": remittance.id},
         )
     )
+    audit.remittance_recorded(actor, remittance)
     return remittance
 
 

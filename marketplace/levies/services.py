@@ -14,6 +14,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload
 
 from marketplace.accounts.roles import can_manage_fund, can_manage_seller
+from marketplace.audit import services as audit
 from marketplace.catalog.models import Category, Product
 from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
@@ -230,6 +231,7 @@ def propose(
     )
     db.session.add(rule)
     db.session.flush()
+    audit.levy_rule(actor, audit.LEVY_PROPOSED, rule)
     return rule
 
 
@@ -288,6 +290,7 @@ def accept(actor, rule):
     rule.status = RuleStatus.ACTIVE
     rule.decided_by_id, rule.decided_at = actor.id, utcnow()
     db.session.flush()
+    audit.levy_rule(actor, audit.LEVY_ACCEPTED, rule)
     return rule
 
 
@@ -299,6 +302,7 @@ def decline(actor, rule):
     rule.status = RuleStatus.DECLINED
     rule.decided_by_id, rule.decided_at = actor.id, utcnow()
     db.session.flush()
+    audit.levy_rule(actor, audit.LEVY_DECLINED, rule)
     return rule
 
 
@@ -314,6 +318,7 @@ def end(actor, rule, now=None):
     rule.status = RuleStatus.ENDED
     rule.ended_by_id, rule.ended_at = actor.id, utcnow()
     db.session.flush()
+    audit.levy_rule(actor, audit.LEVY_ENDED, rule)
     return rule
 
 

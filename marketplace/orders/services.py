@@ -5,6 +5,7 @@ Services flush and never commit. Every status change goes through
 is placed and given back when an unpaid order expires or any order is cancelled.
 """
 
+import logging
 from collections import defaultdict
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.accounts.roles import can_manage_seller
+from marketplace.audit import services as audit
 from marketplace.cart.services import MAX_LINE_QUANTITY
 from marketplace.catalog.models import Product, ProductStatus
 from marketplace.dbtypes import utcnow
@@ -37,6 +39,8 @@ from marketplace.payments import providers
 from marketplace.payments.models import Payment, PaymentStatus
 from marketplace.shipping import services as shipping
 from marketplace.validation import clean_phone
+
+log = logging.getLogger(__name__)
 
 
 class OutOfStock(Conflict):
@@ -374,6 +378,7 @@ def confirm_transfer(actor, order, reference=""):
     if reference and reference.strip():
         payment.reference = reference.strip()[:100]
     db.session.flush()
+    audit.payment_confirmed(actor, order, payment)
     return order
 
 
@@ -521,12 +526,17 @@ def _create_refund(actor, order, quantities, *, shipping, reason, provider_refun
         provider = providers.PROVIDERS.get(payment.provider) if payment else None
         if provider is not None:
             provider.send_refund(refund, payment)
+    audit.order_refunded(actor, order, refund)
     outbox.enqueue("tasks.levy.post_refund", refund_id=refund.id)
     return refund
 
 
 def expire_unpaid(now=None):
-    """Cancel orders still unpaid past their deadline; return how many."""
+    """Cancel orders still unpaid past their deadline; return how many.
+
+    Each order is cancelled in a savepoint of its own: one that cannot be cancelled is
+    logged with its id and left as it is, and the others still expire.
+    """
     now = now or utcnow()
     ids = db.session.scalars(
         select(Order.id)
@@ -535,11 +545,15 @@ def expire_unpaid(now=None):
     ).all()
     expired = 0
     for order_id in ids:
-        order = db.session.get(Order, order_id)
-        _locked(order)
-        if order.status != OrderStatus.PENDING_PAYMENT:
-            continue  # paid in the meantime
-        cancel_order(None, order, reason="expired: not paid in time")
+        try:
+            with db.session.begin_nested():
+                order = _locked(db.session.get(Order, order_id))
+                if order.status != OrderStatus.PENDING_PAYMENT:
+                    continue  # paid in the meantime
+                cancel_order(None, order, reason="expired: not paid in time")
+        except Exception:  # any failure of one order: logged, and the others go on
+            log.exception("order %s could not be expired", order_id)
+            continue
         expired += 1
     return expired
 
@@ -588,15 +602,9 @@ def _require_member(actor, shipment):
         raise Forbidden(_l("You are not a member of this seller."))
 
 
-def _require_paid(shipment):
-    if shipment.order.status != OrderStatus.PAID:
-        raise Conflict(_l("Only a paid order is shipped."))
-
-
 def ship(actor, shipment, *, carrier, tracking_number):
     """A seller member hands the parcel to a carrier; the buyer is told."""
     _require_member(actor, shipment)
-    _require_paid(shipment)
     carrier, tracking_number = (carrier or "").strip(), (tracking_number or "").strip()
     if not carrier:
         raise DomainError(_l("Name the carrier, such as Thailand Post."), field="carrier")
@@ -623,7 +631,6 @@ def _delivered(shipment, now):
 def hand_over(actor, shipment):
     """A seller member hands a pickup order to the buyer at the seller's place."""
     _require_member(actor, shipment)
-    _require_paid(shipment)
     if shipment.method != DeliveryMethod.PICKUP:
         raise Conflict(_l("This shipment is delivered by a carrier, not picked up."))
     _delivered(shipment, utcnow())
@@ -641,15 +648,30 @@ def confirm_delivery(buyer, shipment):
 
 
 def auto_deliver(now=None):
-    """Parcels shipped long enough ago count as delivered; return how many."""
+    """Parcels shipped long enough ago count as delivered; return how many.
+
+    Each parcel in a savepoint of its own: one that fails is logged and the rest go on.
+    """
     now = now or utcnow()
     cutoff = now - timedelta(days=current_app.config["SHIPMENT_AUTO_DELIVER_DAYS"])
-    shipments = db.session.scalars(
-        select(Shipment)
+    ids = db.session.scalars(
+        select(Shipment.id)
         .where(Shipment.status == ShipmentStatus.SHIPPED, Shipment.shipped_at <= cutoff)
         .order_by(Shipment.id)
     ).all()
-    for shipment in shipments:
-        _delivered(shipment, now)
-    db.session.flush()
-    return len(shipments)
+    delivered = 0
+    for shipment_id in ids:
+        try:
+            with db.session.begin_nested():
+                shipment = db.session.get(Shipment, shipment_id)
+                _locked(shipment.order)
+                db.session.refresh(shipment)
+                if shipment.status != ShipmentStatus.SHIPPED:
+                    continue
+                _delivered(shipment, now)
+                db.session.flush()
+        except Exception:  # any failure of one parcel: logged, and the others go on
+            log.exception("shipment %s could not be marked delivered", shipment_id)
+            continue
+        delivered += 1
+    return delivered

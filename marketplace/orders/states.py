@@ -50,7 +50,20 @@ def move_order(order, to):
     order.status = to
 
 
+#: A parcel only travels or reaches the buyer once its order is paid.
+PAID_ONLY = {ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED}
+
+
 def move_shipment(shipment, to):
+    """Move a shipment on; shipping or delivering one of an unpaid order is refused."""
+    if to in PAID_ONLY and shipment.order.status != OrderStatus.PAID:
+        raise IllegalTransition(
+            _l(
+                "The parcel of an order that is “%(order)s” cannot become “%(to)s”.",
+                order=ORDER_STATUS_LABELS[shipment.order.status],
+                to=SHIPMENT_STATUS_LABELS[to],
+            )
+        )
     allowed = set(SHIPMENT_TRANSITIONS[shipment.status])
     if shipment.method == DeliveryMethod.PICKUP and shipment.status == ShipmentStatus.PREPARING:
         # A pickup is handed over at the seller: it never travels.

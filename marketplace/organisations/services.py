@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 
 from marketplace.accounts.services import get_by_email
+from marketplace.audit import services as audit
 from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import db
@@ -86,6 +87,7 @@ def set_verified(actor, organisation, verified):
     organisation.verified = bool(verified)
     organisation.verified_at = utcnow() if verified else None
     db.session.flush()
+    audit.verified(actor, organisation, bool(verified))
 
 
 def require_admin(actor):
@@ -117,6 +119,7 @@ def link_person(actor, organisation, email, link_model, already_linked):
     link = link_model(user=user, **{link_model.owner_key: organisation.id})
     db.session.add(link)
     db.session.flush()
+    audit.person_linked(actor, organisation, user, added=True)
     db.session.expire(organisation)
     return link
 
@@ -126,6 +129,7 @@ def unlink_person(actor, organisation, user_id, link_model, not_linked):
     link = _find_link(link_model, organisation.id, user_id)
     if link is None:
         raise NotFound(not_linked)
+    audit.person_linked(actor, organisation, link.user, added=False)
     db.session.delete(link)
     db.session.flush()
     db.session.expire(organisation)

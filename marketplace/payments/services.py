@@ -10,9 +10,11 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from marketplace.audit import services as audit
 from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, Forbidden
 from marketplace.extensions import db
+from marketplace.guards import MAX_ID
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus, Refund
 from marketplace.payments import stripe_gateway
@@ -66,11 +68,13 @@ def handle_stripe_event(event):
 
 def _payment_for_intent(intent_id, metadata=None):
     payment = db.session.scalar(select(Payment).where(Payment.external_id == intent_id))
-    if payment is None and metadata and str(metadata.get("order_id", "")).isdigit():
+    order_id = str((metadata or {}).get("order_id", ""))
+    as_id = order_id.isascii() and order_id.isdigit() and len(order_id) <= len(str(MAX_ID))
+    if payment is None and as_id and int(order_id) <= MAX_ID:
         # The intent was made but its id not yet saved (a crash in between): find by order.
         candidate = db.session.scalar(
             select(Payment).where(
-                Payment.order_id == int(metadata["order_id"]),
+                Payment.order_id == int(order_id),
                 Payment.provider == "stripe",
                 Payment.external_id.is_(None),
             )
@@ -145,6 +149,7 @@ def _paid(payment, intent_id, amount, currency):
     payment.status = PaymentStatus.CONFIRMED
     payment.confirmed_at = order.paid_at
     db.session.flush()
+    audit.payment_confirmed(None, order, payment, system="stripe")
     return "paid"
 
 

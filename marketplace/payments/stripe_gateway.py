@@ -7,6 +7,7 @@ an idempotency key derived from the marketplace's own ids. Errors from Stripe be
 
 import json
 import logging
+import time
 from datetime import UTC, datetime
 
 import stripe
@@ -32,6 +33,10 @@ class StripeUnavailable(DomainError):
 
 class BadSignature(Exception):
     """A webhook whose signature, timestamp or body does not check out."""
+
+
+class MalformedEvent(Exception):
+    """A signed webhook whose body is not shaped like the Stripe event the handlers read."""
 
 
 def enabled(config=None):
@@ -151,18 +156,73 @@ def refunds_since(since):
 
 
 def verified_event(payload, signature_header):
-    """The event as a dict, once the signature over the raw body checks out."""
+    """The event as a dict, once the signature over the raw body checks out.
+
+    Signed more than ``STRIPE_WEBHOOK_TOLERANCE`` seconds ago, or ahead of now, is
+    :class:`BadSignature`; an event whose parts are not what the handlers read is
+    :class:`MalformedEvent`.
+    """
     config = current_app.config
+    tolerance = config["STRIPE_WEBHOOK_TOLERANCE"]
     try:
         stripe.WebhookSignature.verify_header(
-            payload.decode("utf-8"),
-            signature_header,
-            config["STRIPE_WEBHOOK_SECRET"],
-            tolerance=config["STRIPE_WEBHOOK_TOLERANCE"],
+            payload.decode("utf-8"), signature_header, config["STRIPE_WEBHOOK_SECRET"], tolerance
         )
         event = json.loads(payload)
     except (stripe.SignatureVerificationError, UnicodeDecodeError, ValueError) as error:
         raise BadSignature(type(error).__name__) from None
-    if not isinstance(event, dict) or not isinstance(event.get("data"), dict):
-        raise BadSignature("not an event")
+    # Stripe's check refuses only the past: a stamp ahead of the clock is refused here.
+    if tolerance and _signed_at(signature_header) > time.time() + tolerance:
+        raise BadSignature("timestamp in the future")
+    _check_shape(event)
     return event
+
+
+def _signed_at(header):
+    """The ``t=`` of a Stripe-Signature header, read as Stripe's own check reads it."""
+    items = [item.split("=", 2) for item in header.split(",")]
+    return int([item[1] for item in items if item[0] == "t"][0])
+
+
+#: The fields of an event's object (and of each refund in a charge's ``refunds.data``)
+#: the handlers read, and the JSON type each must have when present and not null.
+EVENT_OBJECT_FIELDS = {
+    "id": str,
+    "object": str,
+    "status": str,
+    "currency": str,
+    "payment_intent": str,
+    "amount": int,
+    "amount_received": int,
+    "metadata": dict,
+    "refunds": dict,
+}
+
+
+def _check_shape(event):
+    """Refuse an event whose id, type, ``data.object`` or fields read are not of their type."""
+    if not isinstance(event, dict):
+        raise MalformedEvent("not an object")
+    for name in ("id", "type"):
+        value = event.get(name)
+        if not isinstance(value, str) or not 0 < len(value) <= 100:
+            raise MalformedEvent(f"{name} is not a string of 1 to 100 characters")
+    data = event.get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("object"), dict):
+        raise MalformedEvent("data.object is not an object")
+    _check_fields(data["object"], "data.object")
+    refunds = (data["object"].get("refunds") or {}).get("data")
+    if refunds is not None:
+        if not isinstance(refunds, list):
+            raise MalformedEvent("data.object.refunds.data is not a list")
+        for n, refund in enumerate(refunds):
+            if not isinstance(refund, dict):
+                raise MalformedEvent(f"data.object.refunds.data[{n}] is not an object")
+            _check_fields(refund, f"data.object.refunds.data[{n}]")
+
+
+def _check_fields(obj, where):
+    for name, kind in EVENT_OBJECT_FIELDS.items():
+        value = obj.get(name)
+        if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
+            raise MalformedEvent(f"{where}.{name} is not a {kind.__name__}")

@@ -24,6 +24,9 @@ def stripe_webhook():
         event = stripe_gateway.verified_event(request.get_data(), signature)
     except stripe_gateway.BadSignature:
         return jsonify({"error": {"status": 400, "code": "signature_invalid"}}), 400
+    except stripe_gateway.MalformedEvent as error:
+        log.warning("stripe event refused: %s", error)
+        return jsonify({"error": {"status": 400, "code": "event_invalid"}}), 400
     outcome = services.handle_stripe_event(event)
     db.session.commit()
     log.info("stripe event %s %s: %s", event.get("id"), event.get("type"), outcome)

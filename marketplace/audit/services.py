@@ -1,0 +1,418 @@
+"""Write and read the audit trail.
+
+``record(...)`` is called by the service that does a money or permission action, inside
+its transaction: the record is committed with the action or rolled back with it. Records
+are append-only: an ORM guard here refuses updates and deletes, and on PostgreSQL a
+trigger does too.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import event, exists, func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from marketplace.accounts.models import User
+from marketplace.audit.context import current_origin
+from marketplace.audit.models import AuditParty, AuditRecord
+from marketplace.errors import DomainError
+from marketplace.extensions import db
+from marketplace.i18n import BANGKOK
+
+
+class AuditError(RuntimeError):
+    """An attempt to change or delete an audit record."""
+
+
+# The actions, with the label people read in the pages.
+
+PAYMENT_CONFIRMED = "payment.confirmed"
+ORDER_REFUNDED = "order.refunded"
+REMITTANCE_RECORDED = "remittance.recorded"
+#: For payout runs (not built yet): one record per seller paid, amount in satang.
+PAYOUT_PAID = "payout.paid"
+LEVY_PROPOSED = "levy_rule.proposed"
+LEVY_ACCEPTED = "levy_rule.accepted"
+LEVY_DECLINED = "levy_rule.declined"
+LEVY_ENDED = "levy_rule.ended"
+SELLER_VERIFIED = "seller.verified"
+SELLER_UNVERIFIED = "seller.unverified"
+FUND_VERIFIED = "fund.verified"
+FUND_UNVERIFIED = "fund.unverified"
+MEMBER_ADDED = "seller.member_added"
+MEMBER_REMOVED = "seller.member_removed"
+TREASURER_ADDED = "fund.treasurer_added"
+TREASURER_REMOVED = "fund.treasurer_removed"
+ADMIN_GRANTED = "user.admin_granted"
+ADMIN_REMOVED = "user.admin_removed"
+
+ACTIONS = {
+    PAYMENT_CONFIRMED: _l("Payment confirmed"),
+    ORDER_REFUNDED: _l("Refund"),
+    REMITTANCE_RECORDED: _l("Remittance to a fund"),
+    PAYOUT_PAID: _l("Payout to a seller"),
+    LEVY_PROPOSED: _l("Levy rule proposed"),
+    LEVY_ACCEPTED: _l("Levy rule accepted"),
+    LEVY_DECLINED: _l("Levy rule declined"),
+    LEVY_ENDED: _l("Levy rule ended"),
+    SELLER_VERIFIED: _l("Seller verified"),
+    SELLER_UNVERIFIED: _l("Seller no longer verified"),
+    FUND_VERIFIED: _l("Fund verified"),
+    FUND_UNVERIFIED: _l("Fund no longer verified"),
+    MEMBER_ADDED: _l("Seller member added"),
+    MEMBER_REMOVED: _l("Seller member removed"),
+    TREASURER_ADDED: _l("Treasurer added"),
+    TREASURER_REMOVED: _l("Treasurer removed"),
+    ADMIN_GRANTED: _l("Admin role granted"),
+    ADMIN_REMOVED: _l("Admin role removed"),
+}
+
+OBJECT_TYPES = {
+    "order": _l("Order"),
+    "remittance": _l("Remittance"),
+    "payout": _l("Payout"),
+    "levy_rule": _l("Levy rule"),
+    "seller": _l("Seller"),
+    "fund": _l("Fund"),
+    "user": _l("User"),
+}
+
+#: Who acted, when no user did.
+SYSTEM_LABELS = {
+    "stripe": _l("Stripe"),
+    "task": _l("Background task"),
+    "cli": _l("Command line"),
+    "system": _l("The marketplace"),
+}
+
+PER_PAGE = 50
+
+
+def record(
+    actor,
+    action,
+    obj,
+    *,
+    object_type=None,
+    sellers=(),
+    funds=(),
+    amount_satang=None,
+    detail=None,
+    system="system",
+):
+    """Add an audit record of ``action`` done by ``actor`` (a User, or None for the system,
+    named by ``system``) to ``obj`` (a model with an id; ``object_type`` defaults to its
+    table's singular). ``sellers`` and ``funds`` are the ids of the parties it touches.
+    Flushes, never commits: it joins the action's transaction."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown audit action {action!r}")
+    if object_type is None:
+        object_type = OBJECT_TYPE_OF[type(obj).__tablename__]
+    entry = AuditRecord(
+        actor_id=actor.id if actor is not None else None,
+        actor_label="" if actor is not None else system,
+        address=current_origin(),
+        action=action,
+        object_type=object_type,
+        object_id=obj.id,
+        amount_satang=amount_satang,
+        detail={k: v for k, v in (detail or {}).items() if not _blank(v)},
+    )
+    for seller_id in sorted({s for s in sellers if s is not None}):
+        entry.parties.append(AuditParty(seller_id=seller_id))
+    for fund_id in sorted({f for f in funds if f is not None}):
+        entry.parties.append(AuditParty(fund_id=fund_id))
+    db.session.add(entry)
+    db.session.flush()
+    return entry
+
+
+def _blank(value):
+    return value is None or value is False or value == ""
+
+
+OBJECT_TYPE_OF = {
+    "orders": "order",
+    "remittances": "remittance",
+    "payouts": "payout",
+    "levy_rules": "levy_rule",
+    "sellers": "seller",
+    "funds": "fund",
+    "users": "user",
+}
+
+
+def order_parties(order, order_item_ids=None, shipment_ids=None):
+    """``(seller ids, fund ids)`` an order touches: all of it, or only the given items
+    and shipments (a part refund)."""
+    sellers, funds = set(), set()
+    for shipment in order.shipments:
+        if shipment_ids is None or shipment.id in shipment_ids:
+            sellers.add(shipment.seller_id)
+    for item in order.items:
+        if order_item_ids is None or item.id in order_item_ids:
+            funds.update(levy.fund_id for levy in item.levies)
+    return sellers, funds
+
+
+# One helper per kind of action, so each call site is one line.
+
+
+def payment_confirmed(actor, order, payment, *, system="system"):
+    """The order's payment arrived: an admin confirmed the transfer, or Stripe said so."""
+    sellers, funds = order_parties(order)
+    detail = {"order": order.number, "provider": payment.provider}
+    if payment.provider == "stripe":
+        detail["stripe_id"] = payment.external_id
+    else:
+        detail["reference"] = payment.reference
+    return record(
+        actor,
+        PAYMENT_CONFIRMED,
+        order,
+        sellers=sellers,
+        funds=funds,
+        amount_satang=payment.amount_satang,
+        detail=detail,
+        system=system,
+    )
+
+
+def order_refunded(actor, order, refund):
+    """Money given back: by an admin (or the API), by cancelling, or recorded from Stripe."""
+    items = {ri.order_item_id for ri in refund.items if ri.order_item_id is not None}
+    sellers, funds = order_parties(order, items, {ri.shipment_id for ri in refund.items})
+    return record(
+        actor,
+        ORDER_REFUNDED,
+        order,
+        sellers=sellers,
+        funds=funds,
+        amount_satang=refund.amount_satang,
+        detail={
+            "order": order.number,
+            "refund": refund.id,
+            "units": sum(ri.quantity or 0 for ri in refund.items),
+            "reason": refund.reason,
+            "stripe_id": refund.provider_refund_id,
+            "cancelled": order.status == "cancelled",
+        },
+        system="stripe" if refund.provider_refund_id else "system",
+    )
+
+
+def remittance_recorded(actor, remittance):
+    return record(
+        actor,
+        REMITTANCE_RECORDED,
+        remittance,
+        funds=[remittance.fund_id],
+        amount_satang=remittance.amount_satang,
+        detail={
+            "bank_reference": remittance.bank_reference,
+            "remitted_on": remittance.remitted_on.isoformat(),
+        },
+    )
+
+
+def payout_paid(actor, payout, *, seller_id, amount_satang, detail=None):
+    """For payout runs, when they are built: one record per seller paid."""
+    return record(
+        actor,
+        PAYOUT_PAID,
+        payout,
+        object_type="payout",
+        sellers=[seller_id],
+        amount_satang=amount_satang,
+        detail=detail,
+    )
+
+
+def levy_rule(actor, action, rule):
+    """A levy rule proposed, accepted, declined or ended; seen by both sides."""
+    detail = {"kind": str(rule.kind), "rate": rule.rate}
+    if action in (LEVY_PROPOSED, LEVY_ACCEPTED):
+        detail["from"] = rule.effective_from.isoformat()
+    if rule.effective_to is not None:
+        detail["to"] = rule.effective_to.isoformat()
+    return record(
+        actor, action, rule, sellers=[rule.seller_id], funds=[rule.fund_id], detail=detail
+    )
+
+
+def verified(actor, organisation, is_verified):
+    """A seller or a fund verified, or no longer."""
+    is_seller = organisation.__tablename__ == "sellers"
+    if is_seller:
+        action = SELLER_VERIFIED if is_verified else SELLER_UNVERIFIED
+    else:
+        action = FUND_VERIFIED if is_verified else FUND_UNVERIFIED
+    return record(
+        actor,
+        action,
+        organisation,
+        sellers=[organisation.id] if is_seller else [],
+        funds=[] if is_seller else [organisation.id],
+        detail={"name": organisation.name_th},
+    )
+
+
+def person_linked(actor, organisation, user, added):
+    """A seller member or a fund treasurer added or removed."""
+    is_seller = organisation.__tablename__ == "sellers"
+    if is_seller:
+        action = MEMBER_ADDED if added else MEMBER_REMOVED
+    else:
+        action = TREASURER_ADDED if added else TREASURER_REMOVED
+    return record(
+        actor,
+        action,
+        organisation,
+        sellers=[organisation.id] if is_seller else [],
+        funds=[] if is_seller else [organisation.id],
+        detail={"email": user.email, "name": organisation.name_th},
+    )
+
+
+def admin_role(actor, user, granted, *, created=False, system="system"):
+    return record(
+        actor,
+        ADMIN_GRANTED if granted else ADMIN_REMOVED,
+        user,
+        detail={"email": user.email, "created": created or None},
+        system=system,
+    )
+
+
+# Reading
+
+
+@dataclass
+class Filters:
+    action: str = ""
+    actor: str = ""
+    object_type: str = ""
+    object_id: int | None = None
+    start: date | None = None
+    end: date | None = None
+
+
+def parse_filters(args, *, max_id):
+    """Filters from a query string (a mapping); a bad value is a DomainError naming it."""
+    filters = Filters()
+    action = (args.get("action") or "").strip()
+    if action:
+        if action not in ACTIONS:
+            raise DomainError(_l("Choose an action from the list."), field="action")
+        filters.action = action
+    filters.actor = (args.get("actor") or "").strip()[:254]
+    object_type = (args.get("object_type") or "").strip()
+    if object_type:
+        if object_type not in OBJECT_TYPES:
+            raise DomainError(_l("Choose a kind of object from the list."), field="object_type")
+        filters.object_type = object_type
+    object_id = (args.get("object_id") or "").strip()
+    if object_id:
+        if not (object_id.isascii() and object_id.isdigit() and 0 < int(object_id) <= max_id):
+            raise DomainError(_l("An object id is a whole number."), field="object_id")
+        filters.object_id = int(object_id)
+    for name in ("from", "to"):
+        text = (args.get(name) or "").strip()
+        if not text:
+            continue
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise DomainError(_l("Enter dates as YYYY-MM-DD."), field=name) from None
+        if not 2000 <= day.year <= 2200:
+            raise DomainError(_l("Enter dates as YYYY-MM-DD."), field=name)
+        setattr(filters, "start" if name == "from" else "end", day)
+    if filters.start and filters.end and filters.end < filters.start:
+        raise DomainError(_l("The period ends before it starts."), field="to")
+    return filters
+
+
+def bangkok_midnight(day):
+    """The UTC instant a Bangkok day starts."""
+    return datetime.combine(day, time(0), tzinfo=BANGKOK).astimezone(UTC)
+
+
+def _query(filters, *, seller_id=None, fund_id=None):
+    query = select(AuditRecord)
+    party = exists().where(AuditParty.record_id == AuditRecord.id)
+    if seller_id is not None:
+        query = query.where(party.where(AuditParty.seller_id == seller_id))
+    if fund_id is not None:
+        query = query.where(party.where(AuditParty.fund_id == fund_id))
+    if filters.action:
+        query = query.where(AuditRecord.action == filters.action)
+    if filters.actor:
+        text = filters.actor.lower()
+        pattern = f"%{_like(text)}%"
+        users = select(User.id).where(
+            or_(
+                func.lower(User.email).like(pattern, escape="\\"),
+                func.lower(User.name).like(pattern, escape="\\"),
+            )
+        )
+        labels = [key for key, label in SYSTEM_LABELS.items() if text in (key, str(label).lower())]
+        query = query.where(
+            or_(AuditRecord.actor_id.in_(users), AuditRecord.actor_label.in_(labels))
+        )
+    if filters.object_type:
+        query = query.where(AuditRecord.object_type == filters.object_type)
+    if filters.object_id is not None:
+        query = query.where(AuditRecord.object_id == filters.object_id)
+    if filters.start:
+        query = query.where(AuditRecord.created_at >= bangkok_midnight(filters.start))
+    if filters.end:
+        query = query.where(
+            AuditRecord.created_at < bangkok_midnight(filters.end + timedelta(days=1))
+        )
+    return query
+
+
+def _like(text):
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def page_of(filters, page=1, *, seller_id=None, fund_id=None, per_page=PER_PAGE):
+    """``(records, total)``: one page of the records matching, newest first; only those
+    touching ``seller_id`` or ``fund_id`` when given."""
+    query = _query(filters, seller_id=seller_id, fund_id=fund_id)
+    total = db.session.scalar(select(func.count()).select_from(query.subquery()))
+    records = db.session.scalars(
+        query.options(selectinload(AuditRecord.actor), selectinload(AuditRecord.parties))
+        .order_by(AuditRecord.id.desc())
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    ).all()
+    return records, total
+
+
+def amount_visible(entry, *, seller_id=None, fund_id=None):
+    """Whether a seller's members (or a fund's treasurers) may see the record's amount: not
+    when it also covers other sellers' sales (an order from several sellers)."""
+    if seller_id is not None:
+        return entry.seller_ids <= {seller_id}
+    if fund_id is not None:
+        return len(entry.seller_ids) <= 1
+    return True
+
+
+# The append-only guard
+
+
+def _refuse_changes(session, flush_context, instances):
+    for obj in list(session.dirty) + list(session.deleted):
+        if isinstance(obj, AuditRecord | AuditParty) and (
+            obj in session.deleted or session.is_modified(obj)
+        ):
+            raise AuditError("audit records are append-only")
+
+
+def install():
+    """Refuse, in the ORM, any change to an audit record; idempotent."""
+    if not event.contains(Session, "before_flush", _refuse_changes):
+        event.listen(Session, "before_flush", _refuse_changes)
