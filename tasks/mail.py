@@ -9,14 +9,20 @@ from marketplace.extensions import db
 from tasks import run_outbox_work
 
 
-@shared_task(name="tasks.mail.send_welcome_email")
-def send_welcome_email(outbox_id, user_id):
+def _to_user(user_id, send):
+    """Outbox work: ``send(user)`` to an active user who still exists."""
+
     def work():
         user = db.session.get(User, user_id)
-        if user is not None:
-            mail.send_welcome(user)
+        if user is not None and user.active:
+            send(user)
 
-    return run_outbox_work(outbox_id, work)
+    return work
+
+
+@shared_task(name="tasks.mail.send_welcome_email")
+def send_welcome_email(outbox_id, user_id):
+    return run_outbox_work(outbox_id, _to_user(user_id, mail.send_welcome))
 
 
 @shared_task(name="tasks.mail.send_registration_link")
@@ -31,19 +37,12 @@ def send_registration_link(outbox_id, pending_id):
 
 @shared_task(name="tasks.mail.send_account_exists")
 def send_account_exists(outbox_id, user_id):
-    def work():
-        user = db.session.get(User, user_id)
-        if user is not None:
-            mail.send_account_exists(user)
-
-    return run_outbox_work(outbox_id, work)
+    return run_outbox_work(outbox_id, _to_user(user_id, mail.send_account_exists))
 
 
 @shared_task(name="tasks.mail.send_password_reset")
 def send_password_reset(outbox_id, user_id):
-    def work():
-        user = db.session.get(User, user_id)
-        if user is not None and user.active:
-            mail.send_password_reset(user, accounts.password_reset_token(user))
+    def send(user):
+        mail.send_password_reset(user, accounts.password_reset_token(user))
 
-    return run_outbox_work(outbox_id, work)
+    return run_outbox_work(outbox_id, _to_user(user_id, send))

@@ -50,14 +50,21 @@ def _check_language(language):
         raise DomainError(_l("Choose Thai or English."), field="language")
 
 
-def register(email, password, name, language="th", phone=""):
-    """Create a buyer account and queue the welcome mail."""
+def _check_registration(email, password, name, language):
+    """The normalised ``(email, name)`` of a registration, or a DomainError naming a field."""
     email = check_email(email)
     name = (name or "").strip()
     if not name:
         raise DomainError(_l("Enter your name."), field="name")
     _check_language(language)
     check_password_rules(password, email=email)
+    return email, name
+
+
+def register(email, password, name, language="th", phone=""):
+    """Create a buyer account at once and queue the welcome mail (the demo's users, and
+    accounts an operator makes; people register through ``start_registration``)."""
+    email, name = _check_registration(email, password, name, language)
     if get_by_email(email) is not None:
         raise Conflict(_l("An account with this email already exists."), field="email")
     user = User(
@@ -92,12 +99,7 @@ def start_registration(email, password, name, language="th", *, allow_mail=_alwa
     ``allow_mail(email)`` says whether one more mail may go to the address now; when it
     may not, nothing is sent or stored and the answer is still the same.
     """
-    email = check_email(email)
-    name = (name or "").strip()
-    if not name:
-        raise DomainError(_l("Enter your name."), field="name")
-    _check_language(language)
-    check_password_rules(password, email=email)
+    email, name = _check_registration(email, password, name, language)
     password_hash = passwords.hash_password(password)
     if not allow_mail(email):
         return email

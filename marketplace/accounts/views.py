@@ -83,8 +83,8 @@ def registration_sent():
 
 @bp.route("/register/confirm/<token>", methods=["GET", "POST"])
 def confirm_registration(token):
-    """The link from the registration mail: a button creates the account (GETs write
-    nothing, and mail scanners that open links create nothing)."""
+    """The link from the registration mail: the form asks for the password chosen, then
+    creates the account (opening the link writes nothing, so mail scanners make nothing)."""
     try:
         details = services.pending_registration(token)
     except DomainError as error:

@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, exists, func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import exists, func, or_, select
+from sqlalchemy.orm import selectinload
 
+from marketplace import append_only
 from marketplace.accounts.models import User
 from marketplace.audit.context import current_origin
 from marketplace.audit.models import AuditParty, AuditRecord
@@ -241,38 +242,32 @@ def levy_rule(actor, action, rule):
     )
 
 
-def verified(actor, organisation, is_verified):
-    """A seller or a fund verified, or no longer."""
+def _organisation_record(actor, organisation, seller_action, fund_action, detail):
+    """A record of something done to a seller or a fund, touching that party."""
     is_seller = organisation.__tablename__ == "sellers"
-    if is_seller:
-        action = SELLER_VERIFIED if is_verified else SELLER_UNVERIFIED
-    else:
-        action = FUND_VERIFIED if is_verified else FUND_UNVERIFIED
     return record(
         actor,
-        action,
+        seller_action if is_seller else fund_action,
         organisation,
         sellers=[organisation.id] if is_seller else [],
         funds=[] if is_seller else [organisation.id],
-        detail={"name": organisation.name_th},
+        detail={**detail, "name": organisation.name_th},
     )
+
+
+def verified(actor, organisation, is_verified):
+    """A seller or a fund verified, or no longer."""
+    if is_verified:
+        return _organisation_record(actor, organisation, SELLER_VERIFIED, FUND_VERIFIED, {})
+    return _organisation_record(actor, organisation, SELLER_UNVERIFIED, FUND_UNVERIFIED, {})
 
 
 def person_linked(actor, organisation, user, added):
     """A seller member or a fund treasurer added or removed."""
-    is_seller = organisation.__tablename__ == "sellers"
-    if is_seller:
-        action = MEMBER_ADDED if added else MEMBER_REMOVED
-    else:
-        action = TREASURER_ADDED if added else TREASURER_REMOVED
-    return record(
-        actor,
-        action,
-        organisation,
-        sellers=[organisation.id] if is_seller else [],
-        funds=[] if is_seller else [organisation.id],
-        detail={"email": user.email, "name": organisation.name_th},
-    )
+    detail = {"email": user.email}
+    if added:
+        return _organisation_record(actor, organisation, MEMBER_ADDED, TREASURER_ADDED, detail)
+    return _organisation_record(actor, organisation, MEMBER_REMOVED, TREASURER_REMOVED, detail)
 
 
 def admin_role(actor, user, granted, *, created=False, system="system"):
@@ -404,15 +399,11 @@ def amount_visible(entry, *, seller_id=None, fund_id=None):
 # The append-only guard
 
 
-def _refuse_changes(session, flush_context, instances):
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, AuditRecord | AuditParty) and (
-            obj in session.deleted or session.is_modified(obj)
-        ):
-            raise AuditError("audit records are append-only")
+_refuse_changes = append_only.guard(
+    (AuditRecord, AuditParty), lambda: AuditError("audit records are append-only")
+)
 
 
 def install():
     """Refuse, in the ORM, any change to an audit record; idempotent."""
-    if not event.contains(Session, "before_flush", _refuse_changes):
-        event.listen(Session, "before_flush", _refuse_changes)
+    append_only.install(_refuse_changes)

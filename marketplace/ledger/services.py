@@ -11,12 +11,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import event, select, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
-from sqlalchemy.orm import Session
 
+from marketplace import append_only
 from marketplace.audit import services as audit
 from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden
@@ -388,15 +388,12 @@ def record_remittance(actor, fund, *, amount, remitted_on, bank_reference):
 # The append-only guard
 
 
-def _refuse_changes(session, flush_context, instances):
-    for obj in list(session.dirty) + list(session.deleted):
-        if isinstance(obj, JournalEntry | JournalLine) and (
-            obj in session.deleted or session.is_modified(obj)
-        ):
-            raise LedgerError("journal entries and lines are append-only; post a reversal")
+_refuse_changes = append_only.guard(
+    (JournalEntry, JournalLine),
+    lambda: LedgerError("journal entries and lines are append-only; post a reversal"),
+)
 
 
 def install():
     """Refuse, in the ORM, any change to a posted entry or line; idempotent."""
-    if not event.contains(Session, "before_flush", _refuse_changes):
-        event.listen(Session, "before_flush", _refuse_changes)
+    append_only.install(_refuse_changes)
