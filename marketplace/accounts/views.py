@@ -71,7 +71,6 @@ def registration_sent():
     return render_template(
         "accounts/mail_sent.html",
         title=_("Check your mail"),
-        email=session.get("mail_sent_to"),
         text=_(
             "We have sent a link to %(email)s. Open it within %(hours)d hours to finish "
             "creating your account.",
