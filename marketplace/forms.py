@@ -143,6 +143,12 @@ def save(form, call):
     return True, result
 
 
+def page_number(name="page"):
+    """The page a list is asked for (``?page=N``); 1 when missing or not a page number."""
+    text = request.args.get(name, "")
+    return int(text) if text.isascii() and text.isdigit() and 0 < int(text) <= 100_000 else 1
+
+
 def status_for(error=None):
     """200 for a form page; shown again after a refused POST, the error's status (400, or
     409 when it lost to another request at the same moment)."""

@@ -1,3 +1,6 @@
+from sqlalchemy import select
+
+from marketplace.sellers.models import Seller
 from tests.factories import FundFactory, SellerFactory
 
 
@@ -91,3 +94,66 @@ def test_a_body_too_large_gets_413_on_every_web_form(make_app, db):
             # Within the body limit, but one text field over the form memory limit.
             response = client.post(url, data={"csrf_token": token, "description": "ก" * 6_000})
             assert response.status_code == 413, url
+
+
+# No page lists an unbounded number of sellers or funds.
+
+
+def _statements(db, client, url):
+    from sqlalchemy import event
+
+    count = 0
+
+    def counter(*args):
+        nonlocal count
+        count += 1
+
+    event.listen(db.engine, "before_cursor_execute", counter)
+    try:
+        response = client.get(url)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", counter)
+    assert response.status_code == 200
+    return count, response.get_data(as_text=True)
+
+
+def test_home_shows_a_few_sellers_and_funds_with_links_to_all(client, db):
+    for n in range(30):
+        SellerFactory(name_th=f"กลุ่มผู้ผลิต {n:02d}")
+    for n in range(8):
+        FundFactory(name_th=f"กองทุนสวัสดิการ {n:02d}")
+    db.session.commit()
+
+    statements, page = _statements(db, client, "/")
+
+    assert page.count("กลุ่มผู้ผลิต ") == 6 and page.count("กองทุนสวัสดิการ ") == 6
+    assert 'href="/sellers"' in page and "ผู้ขายทั้งหมด 30 ราย" in page
+    assert 'href="/funds"' in page and "กองทุนทั้งหมด 8 กองทุน" in page
+    # As many statements with 30 sellers as with 3.
+    for _ in range(27):
+        db.session.delete(db.session.scalars(select(Seller).limit(1)).one())
+    db.session.commit()
+    assert _statements(db, client, "/")[0] == statements
+
+
+def test_sellers_and_funds_are_listed_a_page_at_a_time(client, db):
+    for n in range(30):
+        SellerFactory(name_th=f"กลุ่มผู้ผลิต {n:02d}")
+    SellerFactory(name_th="กลุ่มที่ยังไม่ได้ยืนยัน", verified=False)
+    FundFactory(name_th="กองทุนสวัสดิการ 00")
+    db.session.commit()
+
+    first_count, first = _statements(db, client, "/sellers")
+    second_count, second = _statements(db, client, "/sellers?page=2")
+
+    assert first.count("กลุ่มผู้ผลิต ") == 24 and "กลุ่มผู้ผลิต 00" in first
+    assert second.count("กลุ่มผู้ผลิต ") == 6 and "กลุ่มผู้ผลิต 29" in second
+    assert "กลุ่มที่ยังไม่ได้ยืนยัน" not in first + second
+    assert "หน้า 1 จาก 2" in first and 'href="/sellers?page=2"' in first
+    assert first_count == second_count
+    # Odd page numbers: the first page, or the last one, never an error.
+    for odd in ("abc", "0", "-1", "99999999999"):
+        assert "กลุ่มผู้ผลิต 00" in client.get(f"/sellers?page={odd}").get_data(as_text=True)
+    assert "กลุ่มผู้ผลิต 29" in client.get("/sellers?page=999").get_data(as_text=True)
+    funds = client.get("/funds").get_data(as_text=True)
+    assert "กองทุนสวัสดิการ 00" in funds

@@ -16,6 +16,10 @@ def verified_funds():
     return organisations.listing(Fund, verified_only=True)
 
 
+def verified_funds_page(page=1, per_page=organisations.PER_PAGE):
+    return organisations.verified_page(Fund, page, per_page)
+
+
 def all_funds():
     return organisations.listing(Fund)
 

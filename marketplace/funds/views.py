@@ -3,7 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.accounts.roles import can_manage_fund, treasurer_required
-from marketplace.forms import save, status_for
+from marketplace.forms import page_number, save, status_for
 from marketplace.funds import reports, services
 from marketplace.funds.forms import FundForm, RemittanceForm
 from marketplace.guards import MAX_ID
@@ -11,6 +11,12 @@ from marketplace.i18n import current_language
 from marketplace.ledger import services as ledger
 
 bp = Blueprint("funds", __name__, url_prefix="/funds")
+
+
+@bp.get("")
+def index():
+    """Every verified community welfare fund, a page at a time."""
+    return render_template("funds/index.html", page=services.verified_funds_page(page_number()))
 
 
 @bp.get("/<int:fund_id>")

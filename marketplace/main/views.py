@@ -17,6 +17,8 @@ bp = Blueprint("main", __name__)
 
 #: How many of the newest products the home page shows.
 HOME_PRODUCTS = 8
+#: How many sellers and funds it shows, with links to their whole lists.
+HOME_ORGANISATIONS = 6
 
 
 @bp.get("/")
@@ -27,8 +29,8 @@ def home():
         products=newest.items,
         badges=levies.badges_for(newest.items),
         categories=catalog.categories(),
-        sellers=sellers.verified_sellers(),
-        funds=funds.verified_funds(),
+        sellers=sellers.verified_sellers_page(per_page=HOME_ORGANISATIONS),
+        funds=funds.verified_funds_page(per_page=HOME_ORGANISATIONS),
         kind_labels=KIND_LABELS,
     )
 

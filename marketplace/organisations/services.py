@@ -3,7 +3,7 @@
 import re
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from marketplace.accounts.services import get_by_email
 from marketplace.audit import services as audit
@@ -63,6 +63,29 @@ def listing(model, verified_only=False):
     if verified_only:
         query = query.where(model.verified.is_(True))
     return db.session.scalars(query).all()
+
+
+#: Organisations a public list shows on one page.
+PER_PAGE = 24
+
+
+def verified_page(model, page=1, per_page=PER_PAGE):
+    """One page of the verified organisations by Thai name (two queries, whatever the page
+    size): the count, and the page with its places."""
+    from marketplace.catalog.services import Page
+
+    verified = model.verified.is_(True)
+    total = db.session.scalar(select(func.count()).select_from(model).where(verified))
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    items = db.session.scalars(
+        select(model)
+        .options(with_place(model.subdistrict))
+        .where(verified)
+        .order_by(model.name_th, model.id)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    return Page(items=list(items), total=total, page=page, per_page=per_page)
 
 
 def create(actor, model, cleaned):

@@ -23,6 +23,10 @@ def verified_sellers():
     return organisations.listing(Seller, verified_only=True)
 
 
+def verified_sellers_page(page=1, per_page=organisations.PER_PAGE):
+    return organisations.verified_page(Seller, page, per_page)
+
+
 def all_sellers():
     return organisations.listing(Seller)
 

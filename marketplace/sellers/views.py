@@ -3,13 +3,20 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.accounts.roles import can_manage_seller, seller_member_required
-from marketplace.forms import save, status_for
+from marketplace.forms import page_number, save, status_for
 from marketplace.funds import reports
 from marketplace.i18n import current_language
 from marketplace.sellers import services
 from marketplace.sellers.forms import KIND_LABELS, SellerForm
 
 bp = Blueprint("sellers", __name__, url_prefix="/sellers")
+
+
+@bp.get("")
+def index():
+    """Every verified seller, a page at a time."""
+    page = services.verified_sellers_page(page_number())
+    return render_template("sellers/index.html", page=page, kind_labels=KIND_LABELS)
 
 
 @bp.get("/<int:seller_id>")
