@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from marketplace.accounts.roles import admin_required, seller_member_required, treasurer_required
 from marketplace.audit import services
 from marketplace.errors import DomainError
+from marketplace.forms import page_number
 from marketplace.funds import services as funds
 from marketplace.guards import MAX_ID
 from marketplace.i18n import format_date
@@ -81,8 +82,7 @@ def _render(template, *, endpoint_args, seller_id=None, fund_id=None, **context)
         filters = services.parse_filters(given, max_id=MAX_ID)
     except DomainError as refused:
         filters, error = services.Filters(), refused
-    page = request.args.get("page", "")
-    page = int(page) if page.isascii() and page.isdigit() and 0 < int(page) <= 10**6 else 1
+    page = page_number()
     records, total = services.page_of(filters, page, seller_id=seller_id, fund_id=fund_id)
     pages = max(1, -(-total // services.PER_PAGE))
     args = {k: v for k, v in given.items() if v}
