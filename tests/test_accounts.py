@@ -707,3 +707,10 @@ def test_create_admin_on_an_existing_user_ends_their_sessions(app, client, db):
 
     assert result.exit_code == 0, result.output
     assert client.get("/account").status_code == 302
+
+
+def test_the_register_form_starts_in_the_language_the_page_is_read_in(client):
+    assert 'selected value="th"' in client.get("/register").get_data(as_text=True)
+    client.post("/language/en", data={"csrf_token": client.csrf_token()})
+
+    assert 'selected value="en"' in client.get("/register").get_data(as_text=True)

@@ -28,6 +28,7 @@ from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.forms import ActionForm, save, status_for
 from marketplace.funds import services as fund_services
+from marketplace.i18n import current_language
 from marketplace.urls import next_url
 from marketplace.validation import normalise_email
 
@@ -48,6 +49,8 @@ def register():
     if current_user.is_authenticated:
         return redirect(url_for("main.home"))
     form = RegisterForm()
+    if request.method == "GET":
+        form.language.data = current_language()  # the language the page is read in
     if form.validate_on_submit():
         saved, email = save(
             form,
