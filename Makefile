@@ -1,6 +1,8 @@
 # Talat Chumchon: `make run` serves the marketplace with demo data; `make test` runs the suite.
 
-PYTHON ?= python3
+# The interpreter for the virtualenv: Python 3.12 or newer (scripts/find_python says why);
+# `make install PYTHON=/path/to/python3.12` picks one.
+PYTHON ?=
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -32,15 +34,21 @@ test: install $(AUDIT_STAMP) translations
 audit: install $(AUDIT_STAMP)
 	$(BIN)/python scripts/audit_dependencies.py requirements.txt requirements-dev.txt
 
-# Performance figures (PostgreSQL on 127.0.0.1:5432, override with TEST_POSTGRES_URL).
+# Performance figures, each beside its floor (benchmarks/__main__.py): PostgreSQL on
+# 127.0.0.1:5432 (TEST_POSTGRES_URL), wrk and redis-server from Debian. BENCH_SCALE=0.05 for a
+# quick run; BENCH_SECONDS per load (default 10).
 bench: install translations
-	$(BIN)/python -m benchmarks.levy_report
+	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
+	$(BIN)/python -m benchmarks
 
 install: $(STAMP)
 
-$(STAMP): requirements.txt requirements-dev.txt
-	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed")'
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+$(STAMP): requirements.txt requirements-dev.txt scripts/find_python
+	@python=$$(PYTHON="$(PYTHON)" scripts/find_python) || exit 1; \
+	if ! $(BIN)/python -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then \
+		echo "creating $(VENV) with $$python"; rm -rf $(VENV); "$$python" -m venv $(VENV); \
+	fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $(STAMP)

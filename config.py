@@ -197,6 +197,25 @@ class Config:
             self.default_rate_limit_storage(env)
         )
         self.RATELIMIT_HEADERS_ENABLED = True
+        # Redis counters answer at once or not at all: a hung Redis costs a request at most
+        # this long per check before the in-memory fallback counts instead.
+        self.RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
+        #: Where the catalog cache lives (what every visitor sees of product lists, see
+        #: marketplace/catalog/cache.py): a Redis URL, by default the broker's; empty caches
+        #: nothing. Shared by every web process, so a change shows everywhere at once.
+        self.CACHE_URL = env.get("CACHE_URL", self.default_cache_url(env))
+        #: Seconds a cached catalog page lives at most (changes replace it at once).
+        self.CACHE_DEFAULT_TIMEOUT = _int(env, "CACHE_TIMEOUT", 300)
+        self.CACHE_KEY_PREFIX = "talat:"
+        if self.CACHE_URL:
+            self.CACHE_TYPE = "RedisCache"
+            self.CACHE_REDIS_URL = self.CACHE_URL
+            # Short timeouts: a hung Redis costs one request a fraction of a second, and the
+            # catalog then reads the database for a while (catalog/cache.py).
+            self.CACHE_OPTIONS = {"socket_timeout": 0.25, "socket_connect_timeout": 0.25}
+        else:
+            self.CACHE_TYPE = "NullCache"
+            self.CACHE_NO_NULL_WARNING = True
         # Redis down: count in this process's memory rather than refuse every sign-in.
         self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
         self.RATELIMIT_SWALLOW_ERRORS = True
@@ -244,6 +263,9 @@ class Config:
     def default_rate_limit_storage(self, env):
         return "memory://"
 
+    def default_cache_url(self, env):
+        return env.get("CELERY_BROKER_URL", "")
+
     def validate(self):
         """Fail fast, naming the first missing or wrong setting."""
         for name in self.required:
@@ -277,6 +299,11 @@ class TestingConfig(Config):
 
     def default_database_url(self, embedded):
         return f"sqlite:///{INSTANCE_DIR / 'testing.sqlite3'}"
+
+    def default_cache_url(self, env):
+        # Tests write rows directly (factories): a cache would show them stale. The tests
+        # of the cache itself ask for one (CACHE_TYPE="SimpleCache").
+        return ""
 
 
 class ProductionConfig(Config):

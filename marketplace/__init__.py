@@ -61,7 +61,7 @@ def register_extensions(app):
     )
     from marketplace.accounts import services as accounts
     from marketplace.audit import services as audit
-    from marketplace.extensions import babel, csrf, db, login_manager, migrate
+    from marketplace.extensions import babel, cache, csrf, db, login_manager, migrate
     from marketplace.i18n import select_locale
     from marketplace.ledger import services as ledger
 
@@ -72,6 +72,7 @@ def register_extensions(app):
     migrate.init_app(app, db, directory=str(BASE_DIR / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
+    cache.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
     login_manager.login_message = _l("Please sign in to see this page.")

@@ -7,7 +7,9 @@ from sqlalchemy import event, func, select
 
 from marketplace.catalog.models import Category, Product, ProductImage, ProductStatus
 from marketplace.catalog.services import search_text_for
+from marketplace.extensions import db as _db
 from tests.factories import (
+    AdminFactory,
     ProductFactory,
     SellerFactory,
     SellerMemberFactory,
@@ -418,3 +420,114 @@ def test_picture_files_follow_the_transaction(app, db, member):
     catalog.remove_image(user, product, image.id)
     db.session.commit()
     assert not (written & set(folder.glob("*")))
+
+
+# The catalog cache: what every visitor sees, kept until a service changes it
+
+
+@pytest.fixture
+def cached_app(make_app):
+    app = make_app(CACHE_TYPE="SimpleCache")
+    with app.app_context():
+        yield app
+        _db.session.rollback()
+
+
+def test_cached_catalog_shows_every_change_at_once(cached_app):
+    membership = SellerMemberFactory(user__email="member@example.com")
+    admin = AdminFactory(email="admin@example.com")
+    rice = ProductFactory(seller=membership.seller, name_th="ข้าวหอมมะลิ", price_satang=35000)
+    rice.stock = 10
+    _db.session.commit()
+    seller_id, product_id = membership.seller.id, rice.id
+    member, visitor, boss = (cached_app.test_client() for _ in range(3))
+    member.login("member@example.com")
+    boss.login(admin.email)
+
+    def listing():
+        return visitor.get("/products").get_data(as_text=True)
+
+    def served_from_the_cache():
+        statements = []
+
+        def remember(connection, cursor, statement, *args):
+            statements.append(statement)
+
+        event.listen(_db.engine, "before_cursor_execute", remember)
+        try:
+            listing()
+        finally:
+            event.remove(_db.engine, "before_cursor_execute", remember)
+        # The count and the cards are not read again: only stock and levy badges are.
+        return not any("count(" in str(s).lower() for s in statements)
+
+    assert "฿350.00" in listing() and "ข้าวหอมมะลิ" in listing()
+    assert served_from_the_cache()
+
+    # The seller edits the price and the name: the next visitor sees both.
+    fields = product_fields(_db, name_th="ข้าวหอมมะลิใหม่", price="320", stock="10")
+    member.submit(f"/sellers/{seller_id}/products/{product_id}/edit", fields)
+    assert "฿320.00" in listing() and "ข้าวหอมมะลิใหม่" in listing()
+
+    # Stock is never cached: sold out shows at once, however it happened.
+    assert "สินค้าหมด" not in listing()
+    _db.session.execute(Product.__table__.update().values(stock=0))
+    _db.session.commit()
+    assert "สินค้าหมด" in listing()
+
+    # A new product is listed; a picture becomes its card's cover.
+    member.submit(f"/sellers/{seller_id}/products/new", product_fields(_db, name_th="มังคุดคัดพิเศษ"))
+    assert "มังคุดคัดพิเศษ" in listing() and "<img" not in listing()
+    upload(member, membership.seller, rice, jpeg_with_exif((800, 600)))
+    assert '<img src="/uploads/products/' in listing()
+
+    # The admin withdraws the seller's verification: its products leave the catalog.
+    boss.submit(f"/admin/sellers/{seller_id}/verify", {"verified": ""})
+    assert "มังคุดคัดพิเศษ" not in listing() and "ข้าวหอมมะลิใหม่" not in listing()
+    assert served_from_the_cache()  # and the cache is still in use after every change
+
+
+def test_catalog_without_its_cache_still_answers(make_app):
+    app = make_app(
+        CACHE_TYPE="RedisCache",
+        CACHE_REDIS_URL="redis://127.0.0.1:9/0",  # nothing listens there
+        CACHE_OPTIONS={"socket_timeout": 0.2, "socket_connect_timeout": 0.2},
+    )
+    with app.app_context():
+        ProductFactory(name_th="ตะกร้าสาน")
+        _db.session.commit()
+    client = app.test_client()
+    for _ in range(3):
+        response = client.get("/products")
+        assert response.status_code == 200
+        assert "ตะกร้าสาน" in response.get_data(as_text=True)
+
+
+def test_cached_catalog_page_runs_the_same_statements_for_5_and_50_products(cached_app):
+    for n in range(50):
+        product = ProductFactory()
+        product.images.append(
+            ProductImage(display_name=f"{n}.jpg", thumb_name=f"{n}-t.jpg", width=1, height=1)
+        )
+    _db.session.commit()
+    client = cached_app.test_client()
+
+    def statements(url):
+        count = 0
+
+        def counter(*args):
+            nonlocal count
+            count += 1
+
+        event.listen(_db.engine, "before_cursor_execute", counter)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(_db.engine, "before_cursor_execute", counter)
+        return count
+
+    statements("/products?sort=price_asc")  # the filters' choices are cached from here on
+    first = [statements(f"/products?per_page={n}") for n in (5, 50)]
+    again = [statements(f"/products?per_page={n}") for n in (5, 50)]
+    assert first[0] == first[1] and again[0] == again[1]
+    assert again[0] == first[0] - 2  # the count and the cards come from the cache

@@ -440,6 +440,108 @@ def test_concurrent_routing_posts_once(app, db, world):
     assert verify().ok
 
 
+def _waiting_route_messages(db, monkeypatch, world, count):
+    """``count`` paid orders whose routing messages wait undelivered (a busy broker)."""
+    monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
+    order_ids = [buy(world, 1 + n % 4).id for n in range(count)]
+    db.session.commit()
+    messages = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.task == "tasks.levy.route_order")
+        .order_by(OutboxMessage.id)
+    ).all()
+    return order_ids, messages
+
+
+def test_one_routing_task_routes_the_waiting_orders_in_one_batch(app, db, world, monkeypatch):
+    agree(world)
+    order_ids, messages = _waiting_route_messages(db, monkeypatch, world, 12)
+    task = app.extensions["celery"].tasks["tasks.levy.route_order"]
+    statements = []
+    engine = db.engine
+
+    def remember(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    from sqlalchemy import event
+
+    event.listen(engine, "before_cursor_execute", remember)
+    try:
+        first = messages[0]
+        assert task.apply(kwargs={"outbox_id": first.id, "order_id": order_ids[0]}).get()
+    finally:
+        event.remove(engine, "before_cursor_execute", remember)
+
+    db.session.expire_all()
+    units = sum(1 + n % 4 for n in range(12))
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 24
+    assert fund_balance(world["fund"].id) == 400 * units
+    assert all(message.is_done for message in messages)
+    if db.engine.dialect.name == "postgresql":
+        # The ledger accounts were locked once for the twelve orders, not once a posting.
+        locks = [s for s in statements if "FROM ledger_accounts" in s and "FOR UPDATE" in s]
+        assert len(locks) == 1
+    # The other messages find their work done: nothing is posted twice.
+    for message, order_id in zip(messages[1:], order_ids[1:], strict=True):
+        assert task.apply(kwargs={"outbox_id": message.id, "order_id": order_id}).get() is False
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 24
+    assert verify().ok
+
+
+def test_one_routing_task_drains_a_backlog_batch_after_batch(app, db, world, monkeypatch):
+    import tasks
+
+    agree(world)
+    order_ids, messages = _waiting_route_messages(db, monkeypatch, world, 12)
+    monkeypatch.setattr(tasks, "BATCH_SIZE", 5)  # 5 + 5 + 2
+    task = app.extensions["celery"].tasks["tasks.levy.route_order"]
+
+    assert task.apply(kwargs={"outbox_id": messages[0].id, "order_id": order_ids[0]}).get()
+
+    db.session.expire_all()
+    assert all(message.is_done for message in messages)
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 24
+    assert fund_balance(world["fund"].id) == 400 * sum(1 + n % 4 for n in range(12))
+    assert verify().ok
+
+
+def test_a_bad_order_in_a_batch_holds_up_no_other(app, db, world, monkeypatch):
+    agree(world)
+    order_ids, messages = _waiting_route_messages(db, monkeypatch, world, 5)
+    bad = order_ids[2]
+    real_route = routing._route
+
+    def fail_for_the_bad_one(order):
+        if order.id == bad:
+            raise RuntimeError("this order cannot be posted")
+        return real_route(order)
+
+    monkeypatch.setattr(routing, "_route", fail_for_the_bad_one)
+    task = app.extensions["celery"].tasks["tasks.levy.route_order"]
+    for index in (0, 1, 3, 4):
+        result = task.apply(kwargs={"outbox_id": messages[index].id, "order_id": order_ids[index]})
+        assert result.get() is True  # the batch failed; this message's own order was routed
+
+    db.session.expire_all()
+    routed = set(
+        db.session.scalars(
+            select(JournalEntry.order_id).where(JournalEntry.kind == "payment")
+        ).all()
+    )
+    assert routed == set(order_ids) - {bad}
+    assert not messages[2].is_done
+
+    monkeypatch.undo()  # the order fixed and the broker back: the sweep sends it again
+    result = app.test_cli_runner().invoke(args=["outbox", "sweep", "--older-than", "0"])
+    assert result.exit_code == 0
+    db.session.expire_all()
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 10
+    units = sum(1 + n % 4 for n in range(5))
+    assert fund_balance(world["fund"].id) == 400 * units
+    assert verify().ok
+
+
 # Reversals
 
 

@@ -84,7 +84,8 @@ def test_parcels_frozen_on_unpaid_orders_are_put_back(empty_database):
     runner = app.test_cli_runner()
     assert runner.invoke(args=["db", "upgrade", "485bdea8142f"]).exit_code == 0
     assert runner.invoke(args=["geo", "load"]).exit_code == 0
-    now = datetime.now(UTC)
+    # As text: Python 3.12 deprecates sqlite3's default datetime adapter.
+    now = datetime.now(UTC).isoformat(sep=" ")
     with app.app_context(), db.engine.begin() as connection:
         users, sellers, orders, shipments = (text(sql) for sql in _FROZEN_ROWS)
         connection.execute(users, {"now": now})

@@ -1,6 +1,6 @@
 """The API's JSON shapes: money always as integer ``*_satang`` fields."""
 
-from marketplace.catalog.models import ProductStatus
+from marketplace.catalog.services import Card, card_of
 from marketplace.ledger.models import AccountKind
 from marketplace.levies.models import Beneficiary, LevyKind
 
@@ -21,19 +21,24 @@ def levy_badge(rule, buyer_fund=None):
 
 
 def product(item, rules=(), buyer_fund=None):
-    seller = item.seller
+    """A product: a catalog card (catalog.services.Card) or a loaded Product."""
+    card = item if isinstance(item, Card) else card_of(item)
     return {
-        "id": item.id,
-        "name": item.name_th,
-        "name_en": item.name_en,
-        "description": item.description,
-        "category": item.category.slug,
-        "unit": item.unit_label,
-        "price_satang": item.price_satang,
-        "stock": item.stock,
-        "weight_grams": item.weight_grams,
-        "status": ProductStatus(item.status).value,
-        "seller": {"id": seller.id, "name": seller.name_th, "province_code": seller.province_code},
+        "id": card.id,
+        "name": card.name_th,
+        "name_en": card.name_en,
+        "description": card.description,
+        "category": card.category_slug,
+        "unit": card.unit_label,
+        "price_satang": card.price_satang,
+        "stock": card.stock,
+        "weight_grams": card.weight_grams,
+        "status": card.status,
+        "seller": {
+            "id": card.seller_id,
+            "name": card.seller_th,
+            "province_code": card.province_code,
+        },
         "levies": [levy_badge(rule, buyer_fund) for rule in rules],
     }
 

@@ -337,18 +337,22 @@ def create_order():
     body = json_body()
     lines, address, method = _order_body(body)
 
+    started = []
+
     def place():
         with api_field_names(ORDER_FIELDS):
             order = orders.place_order(g.api_user, lines, address=address, payment_method=method)
         payment = orders.payment_of(order)
         providers.PROVIDERS[payment.provider].prepare(payment)
+        started.append(payment)
         return order
 
     order, created = api.place_order_once(g.api_user, key, body, place)
+    # Read from what this transaction wrote (no second load of the order after the commit).
+    payload = serializers.order(order, started[0] if started else orders.payment_of(order))
     db.session.commit()
-    payload = serializers.order(orders.get_order(order.id), orders.payment_of(order))
     if created:
-        return _created(payload, url_for(".get_order", order_id=order.id))
+        return _created(payload, url_for(".get_order", order_id=payload["id"]))
     return jsonify(payload)
 
 

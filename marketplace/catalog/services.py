@@ -1,7 +1,7 @@
 """Categories, products and their images, and the catalog query buyers browse."""
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -9,6 +9,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace import transaction
 from marketplace.accounts.roles import can_manage_seller
+from marketplace.catalog import cache as catalog_cache
 from marketplace.catalog import images
 from marketplace.catalog.models import (
     MAX_IMAGES,
@@ -20,6 +21,7 @@ from marketplace.catalog.models import (
 from marketplace.errors import DomainError, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.geo.models import District, Province, Subdistrict
+from marketplace.i18n import localized
 from marketplace.money import MoneyError, parse_baht
 from marketplace.organisations.services import require_admin
 from marketplace.sellers.models import Seller
@@ -48,6 +50,44 @@ def categories(include_inactive=False):
     if not include_inactive:
         query = query.where(Category.active.is_(True))
     return db.session.scalars(query).all()
+
+
+@dataclass(frozen=True)
+class Choice:
+    """One option of the catalog's filters: a category (``key`` its slug), a region or a
+    province (``key`` its code)."""
+
+    key: str
+    name_th: str
+    name_en: str
+
+    @property
+    def name(self):
+        return localized(self.name_th, self.name_en)
+
+
+@dataclass(frozen=True)
+class Choices:
+    categories: list
+    regions: list
+    provinces: list
+
+
+def filter_choices():
+    """The active categories, the regions and the provinces, for the catalog's filters and
+    the home page: from the catalog cache (categories change through ``save_category``;
+    the geography through ``flask geo load``)."""
+
+    def read():
+        from marketplace.geo import services as geo
+
+        return Choices(
+            categories=[Choice(c.slug, c.name_th, c.name_en) for c in categories()],
+            regions=[Choice(r.code, r.name_th, r.name_en) for r in geo.regions()],
+            provinces=[Choice(p.code, p.name_th, p.name_en) for p in geo.provinces()],
+        )
+
+    return catalog_cache.cached("choices", read)
 
 
 def category_by_slug(slug):
@@ -86,6 +126,7 @@ def save_category(actor, category, *, name_th, name_en, position, active):
     category.name_th, category.name_en = name_th, name_en
     category.position, category.active = int(position or 0), bool(active)
     db.session.flush()
+    catalog_cache.changed()
     return category
 
 
@@ -188,6 +229,7 @@ def create_product(actor, seller, data):
     product = Product(seller_id=seller.id, **clean_product(data))
     db.session.add(product)
     db.session.flush()
+    catalog_cache.changed()
     return product
 
 
@@ -196,6 +238,7 @@ def update_product(actor, product, data):
     for key, value in clean_product(data).items():
         setattr(product, key, value)
     db.session.flush()
+    catalog_cache.changed()
     return product
 
 
@@ -218,6 +261,7 @@ def add_image(actor, product, stream):
     )
     product.images.append(image)
     db.session.flush()
+    catalog_cache.changed()
     return image
 
 
@@ -229,6 +273,7 @@ def remove_image(actor, product, image_id):
     names = (image.display_name, image.thumb_name)
     product.images.remove(image)
     db.session.flush()
+    catalog_cache.changed()
     # Only once the row is gone for good: a rolled-back removal keeps its pictures.
     transaction.on_commit(lambda: images.delete(*names))
 
@@ -289,17 +334,8 @@ class Page:
         return self.page > 1
 
 
-def _visible():
-    """Products buyers may see: active, of a verified seller."""
-    return (
-        select(Product)
-        .join(Product.seller)
-        .where(Product.status == ProductStatus.ACTIVE, Seller.verified.is_(True))
-    )
-
-
 def _with_card_data(query):
-    """Everything a product card shows, in this query plus one for the pictures."""
+    """Everything a product page shows, in this query plus one for the pictures."""
     return query.options(
         joinedload(Product.category),
         joinedload(Product.seller)
@@ -310,41 +346,198 @@ def _with_card_data(query):
     )
 
 
-def browse(params):
-    """One page of the catalog: a count query, a product query and a picture query."""
-    query = _visible()
+@dataclass(frozen=True)
+class Card:
+    """A product as a card (and an API list item) shows it: plain values, no ORM object,
+    so that a page of cards is read in one query and kept in the catalog cache."""
+
+    id: int
+    name_th: str
+    name_en: str
+    description: str
+    unit_label: str
+    price_satang: int
+    stock: int
+    weight_grams: int
+    status: str
+    category_id: int
+    category_slug: str
+    category_th: str
+    category_en: str
+    seller_id: int
+    seller_th: str
+    seller_en: str
+    province_code: str
+    province_th: str
+    province_en: str
+    cover_thumb: str | None
+
+    @property
+    def name(self):
+        return localized(self.name_th, self.name_en)
+
+    @property
+    def category_name(self):
+        return localized(self.category_th, self.category_en)
+
+    @property
+    def seller_name(self):
+        return localized(self.seller_th, self.seller_en)
+
+    @property
+    def province_name(self):
+        return localized(self.province_th, self.province_en)
+
+
+def card_of(product):
+    """The card of a loaded product (``visible_product`` loads all it needs)."""
+    province = product.seller.subdistrict.district.province
+    cover = product.cover
+    return Card(
+        id=product.id,
+        name_th=product.name_th,
+        name_en=product.name_en,
+        description=product.description,
+        unit_label=product.unit_label,
+        price_satang=product.price_satang,
+        stock=product.stock,
+        weight_grams=product.weight_grams,
+        status=ProductStatus(product.status).value,
+        category_id=product.category_id,
+        category_slug=product.category.slug,
+        category_th=product.category.name_th,
+        category_en=product.category.name_en,
+        seller_id=product.seller_id,
+        seller_th=product.seller.name_th,
+        seller_en=product.seller.name_en,
+        province_code=province.code,
+        province_th=province.name_th,
+        province_en=province.name_en,
+        cover_thumb=cover.thumb_name if cover else None,
+    )
+
+
+def _cover_thumb():
+    return (
+        select(ProductImage.thumb_name)
+        .where(ProductImage.product_id == Product.id)
+        .order_by(ProductImage.position, ProductImage.id)
+        .limit(1)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+
+
+def _filtered(query, params, *, places_joined=False):
+    """``query`` (over products joined to their sellers) narrowed by the filters."""
+    query = query.where(Product.status == ProductStatus.ACTIVE, Seller.verified.is_(True))
     if params.q:
         query = query.where(Product.search_text.contains(params.q.strip().lower(), autoescape=True))
     if params.category:
-        query = query.join(Product.category).where(Category.slug == params.category)
+        if not places_joined:
+            query = query.join(Category, Product.category_id == Category.id)
+        query = query.where(Category.slug == params.category)
     if params.province or params.region:
-        query = query.join(Subdistrict, Seller.subdistrict_code == Subdistrict.code).join(
-            District, Subdistrict.district_code == District.code
-        )
+        if not places_joined:
+            query = query.join(Subdistrict, Seller.subdistrict_code == Subdistrict.code).join(
+                District, Subdistrict.district_code == District.code
+            )
         if params.province:
             query = query.where(District.province_code == params.province)
         if params.region:
-            query = query.join(Province, District.province_code == Province.code).where(
-                Province.region_code == params.region
-            )
+            if not places_joined:
+                query = query.join(Province, District.province_code == Province.code)
+            query = query.where(Province.region_code == params.region)
     if params.seller:
         query = query.where(Product.seller_id == params.seller)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    return query
+
+
+#: The columns of a card, in Card's order.
+_CARD_COLUMNS = (
+    Product.id,
+    Product.name_th,
+    Product.name_en,
+    Product.description,
+    Product.unit_label,
+    Product.price_satang,
+    Product.stock,
+    Product.weight_grams,
+    Product.status,
+    Product.category_id,
+    Category.slug,
+    Category.name_th,
+    Category.name_en,
+    Product.seller_id,
+    Seller.name_th,
+    Seller.name_en,
+    Province.code,
+    Province.name_th,
+    Province.name_en,
+)
+
+
+def _page_of_cards(params, per_page, page):
+    """(total, cards): a count, and one query for the page's cards with their places,
+    categories and covers (two statements, whatever the page size)."""
+    counted = _filtered(
+        select(func.count()).select_from(Product).join(Seller, Product.seller_id == Seller.id),
+        params,
+    )
+    total = db.session.scalar(counted)
     order = {
         "newest": (Product.created_at.desc(), Product.id.desc()),
         "price_asc": (Product.price_satang.asc(), Product.id.asc()),
         "price_desc": (Product.price_satang.desc(), Product.id.desc()),
     }[params.sort if params.sort in SORTS else "newest"]
+    query = (
+        select(*_CARD_COLUMNS, _cover_thumb())
+        .select_from(Product)
+        .join(Seller, Product.seller_id == Seller.id)
+        .join(Category, Product.category_id == Category.id)
+        .join(Subdistrict, Seller.subdistrict_code == Subdistrict.code)
+        .join(District, Subdistrict.district_code == District.code)
+        .join(Province, District.province_code == Province.code)
+    )
+    rows = db.session.execute(
+        _filtered(query, params, places_joined=True)
+        .order_by(*order)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    cards = [Card(*row[:8], ProductStatus(row[8]).value, *row[9:]) for row in rows]
+    return total, cards
+
+
+def browse(params):
+    """One page of the catalog, as cards. What every visitor sees of a page comes from the
+    catalog cache (see catalog/cache.py); the stock of its products is read fresh."""
     per_page = min(max(params.per_page, 1), MAX_PER_PAGE)
     page = max(params.page, 1)
-    items = (
-        db.session.scalars(
-            _with_card_data(query).order_by(*order).limit(per_page).offset((page - 1) * per_page)
+    key = "|".join(
+        str(part)
+        for part in (
+            params.q.strip().lower(),
+            params.category,
+            params.province,
+            params.region,
+            params.seller or "",
+            params.sort if params.sort in SORTS else "newest",
+            page,
+            per_page,
         )
-        .unique()
-        .all()
     )
-    return Page(items=items, total=total, page=page, per_page=per_page)
+    total, cards = catalog_cache.cached(
+        f"browse:{key}", lambda: _page_of_cards(params, per_page, page)
+    )
+    if cards:
+        stock = dict(
+            db.session.execute(
+                select(Product.id, Product.stock).where(Product.id.in_([c.id for c in cards]))
+            ).all()
+        )
+        cards = [replace(card, stock=stock.get(card.id, 0)) for card in cards]
+    return Page(items=cards, total=total, page=page, per_page=per_page)
 
 
 def visible_product(product_id, viewer=None):

@@ -15,7 +15,6 @@ from marketplace.accounts.roles import seller_member_required
 from marketplace.catalog import images, services
 from marketplace.catalog.forms import STATUS_LABELS, ImageForm, ProductForm
 from marketplace.forms import ActionForm, save, status_for
-from marketplace.geo import services as geo
 from marketplace.guards import MAX_ID
 from marketplace.levies import services as levies
 from marketplace.sellers import services as sellers
@@ -56,9 +55,7 @@ def browse():
         page=page,
         badges=levies.badges_for(page.items),
         params=params,
-        categories=services.categories(),
-        regions=geo.regions(),
-        provinces=geo.provinces(),
+        choices=services.filter_choices(),
         seller=sellers.find_verified(params.seller) if params.seller else None,
     )
 

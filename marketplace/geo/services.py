@@ -5,6 +5,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import joinedload, selectinload
 
+from marketplace.catalog import cache as catalog_cache
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.geo.models import District, PostalCode, Province, Region, Subdistrict
@@ -44,6 +45,7 @@ def load_geography():
     missing = [p.code for p in provinces if p.code not in PROVINCE_REGION]
     if missing:
         raise DomainError(f"provinces without a region in regions.py: {', '.join(missing)}")
+    catalog_cache.changed()  # place names show on product cards and in the catalog filters
 
     report = {}
     report["regions"] = _sync(

@@ -7,6 +7,7 @@ under the lock; appends to the chain; updates the balances and the per-day levy 
 
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
@@ -130,6 +131,52 @@ def _lock_sqlite(ids):
         ) from None
 
 
+@contextmanager
+def batch(accounts):
+    """Post many entries in this transaction under one lock (levy routing of many orders).
+
+    Locks ``accounts`` once, in id order; postings in the block to those accounts take no
+    lock again, and each chain is extended from the head the batch keeps instead of being
+    read back per entry. Postings to other accounts lock them as usual.
+
+    The kept heads are safe because nobody else can append to those chains meanwhile:
+    every entry of the main chain touches the cash account, and every entry of a fund's
+    chain that fund's accounts, all locked here. A new kind of entry on the main chain that
+    does not touch cash must take a lock every main-chain posting takes (or batches must
+    read the head back again).
+    """
+    locked = lock(accounts)
+    db.session.info[_BATCH] = {"locked": locked, "heads": {}}
+    try:
+        yield locked
+    finally:
+        db.session.info.pop(_BATCH, None)
+
+
+_BATCH = "ledger_batch"
+
+
+def _lock_for(accounts):
+    """``lock(accounts)``, unless a batch holds them all already."""
+    held = db.session.info.get(_BATCH)
+    if held is not None and all(a.id in held["locked"] for a in accounts):
+        return held["locked"]
+    return lock(accounts)
+
+
+def _chain_head(chain):
+    """(seq, hash) of the chain's last entry, or None; a batch remembers what it wrote."""
+    held = db.session.info.get(_BATCH)
+    if held is not None and chain in held["heads"]:
+        return held["heads"][chain]
+    return db.session.execute(
+        select(JournalEntry.seq, JournalEntry.hash)
+        .where(JournalEntry.chain == chain)
+        .order_by(JournalEntry.seq.desc())
+        .limit(1)
+    ).first()
+
+
 def natural(account_row, amount):
     """How a line's signed amount (debit +) moves the account's natural balance."""
     return amount if account_row.is_asset else -amount
@@ -213,27 +260,23 @@ def post(posting):
     lines = [(acct, amount) for acct, amount in posting.lines if amount != 0]
     if not lines or sum(amount for _acct, amount in lines) != 0:
         raise LedgerError(f"entry {posting.key} does not balance: {lines}")
-    locked = lock([acct for acct, _amount in lines])
+    locked = _lock_for([acct for acct, _amount in lines])
     # Checked under the lock: a concurrent posting of this key has committed, or not begun.
     found = existing(posting.key)
     if found is not None:
         return found, False
-    fund_ids = {row.fund_id for row in locked.values() if row.fund_id is not None}
+    touched = [locked[acct.id] for acct, _amount in lines]
+    fund_ids = {row.fund_id for row in touched if row.fund_id is not None}
     if len(fund_ids) > 1:
         raise LedgerError(f"entry {posting.key} touches more than one fund")
     chain = f"fund:{fund_ids.pop()}" if fund_ids else MAIN_CHAIN
-    last = db.session.execute(
-        select(JournalEntry.seq, JournalEntry.hash)
-        .where(JournalEntry.chain == chain)
-        .order_by(JournalEntry.seq.desc())
-        .limit(1)
-    ).first()
+    last = _chain_head(chain)
     entry = JournalEntry(
         key=posting.key,
         kind=posting.kind,
         chain=chain,
-        seq=(last.seq + 1) if last else 1,
-        prev_hash=last.hash if last else "",
+        seq=(last[0] + 1) if last else 1,
+        prev_hash=last[1] if last else "",
         occurred_at=posting.occurred_at,
         local_date=to_bangkok(posting.occurred_at).date(),
         memo=posting.memo,
@@ -245,6 +288,8 @@ def post(posting):
     entry.hash = entry_hash(entry, journal_lines)
     entry.lines = journal_lines
     db.session.add(entry)
+    if _BATCH in db.session.info:
+        db.session.info[_BATCH]["heads"][chain] = (entry.seq, entry.hash)
     for acct, amount in lines:
         row = locked[acct.id]
         row.balance_satang += natural(row, amount)
@@ -293,7 +338,8 @@ _TOTALS_KEYS = {
 
 def _add_levy(model, keys, entry):
     """Add the entry's levy to the rows named by ``keys``, creating those that are missing,
-    in one ``INSERT … ON CONFLICT DO UPDATE`` (PostgreSQL and SQLite both have it)."""
+    with ``INSERT … ON CONFLICT DO UPDATE`` (PostgreSQL and SQLite both have it): one
+    statement, compiled once and run for every key."""
     if entry.levy_satang > 0:
         amounts = {"accrued_satang": entry.levy_satang, "accrued_units": entry.units}
         amounts |= {"reversed_satang": 0, "reversed_units": 0}
@@ -301,15 +347,13 @@ def _add_levy(model, keys, entry):
         amounts = {"accrued_satang": 0, "accrued_units": 0}
         amounts |= {"reversed_satang": -entry.levy_satang, "reversed_units": entry.units}
     dialect = db.session.get_bind().dialect.name
-    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
-    insert = insert.values([{**key, **amounts} for key in keys])
-    columns = model.__table__.c
-    db.session.execute(
-        insert.on_conflict_do_update(
-            index_elements=_TOTALS_KEYS[model],
-            set_={name: columns[name] + insert.excluded[name] for name in amounts},
-        )
+    table = model.__table__
+    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    upsert = insert.on_conflict_do_update(
+        index_elements=_TOTALS_KEYS[model],
+        set_={name: table.c[name] + insert.excluded[name] for name in amounts},
     )
+    db.session.execute(upsert, [{**key, **amounts} for key in keys])
 
 
 # Remittances

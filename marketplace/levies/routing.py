@@ -19,15 +19,21 @@ from marketplace.levies import arithmetic
 from marketplace.orders.models import Order, OrderItem, Refund
 
 
-def _load_order(order_id):
-    return db.session.scalar(
+def _load_orders(order_ids):
+    return db.session.scalars(
         select(Order)
-        .where(Order.id == order_id)
+        .where(Order.id.in_(order_ids))
+        .order_by(Order.id)
         .options(
             selectinload(Order.shipments),
             selectinload(Order.items).selectinload(OrderItem.levies),
         )
-    )
+    ).all()
+
+
+def _load_order(order_id):
+    found = _load_orders([order_id])
+    return found[0] if found else None
 
 
 def _item_dims(order, item, shipment_seller):
@@ -40,6 +46,15 @@ def _item_dims(order, item, shipment_seller):
     }
 
 
+def _accounts_of(orders):
+    accounts = [ledger.cash()]
+    for order in orders:
+        accounts += [ledger.seller_payable(s.seller_id) for s in order.shipments]
+        for fund_id in {levy.fund_id for item in order.items for levy in item.levies}:
+            accounts += [ledger.fund_payable(fund_id), ledger.fund_receivable(fund_id)]
+    return accounts
+
+
 def _lock_accounts_of(order):
     """Lock every account the order's postings can touch, at once and in id order.
 
@@ -47,20 +62,24 @@ def _lock_accounts_of(order):
     all first means two tasks, or a task and a remittance, never wait on each other in a
     circle.
     """
-    accounts = [ledger.cash()]
-    accounts += [ledger.seller_payable(s.seller_id) for s in order.shipments]
-    for fund_id in {levy.fund_id for item in order.items for levy in item.levies}:
-        accounts += [ledger.fund_payable(fund_id), ledger.fund_receivable(fund_id)]
-    return ledger.lock(accounts)
+    return ledger.lock(_accounts_of([order]))
 
 
 def route_order(order_id):
     """Post a paid order's payment and its levies; return how many entries were new."""
-    order = _load_order(order_id)
-    if order is None or order.paid_at is None:
+    return route_orders([order_id])
+
+
+def route_orders(order_ids):
+    """Post the payments and levies of many paid orders in this transaction; return how
+    many entries were new. Every account they touch is locked once, up front and in id
+    order, and each chain is extended from the head the batch keeps (``ledger.batch``):
+    the hot cash account and main chain are taken once per batch, not once per order."""
+    orders = [order for order in _load_orders(order_ids) if order.paid_at is not None]
+    if not orders:
         return 0
-    _lock_accounts_of(order)
-    return _route(order)
+    with ledger.batch(_accounts_of(orders)):
+        return sum(_route(order) for order in orders)
 
 
 def _route(order):

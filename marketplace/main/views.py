@@ -28,7 +28,7 @@ def home():
         "main/home.html",
         products=newest.items,
         badges=levies.badges_for(newest.items),
-        categories=catalog.categories(),
+        categories=catalog.filter_choices().categories,
         sellers=sellers.verified_sellers_page(per_page=HOME_ORGANISATIONS),
         funds=funds.verified_funds_page(per_page=HOME_ORGANISATIONS),
         kind_labels=KIND_LABELS,

@@ -215,6 +215,7 @@ def place_order(buyer, items, *, address, methods=None, payment_method="transfer
                     quantity=quantity,
                     line_total_satang=product.price_satang * quantity,
                     weight_grams=product.weight_grams,
+                    levies=[],  # known empty: the levy snapshot appends without a query
                 )
             )
     db.session.flush()

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 
 from marketplace.accounts.services import get_by_email
 from marketplace.audit import services as audit
+from marketplace.catalog import cache as catalog_cache
 from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import db
@@ -102,6 +103,7 @@ def update(organisation, cleaned):
     for key, value in cleaned.items():
         setattr(organisation, key, value)
     db.session.flush()
+    catalog_cache.changed()  # names and places show on product cards and the home page
     return organisation
 
 
@@ -110,6 +112,7 @@ def set_verified(actor, organisation, verified):
     organisation.verified = bool(verified)
     organisation.verified_at = utcnow() if verified else None
     db.session.flush()
+    catalog_cache.changed()  # a seller's products are listed only while it is verified
     audit.verified(actor, organisation, bool(verified))
 
 

@@ -30,14 +30,35 @@ def enqueue(task, **payload):
     return message
 
 
-def claim(message_id):
-    """Lock the message for this transaction; ``None`` when it is missing or already done."""
+def claim(message_id, skip_locked=False):
+    """Lock the message for this transaction; ``None`` when it is missing or already done
+    (or, with ``skip_locked``, held by another transaction: a batch that is doing it)."""
     message = db.session.execute(
-        select(OutboxMessage).where(OutboxMessage.id == message_id).with_for_update()
+        select(OutboxMessage)
+        .where(OutboxMessage.id == message_id)
+        .with_for_update(skip_locked=skip_locked)
     ).scalar_one_or_none()
     if message is None or message.done_at is not None:
         return None
     return message
+
+
+def claim_more(task, limit, besides=0):
+    """Lock up to ``limit`` more undone messages of ``task`` for this transaction, oldest
+    first, skipping those other transactions hold (``FOR UPDATE SKIP LOCKED``)."""
+    if limit <= 0:
+        return []
+    return db.session.scalars(
+        select(OutboxMessage)
+        .where(
+            OutboxMessage.task == task,
+            OutboxMessage.done_at.is_(None),
+            OutboxMessage.id != besides,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    ).all()
 
 
 def mark_done(message):
