@@ -3,6 +3,7 @@
 import math
 from dataclasses import dataclass, replace
 
+from flask import g
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload, selectinload
@@ -87,7 +88,9 @@ def filter_choices():
             provinces=[Choice(p.code, p.name_th, p.name_en) for p in geo.provinces()],
         )
 
-    return catalog_cache.cached("choices", read)
+    if "catalog_choices" not in g:  # asked for more than once a request
+        g.catalog_choices = catalog_cache.cached("choices", read)
+    return g.catalog_choices
 
 
 def category_by_slug(slug):
@@ -509,27 +512,39 @@ def _page_of_cards(params, per_page, page):
     return total, cards
 
 
+#: Pages kept in the catalog cache: the first few of every listing buyers reach by links
+#: (the filters' own choices, no free text), in the home page's and the catalog's sizes.
+#: Anything else (a search, a seller's list, page 6) is read from the database: the cache
+#: never holds an entry per string a visitor can make up.
+CACHED_PAGES = 5
+CACHED_PAGE_SIZES = (8, PER_PAGE)
+
+
+def _cacheable(params, per_page, page):
+    if params.q.strip() or params.seller or page > CACHED_PAGES:
+        return False
+    if per_page not in CACHED_PAGE_SIZES:
+        return False
+    choices = filter_choices()
+    return (
+        params.category in {"", *(c.key for c in choices.categories)}
+        and params.region in {"", *(r.key for r in choices.regions)}
+        and params.province in {"", *(p.key for p in choices.provinces)}
+    )
+
+
 def browse(params):
-    """One page of the catalog, as cards. What every visitor sees of a page comes from the
-    catalog cache (see catalog/cache.py); the stock of its products is read fresh."""
+    """One page of the catalog, as cards. What every visitor sees of the pages buyers reach
+    by links comes from the catalog cache (see catalog/cache.py and CACHED_PAGES); the
+    stock of the page's products is always read fresh."""
     per_page = min(max(params.per_page, 1), MAX_PER_PAGE)
     page = max(params.page, 1)
-    key = "|".join(
-        str(part)
-        for part in (
-            params.q.strip().lower(),
-            params.category,
-            params.province,
-            params.region,
-            params.seller or "",
-            params.sort if params.sort in SORTS else "newest",
-            page,
-            per_page,
-        )
-    )
-    total, cards = catalog_cache.cached(
-        f"browse:{key}", lambda: _page_of_cards(params, per_page, page)
-    )
+    sort = params.sort if params.sort in SORTS else "newest"
+    if _cacheable(params, per_page, page):
+        key = f"browse:{params.category}|{params.province}|{params.region}|{sort}|{page}|{per_page}"
+        total, cards = catalog_cache.cached(key, lambda: _page_of_cards(params, per_page, page))
+    else:
+        total, cards = _page_of_cards(params, per_page, page)
     if cards:
         stock = dict(
             db.session.execute(
