@@ -425,6 +425,21 @@ def test_picture_files_follow_the_transaction(app, db, member):
 # The catalog cache: what every visitor sees, kept until a service changes it
 
 
+def statements_during(action):
+    """The SQL statements ``action()`` runs."""
+    statements = []
+
+    def remember(connection, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(_db.engine, "before_cursor_execute", remember)
+    try:
+        action()
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", remember)
+    return statements
+
+
 @pytest.fixture
 def cached_app(make_app):
     app = make_app(CACHE_TYPE="SimpleCache")
@@ -448,18 +463,8 @@ def test_cached_catalog_shows_every_change_at_once(cached_app):
         return visitor.get("/products").get_data(as_text=True)
 
     def served_from_the_cache():
-        statements = []
-
-        def remember(connection, cursor, statement, *args):
-            statements.append(statement)
-
-        event.listen(_db.engine, "before_cursor_execute", remember)
-        try:
-            listing()
-        finally:
-            event.remove(_db.engine, "before_cursor_execute", remember)
         # The count and the cards are not read again: only stock and levy badges are.
-        return not any("count(" in str(s).lower() for s in statements)
+        return not any("count(" in s.lower() for s in statements_during(listing))
 
     assert "฿350.00" in listing() and "ข้าวหอมมะลิ" in listing()
     assert served_from_the_cache()
@@ -531,17 +536,9 @@ def test_cached_catalog_page_runs_the_same_statements_for_8_and_24_products(cach
     client = cached_app.test_client()
 
     def statements(url):
-        count = 0
-
-        def counter(*args):
-            nonlocal count
-            count += 1
-
-        event.listen(_db.engine, "before_cursor_execute", counter)
-        try:
-            assert client.get(url).status_code == 200
-        finally:
-            event.remove(_db.engine, "before_cursor_execute", counter)
+        responses = []
+        count = len(statements_during(lambda: responses.append(client.get(url))))
+        assert responses[0].status_code == 200
         return count
 
     statements("/products?sort=price_asc")  # the filters' choices are cached from here on
