@@ -3,11 +3,20 @@
 from datetime import UTC, datetime
 
 from sqlalchemy import DateTime, Enum
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.types import TypeDecorator
 
 
 def utcnow():
     return datetime.now(UTC)
+
+
+def insert_for(session, table):
+    """``INSERT`` for the session's database, with its ``ON CONFLICT`` clauses (PostgreSQL
+    and SQLite both have them)."""
+    dialect = session.get_bind().dialect.name
+    return (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
 
 
 class UTCDateTime(TypeDecorator):

@@ -17,7 +17,7 @@ import uuid
 import flask_migrate
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from config import TestingConfig
@@ -233,3 +233,18 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section("measured figures")
         for line in _FIGURES:
             terminalreporter.write_line(line)
+
+
+def statements_during(action):
+    """The SQL statements ``action()`` runs."""
+    statements = []
+
+    def remember(connection, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(_db.engine, "before_cursor_execute", remember)
+    try:
+        action()
+    finally:
+        event.remove(_db.engine, "before_cursor_execute", remember)
+    return statements

@@ -12,7 +12,7 @@ from marketplace.api.models import ApiToken, IdempotencyKey
 from marketplace.catalog.models import Product
 from marketplace.dbtypes import utcnow
 from marketplace.orders.models import Order
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, statements_during
 from tests.factories import (
     AdminFactory,
     FundTreasurerFactory,
@@ -351,6 +351,48 @@ def test_orders_are_idempotent_per_key(client, db, market):
     assert line["levies"] == [{"fund_id": market["fund_a"], "amount_satang": 4000}]
     db.session.expire_all()
     assert db.session.get(Product, market["rice"]).stock == 40
+
+
+def test_placing_an_order_runs_a_fixed_set_of_statements_plus_one_stock_update_a_product(
+    client, db, market
+):
+    """Products are loaded at once and each takes its stock with one UPDATE, last."""
+    seller = db.session.get(Product, market["rice"]).seller
+    more = [ProductFactory(seller=seller, stock=30).id for _ in range(2)]
+    db.session.commit()
+    token = token_for(client, "buyer@example.com")
+    responses = []
+
+    def placing(products, key):
+        body = order_body(market, items=[{"product_id": p, "quantity": 2} for p in products])
+        return statements_during(lambda: responses.append(place(client, token, body, key)))
+
+    one = placing([market["rice"]], "one")
+    three = placing([market["rice"], *more], "three")
+
+    assert [r.status_code for r in responses] == [201, 201]
+    assert responses[1].json["subtotal_satang"] == 2 * 35000 + 2 * sum(
+        db.session.get(Product, p).price_satang for p in more
+    )
+    updates = [s for s in three if s.startswith("UPDATE products")]
+    assert len(updates) == 3
+
+    def per_item(statement):
+        return statement.startswith(("UPDATE products", "INSERT INTO order_items"))
+
+    def kinds(statements):  # without the parameters (an IN list grows with the products)
+        return [s.split("WHERE")[0] for s in statements if not per_item(s)]
+
+    assert kinds(three) == kinds(one)
+    assert len(one) <= 15
+    if db.engine.dialect.name == "postgresql":  # its items go in one multi-row INSERT
+        assert len(three) == len(one) + 2
+    # the stock is taken last: nothing but the idempotency key's order follows it
+    last = max(n for n, statement in enumerate(three) if statement in updates)
+    after = three[last + 1 :]
+    assert all("products" not in s.lower() for s in after), after
+    db.session.expire_all()
+    assert [db.session.get(Product, p).stock for p in more] == [28, 28]
 
 
 @pytest.mark.parametrize("quantity", [10, 50], ids=["some-stock", "all-stock"])

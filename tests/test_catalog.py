@@ -8,6 +8,7 @@ from sqlalchemy import event, func, select
 from marketplace.catalog.models import Category, Product, ProductImage, ProductStatus
 from marketplace.catalog.services import search_text_for
 from marketplace.extensions import db as _db
+from tests.conftest import statements_during
 from tests.factories import (
     AdminFactory,
     ProductFactory,
@@ -423,21 +424,6 @@ def test_picture_files_follow_the_transaction(app, db, member):
 
 
 # The catalog cache: what every visitor sees, kept until a service changes it
-
-
-def statements_during(action):
-    """The SQL statements ``action()`` runs."""
-    statements = []
-
-    def remember(connection, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(_db.engine, "before_cursor_execute", remember)
-    try:
-        action()
-    finally:
-        event.remove(_db.engine, "before_cursor_execute", remember)
-    return statements
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import select, update
+from sqlalchemy.orm import joinedload
 
 from marketplace.accounts import services as accounts
 from marketplace.api.models import ApiToken, IdempotencyKey
-from marketplace.dbtypes import utcnow
+from marketplace.dbtypes import insert_for, utcnow
 from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
 from marketplace.orders import services as orders
@@ -43,7 +43,11 @@ def user_for_token(token):
     """The active user a live token belongs to, else None."""
     if not token or len(token) > 200:
         return None
-    row = db.session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    row = db.session.scalar(
+        select(ApiToken)
+        .where(ApiToken.token_hash == _digest(token))
+        .options(joinedload(ApiToken.user))
+    )
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     return row.user if row.user.active else None
@@ -70,22 +74,17 @@ def place_order_once(buyer, key, body, place):
     frees the key for a retry.
     """
     digest = request_hash(body)
-    found = _existing(buyer, key)
-    if found is not None:
-        return _replay(found, digest), False
-    record = IdempotencyKey(user_id=buyer.id, key=key, request_hash=digest)
-    try:
-        with db.session.begin_nested():
-            db.session.add(record)
-            db.session.flush()
-    except IntegrityError:
-        found = _existing(buyer, key)
-        if found is None:
-            raise
-        return _replay(found, digest), False
+    table = IdempotencyKey.__table__
+    claimed = db.session.scalar(
+        insert_for(db.session, table)
+        .values(user_id=buyer.id, key=key, request_hash=digest, created_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["user_id", "key"])
+        .returning(table.c.id)
+    )
+    if claimed is None:  # the key was claimed before (waited for, if not committed yet)
+        return _replay(_existing(buyer, key), digest), False
     order = place()
-    record.order_id = order.id
-    db.session.flush()
+    db.session.execute(update(table).where(table.c.id == claimed).values(order_id=order.id))
     return order, True
 
 
@@ -96,6 +95,8 @@ def _existing(buyer, key):
 
 
 def _replay(record, digest):
+    if record is None:  # its claim was rolled back after we waited on it: try again
+        raise Conflict(_l("An order with this Idempotency-Key is still being placed."))
     if record.request_hash != digest:
         raise Conflict(_l("This Idempotency-Key was used with another request."))
     if record.order_id is None:  # not committed yet: cannot be seen, but never a 404

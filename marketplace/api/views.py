@@ -342,7 +342,7 @@ def create_order():
     def place():
         with api_field_names(ORDER_FIELDS):
             order = orders.place_order(g.api_user, lines, address=address, payment_method=method)
-        payment = orders.payment_of(order)
+        payment = order.payments[-1]  # the one just started
         providers.PROVIDERS[payment.provider].prepare(payment)
         started.append(payment)
         return order

@@ -161,7 +161,13 @@ def subdistricts_of(district_code):
 def check_address(subdistrict_code, postal_code):
     """The subdistrict, when it exists and ``postal_code`` is one of its postal codes."""
     subdistrict = (
-        db.session.get(Subdistrict, (subdistrict_code or "").strip()) if subdistrict_code else None
+        db.session.get(
+            Subdistrict,
+            subdistrict_code.strip(),
+            options=[joinedload(Subdistrict.postal_codes)],
+        )
+        if subdistrict_code
+        else None
     )
     if subdistrict is None:
         raise DomainError(_l("Choose a subdistrict."), field="subdistrict")

@@ -13,13 +13,11 @@ from datetime import UTC, date, datetime, time
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from marketplace import append_only
 from marketplace.audit import services as audit
-from marketplace.dbtypes import utcnow
+from marketplace.dbtypes import insert_for, utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden
 from marketplace.extensions import db
 from marketplace.i18n import BANGKOK, to_bangkok
@@ -346,9 +344,8 @@ def _add_levy(model, keys, entry):
     else:
         amounts = {"accrued_satang": 0, "accrued_units": 0}
         amounts |= {"reversed_satang": -entry.levy_satang, "reversed_units": entry.units}
-    dialect = db.session.get_bind().dialect.name
     table = model.__table__
-    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(table)
+    insert = insert_for(db.session, table)
     upsert = insert.on_conflict_do_update(
         index_elements=_TOTALS_KEYS[model],
         set_={name: table.c[name] + insert.excluded[name] for name in amounts},

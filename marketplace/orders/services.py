@@ -166,7 +166,6 @@ def place_order(buyer, items, *, address, methods=None, payment_method="transfer
     destination = clean_address(**address)
     quantities = _quantities(items)
     products = _products_on_sale(quantities)
-    reserve_stock(quantities, products)
 
     by_seller = defaultdict(list)
     for product_id in sorted(quantities):
@@ -191,6 +190,7 @@ def place_order(buyer, items, *, address, methods=None, payment_method="transfer
         subtotal_satang=subtotal,
         shipping_satang=shipping_total,
         total_satang=subtotal + shipping_total,
+        payments=[],  # known empty: the provider's payment is appended without a query
         **destination,
     )
     db.session.add(order)
@@ -222,7 +222,9 @@ def place_order(buyer, items, *, address, methods=None, payment_method="transfer
     order.number = f"TC-{order.id:06d}"
     levies.snapshot_order(order, buyer, now=now)
     provider.start(order)
-    db.session.flush()
+    # Last, so that the product rows stay locked only from here to the commit: buyers of
+    # one popular product queue on its row for a moment, not for the whole placing.
+    reserve_stock(quantities, products)
     return order
 
 

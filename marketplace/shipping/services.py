@@ -4,7 +4,7 @@ from decimal import Decimal, InvalidOperation
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 
 from marketplace.accounts.roles import can_manage_seller
 from marketplace.errors import DomainError, Forbidden
@@ -22,12 +22,16 @@ DEFAULT_TABLE = ((1, 45), (3, 65), (5, 90), (10, 140), (20, 220))
 
 
 def tiers_for(seller_id):
-    """The seller's own tiers, or the platform default when it has none."""
-    rows = db.session.scalars(
-        select(ShippingRate).where(_same_table(seller_id)).order_by(ShippingRate.max_weight_grams)
-    ).all()
-    if not rows and seller_id is not None:
-        return tiers_for(None)
+    """The seller's own tiers, or the platform default when it has none (one query)."""
+    query = select(ShippingRate).order_by(ShippingRate.max_weight_grams)
+    if seller_id is None:
+        rows = db.session.scalars(query.where(ShippingRate.seller_id.is_(None))).all()
+    else:
+        both = db.session.scalars(
+            query.where(or_(ShippingRate.seller_id == seller_id, ShippingRate.seller_id.is_(None)))
+        ).all()
+        own = [row for row in both if row.seller_id == seller_id]
+        rows = own or [row for row in both if row.seller_id is None]
     return [Tier(row.max_weight_grams, row.fee_satang) for row in rows]
 
 
