@@ -6,15 +6,23 @@ version on once their transaction has committed: no reader can cache the old sta
 the change is visible, and entries of older versions expire unread (``CACHE_TIMEOUT``).
 Stock is never cached (``catalog.services.browse`` reads it fresh for each page).
 
+Each process also keeps the entries it used last in memory (``LOCAL_ENTRIES``, an LRU),
+filed under the same version: a request reads the version from the cache once, and an
+entry of that version it already holds costs no round trip and no unpickling. A version
+moved on by any process makes every older local entry unreachable.
+
 When the cache is unreachable the catalog is read from the database as if nothing were
 cached, and the cache is left alone for ``PAUSE`` seconds, so a hung Redis costs one
-socket timeout, not one per request.
+socket timeout, not one per request. Without a cache (``NullCache``) nothing is kept.
 """
 
 import logging
+import threading
 import time
 
-from flask import current_app
+from cachetools import LRUCache
+from flask import current_app, g
+from flask_caching.backends.nullcache import NullCache
 
 from marketplace import transaction
 from marketplace.extensions import cache
@@ -23,10 +31,18 @@ log = logging.getLogger(__name__)
 
 VERSION_KEY = "catalog:version"
 PAUSE = 5.0
+LOCAL_ENTRIES = 512
 
 
 def _state():
-    return current_app.extensions.setdefault("catalog_cache", {"down_until": 0.0})
+    state = current_app.extensions.get("catalog_cache")
+    if state is None:
+        state = current_app.extensions["catalog_cache"] = {
+            "down_until": 0.0,
+            "local": LRUCache(maxsize=LOCAL_ENTRIES),
+            "lock": threading.Lock(),
+        }
+    return state
 
 
 def _usable():
@@ -38,22 +54,42 @@ def _failed(what, error):
     log.warning("catalog cache %s failed; reading the database for %gs: %s", what, PAUSE, error)
 
 
-def cached(key, compute):
-    """``compute()``'s value, from the cache when this version of the catalog has it."""
-    if not _usable():
+def _version():
+    """The catalog version, read from the cache once a request (or app context)."""
+    if "catalog_version" not in g:
+        g.catalog_version = cache.get(VERSION_KEY) or 0
+    return g.catalog_version
+
+
+def cached(key, compute, *, shared=True):
+    """``compute()``'s value, from the cache when this version of the catalog has it.
+
+    With ``shared=False`` the value is kept in this process's memory only, never in the
+    shared cache: for keys a visitor makes up (searches), which must not fill Redis.
+    Values are shared between requests: treat them as read-only."""
+    if isinstance(cache.cache, NullCache) or not _usable():
         return compute()
+    state = _state()
     try:
-        name = f"catalog:{cache.get(VERSION_KEY) or 0}:{key}"
-        value = cache.get(name)
+        name = f"catalog:{_version()}:{key}"
+        with state["lock"]:
+            value = state["local"].get(name)
+        if value is not None:
+            return value
+        value = cache.get(name) if shared else None
     except Exception as error:  # noqa: BLE001 (any cache failure: read the database)
         _failed("read", error)
         return compute()
     if value is None:
         value = compute()
         try:
-            cache.set(name, value)
+            if shared:
+                cache.set(name, value)
         except Exception as error:  # noqa: BLE001
             _failed("write", error)
+            return value
+    with state["lock"]:
+        state["local"][name] = value
     return value
 
 
@@ -63,6 +99,7 @@ def changed():
 
 
 def _next_version():
+    g.pop("catalog_version", None)  # this context reads the new version from now on
     try:
         cache.cache.inc(VERSION_KEY)  # the backend: Flask-Caching does not proxy inc
     except Exception as error:  # noqa: BLE001

@@ -2,6 +2,7 @@
 
 import math
 from dataclasses import dataclass, replace
+from urllib.parse import urlencode
 
 from flask import g
 from flask_babel import lazy_gettext as _l
@@ -520,37 +521,74 @@ CACHED_PAGES = 5
 CACHED_PAGE_SIZES = (8, PER_PAGE)
 
 
-def _cacheable(params, per_page, page):
+def listing_key(params):
+    """The cache key of the page of cards ``params`` asks for, or None when that page is not
+    cached: searches, one seller's products, pages past ``CACHED_PAGES``, other page sizes,
+    and filters that name no category, region or province (made up, not reached by links)."""
+    per_page = min(max(params.per_page, 1), MAX_PER_PAGE)
+    page = max(params.page, 1)
     if params.q.strip() or params.seller or page > CACHED_PAGES:
-        return False
+        return None
     if per_page not in CACHED_PAGE_SIZES:
-        return False
+        return None
     choices = filter_choices()
-    return (
+    known = (
         params.category in {"", *(c.key for c in choices.categories)}
         and params.region in {"", *(r.key for r in choices.regions)}
         and params.province in {"", *(p.key for p in choices.provinces)}
+    )
+    if not known:
+        return None
+    sort = params.sort if params.sort in SORTS else "newest"
+    return f"browse:{params.category}|{params.province}|{params.region}|{sort}|{page}|{per_page}"
+
+
+def query_args(params):
+    """The query string arguments that ask for ``params`` again (page aside): only those
+    that differ from the defaults, for links such as the pager's."""
+    args = {
+        "q": params.q,
+        "category": params.category,
+        "region": params.region,
+        "province": params.province,
+        "seller": params.seller,
+        "sort": "" if params.sort == "newest" else params.sort,
+        "per_page": "" if params.per_page == PER_PAGE else params.per_page,
+    }
+    return {name: value for name, value in args.items() if value}
+
+
+def query_key(params):
+    """A key for any listing ``params`` asks for, searches included."""
+    args = {**query_args(params), "page": max(params.page, 1)}
+    return "query:" + urlencode(sorted(args.items()))
+
+
+def stock_of(product_ids):
+    """``{product id: units in stock}``, read fresh (stock is never cached)."""
+    if not product_ids:
+        return {}
+    table = Product.__table__  # a Core query: no ORM work for two columns
+    return dict(
+        db.session.execute(
+            select(table.c.id, table.c.stock).where(table.c.id.in_(list(product_ids)))
+        ).all()
     )
 
 
 def browse(params):
     """One page of the catalog, as cards. What every visitor sees of the pages buyers reach
-    by links comes from the catalog cache (see catalog/cache.py and CACHED_PAGES); the
+    by links comes from the catalog cache (see catalog/cache.py and ``listing_key``); the
     stock of the page's products is always read fresh."""
     per_page = min(max(params.per_page, 1), MAX_PER_PAGE)
     page = max(params.page, 1)
-    sort = params.sort if params.sort in SORTS else "newest"
-    if _cacheable(params, per_page, page):
-        key = f"browse:{params.category}|{params.province}|{params.region}|{sort}|{page}|{per_page}"
+    key = listing_key(params)
+    if key is not None:
         total, cards = catalog_cache.cached(key, lambda: _page_of_cards(params, per_page, page))
     else:
         total, cards = _page_of_cards(params, per_page, page)
     if cards:
-        stock = dict(
-            db.session.execute(
-                select(Product.id, Product.stock).where(Product.id.in_([c.id for c in cards]))
-            ).all()
-        )
+        stock = stock_of([card.id for card in cards])
         cards = [replace(card, stock=stock.get(card.id, 0)) for card in cards]
     return Page(items=cards, total=total, page=page, per_page=per_page)
 

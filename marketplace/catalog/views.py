@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.accounts.roles import seller_member_required
-from marketplace.catalog import images, services
+from marketplace.catalog import fragments, images, services
 from marketplace.catalog.forms import STATUS_LABELS, ImageForm, ProductForm
 from marketplace.forms import ActionForm, save, status_for
 from marketplace.guards import MAX_ID
@@ -49,15 +49,27 @@ def catalog_query():
 @bp.get("/products")
 def browse():
     params = catalog_query()
-    page = services.browse(params)
-    return render_template(
-        "catalog/browse.html",
-        page=page,
-        badges=levies.badges_for(page.items),
-        params=params,
-        choices=services.filter_choices(),
-        seller=sellers.find_verified(params.seller) if params.seller else None,
-    )
+    seller = sellers.find_verified(params.seller) if params.seller else None
+
+    def render():
+        page = services.browse(params)
+        html = render_template(
+            "catalog/_listing.html",
+            page=page,
+            badges=levies.badges_for(page.items),
+            params=params,
+            query_args=services.query_args(params),
+            choices=services.filter_choices(),
+            seller=seller,
+        )
+        return html, page.items
+
+    key = services.listing_key(params)
+    if key is not None:  # a page reached by links: in the shared cache
+        listing = fragments.cached(key, render)
+    else:  # a search, a seller's list, a far page: in this worker's memory only
+        listing = fragments.cached(services.query_key(params), render, shared=False)
+    return render_template("catalog/browse.html", listing=listing, seller=seller)
 
 
 @bp.get("/products/<int:product_id>")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 
 from marketplace.accounts.roles import can_manage_fund, can_manage_seller
 from marketplace.audit import services as audit
+from marketplace.catalog import cache as catalog_cache
 from marketplace.catalog.models import Category, Product
 from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
@@ -290,6 +291,7 @@ def accept(actor, rule):
     rule.status = RuleStatus.ACTIVE
     rule.decided_by_id, rule.decided_at = actor.id, utcnow()
     db.session.flush()
+    catalog_cache.changed()  # product cards show the levies of active rules
     audit.levy_rule(actor, audit.LEVY_ACCEPTED, rule)
     return rule
 
@@ -318,6 +320,7 @@ def end(actor, rule, now=None):
     rule.status = RuleStatus.ENDED
     rule.ended_by_id, rule.ended_at = actor.id, utcnow()
     db.session.flush()
+    catalog_cache.changed()  # product cards show the levies of active rules
     audit.levy_rule(actor, audit.LEVY_ENDED, rule)
     return rule
 

@@ -2,6 +2,7 @@ from flask import Blueprint, current_app, jsonify, redirect, render_template, se
 from flask_login import current_user
 
 from marketplace.accounts import services as accounts
+from marketplace.catalog import fragments
 from marketplace.catalog import services as catalog
 from marketplace.extensions import db
 from marketplace.forms import ActionForm
@@ -23,16 +24,20 @@ HOME_ORGANISATIONS = 6
 
 @bp.get("/")
 def home():
-    newest = catalog.browse(catalog.CatalogQuery(per_page=HOME_PRODUCTS))
-    return render_template(
-        "main/home.html",
-        products=newest.items,
-        badges=levies.badges_for(newest.items),
-        categories=catalog.filter_choices().categories,
-        sellers=sellers.verified_sellers_page(per_page=HOME_ORGANISATIONS),
-        funds=funds.verified_funds_page(per_page=HOME_ORGANISATIONS),
-        kind_labels=KIND_LABELS,
-    )
+    def render():
+        newest = catalog.browse(catalog.CatalogQuery(per_page=HOME_PRODUCTS))
+        html = render_template(
+            "main/_home.html",
+            products=newest.items,
+            badges=levies.badges_for(newest.items),
+            categories=catalog.filter_choices().categories,
+            sellers=sellers.verified_sellers_page(per_page=HOME_ORGANISATIONS),
+            funds=funds.verified_funds_page(per_page=HOME_ORGANISATIONS),
+            kind_labels=KIND_LABELS,
+        )
+        return html, newest.items
+
+    return render_template("main/home.html", content=fragments.cached("home", render))
 
 
 @bp.get("/about")
