@@ -223,8 +223,7 @@ def _run_batch(task, messages, work):
     first = messages[0].id
     try:
         work(messages)
-        for each in messages:
-            outbox_services.mark_done(each)
+        outbox_services.mark_done(*messages)
         db.session.commit()
     except Exception:
         db.session.rollback()

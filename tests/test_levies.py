@@ -13,6 +13,7 @@ from marketplace.ledger import services as ledger
 from marketplace.ledger.models import (
     Account,
     AccountKind,
+    EntryKind,
     JournalEntry,
     JournalLine,
     Remittance,
@@ -481,6 +482,17 @@ def test_one_routing_task_routes_the_waiting_orders_in_one_batch(app, db, world,
         # The ledger accounts were locked once for the twelve orders, not once a posting.
         locks = [s for s in statements if "FROM ledger_accounts" in s and "FOR UPDATE" in s]
         assert len(locks) == 1
+
+        # Their 24 entries were written together: one multi-row statement per table.
+        def writes(prefix):
+            return len([s for s in statements if s.startswith(prefix)])
+
+        assert writes("INSERT INTO journal_entries") == 1
+        assert writes("INSERT INTO journal_lines") == 1
+        assert writes("UPDATE ledger_accounts") == 1
+        assert writes("INSERT INTO fund_levy_days") == 1
+        assert writes("INSERT INTO fund_levy_months") == 1
+        assert writes("SELECT journal_entries.key") == 1  # which keys were posted already
     # The other messages find their work done: nothing is posted twice.
     for message, order_id in zip(messages[1:], order_ids[1:], strict=True):
         assert task.apply(kwargs={"outbox_id": message.id, "order_id": order_id}).get() is False
@@ -636,6 +648,53 @@ def test_a_refund_after_remittance_leaves_the_fund_owing_not_negative(app, db, w
     buy(world, 10)  # the next levies settle what the fund owes first
     db.session.commit()
     assert fund_balance(world["fund"].id) == 2000
+    assert verify().ok
+
+
+def test_a_batch_of_orders_settles_what_a_fund_owes_before_its_payable_grows(
+    app, db, world, monkeypatch
+):
+    """Levies routed together settle the fund's receivable in order, one after another,
+    exactly as they would one order at a time."""
+    agree(world)
+    order = buy(world, 10)
+    db.session.commit()
+    ledger.record_remittance(
+        world["treasurer"], world["fund"], amount="40", remitted_on=START, bank_reference="KTB-1"
+    )
+    db.session.commit()
+    orders.refund(world["admin"], order, [(order.items[0].id, 5)])
+    db.session.commit()
+    assert fund_balance(world["fund"].id) == -2000  # owes ฿20 back
+
+    monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
+    waiting = [buy(world, 2).id for _ in range(3)]  # ฿8 of levy each
+    db.session.commit()
+    messages = db.session.scalars(
+        select(OutboxMessage)
+        .where(OutboxMessage.task == "tasks.levy.route_order", OutboxMessage.done_at.is_(None))
+        .order_by(OutboxMessage.id)
+    ).all()
+    assert len(messages) == 3
+    task = app.extensions["celery"].tasks["tasks.levy.route_order"]
+    assert task.apply(kwargs={"outbox_id": messages[0].id, "order_id": waiting[0]}).get()
+
+    db.session.expire_all()
+    accounts = {
+        a.kind: a.balance_satang
+        for a in db.session.scalars(select(Account).where(Account.fund_id == world["fund"].id))
+    }
+    assert accounts == {AccountKind.FUND_PAYABLE: 400, AccountKind.FUND_RECEIVABLE: 0}
+    assert fund_balance(world["fund"].id) == 400  # ฿24 of new levies less the ฿20 owed
+    settled = [
+        sorted(line.amount_satang for line in entry.lines)
+        for entry in db.session.scalars(
+            select(JournalEntry)
+            .where(JournalEntry.order_id.in_(waiting), JournalEntry.kind == EntryKind.LEVY)
+            .order_by(JournalEntry.seq)
+        )
+    ]
+    assert settled == [[-800, 800], [-800, 800], [-400, -400, 800]]
     assert verify().ok
 
 

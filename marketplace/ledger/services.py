@@ -129,29 +129,46 @@ def _lock_sqlite(ids):
         ) from None
 
 
+_BATCH = "ledger_batch"
+
+
 @contextmanager
-def batch(accounts):
+def batch(accounts, keys=()):
     """Post many entries in this transaction under one lock (levy routing of many orders).
 
     Locks ``accounts`` once, in id order; postings in the block to those accounts take no
     lock again, and each chain is extended from the head the batch keeps instead of being
     read back per entry. Postings to other accounts lock them as usual.
 
-    The kept heads are safe because nobody else can append to those chains meanwhile:
-    every entry of the main chain touches the cash account, and every entry of a fund's
-    chain that fund's accounts, all locked here. A new kind of entry on the main chain that
-    does not touch cash must take a lock every main-chain posting takes (or batches must
-    read the head back again).
+    ``keys`` are the idempotency keys the block may post: which of them are posted already
+    is read once, under the lock, instead of once per posting. Entries, lines, balances and
+    the levy totals are written together when the block ends (a few multi-row statements
+    for the whole batch), so the block must not read them back from the database.
+
+    The kept heads and keys are safe because nobody else can append to those chains, or
+    post those keys, meanwhile: every entry of the main chain touches the cash account, and
+    every entry of a fund's chain that fund's accounts, all locked here; each key is posted
+    only by postings that touch the accounts locked for it. A new kind of entry on the main
+    chain that does not touch cash must take a lock every main-chain posting takes (or
+    batches must read the head back again).
     """
     locked = lock(accounts)
-    db.session.info[_BATCH] = {"locked": locked, "heads": {}}
+    keys = sorted(set(keys))
+    posted = set()
+    for start in range(0, len(keys), 1000):
+        chunk = keys[start : start + 1000]
+        posted.update(
+            db.session.scalars(select(JournalEntry.key).where(JournalEntry.key.in_(chunk)))
+        )
+    held = {"locked": locked, "heads": {}, "keys": set(keys), "posted": posted, "totals": {}}
+    db.session.info[_BATCH] = held
     try:
         yield locked
+        db.session.flush()
+        for model, rows in held["totals"].items():
+            _upsert_totals(model, [{**key, **amounts} for key, amounts in rows.values()])
     finally:
         db.session.info.pop(_BATCH, None)
-
-
-_BATCH = "ledger_batch"
 
 
 def _lock_for(accounts):
@@ -167,12 +184,15 @@ def _chain_head(chain):
     held = db.session.info.get(_BATCH)
     if held is not None and chain in held["heads"]:
         return held["heads"][chain]
-    return db.session.execute(
-        select(JournalEntry.seq, JournalEntry.hash)
-        .where(JournalEntry.chain == chain)
-        .order_by(JournalEntry.seq.desc())
-        .limit(1)
-    ).first()
+    # A chain the batch has not written to has nothing waiting to be flushed: writing the
+    # batch's other entries now would only split them into more statements.
+    with db.session.no_autoflush:
+        return db.session.execute(
+            select(JournalEntry.seq, JournalEntry.hash)
+            .where(JournalEntry.chain == chain)
+            .order_by(JournalEntry.seq.desc())
+            .limit(1)
+        ).first()
 
 
 def natural(account_row, amount):
@@ -253,16 +273,30 @@ def existing(key):
     return db.session.scalar(select(JournalEntry).where(JournalEntry.key == key))
 
 
+def is_posted(key):
+    """Whether an entry with this idempotency key exists (a batch knows its own keys)."""
+    held = db.session.info.get(_BATCH)
+    if held is not None and key in held["keys"]:
+        return key in held["posted"]
+    return existing(key) is not None
+
+
 def post(posting):
-    """Write the entry once; return ``(entry, created)``. A known key changes nothing."""
+    """Write the entry once; return ``(entry, created)``. A known key changes nothing (in a
+    batch that knows the key, the earlier entry is not read back: ``(None, False)``)."""
     lines = [(acct, amount) for acct, amount in posting.lines if amount != 0]
     if not lines or sum(amount for _acct, amount in lines) != 0:
         raise LedgerError(f"entry {posting.key} does not balance: {lines}")
     locked = _lock_for([acct for acct, _amount in lines])
+    held = db.session.info.get(_BATCH)
     # Checked under the lock: a concurrent posting of this key has committed, or not begun.
-    found = existing(posting.key)
-    if found is not None:
-        return found, False
+    if held is not None and posting.key in held["keys"]:
+        if posting.key in held["posted"]:
+            return None, False
+    else:
+        found = existing(posting.key)
+        if found is not None:
+            return found, False
     touched = [locked[acct.id] for acct, _amount in lines]
     fund_ids = {row.fund_id for row in touched if row.fund_id is not None}
     if len(fund_ids) > 1:
@@ -286,22 +320,25 @@ def post(posting):
     entry.hash = entry_hash(entry, journal_lines)
     entry.lines = journal_lines
     db.session.add(entry)
-    if _BATCH in db.session.info:
-        db.session.info[_BATCH]["heads"][chain] = (entry.seq, entry.hash)
+    if held is not None:
+        held["heads"][chain] = (entry.seq, entry.hash)
+        held["posted"].add(entry.key)
     for acct, amount in lines:
         row = locked[acct.id]
         row.balance_satang += natural(row, amount)
     if entry.levy_satang:
-        _count_levy_day(entry)
-    db.session.flush()
+        _count_levy_day(entry, held)
+    if held is None:
+        db.session.flush()  # a batch writes its entries together when it ends
     return entry, True
 
 
-def _count_levy_day(entry):
-    """Keep the per-day and per-month totals the reports read: one upsert per table."""
-    _add_levy(
-        FundLevyDay,
-        [
+def _count_levy_day(entry, held=None):
+    """Keep the per-day and per-month totals the reports read: one upsert per table, or,
+    in a batch, added to the batch's totals and upserted once when it ends."""
+    month = entry.local_date.replace(day=1)
+    rows = {
+        FundLevyDay: [
             {
                 "fund_id": entry.fund_id,
                 "day": entry.local_date,
@@ -310,12 +347,7 @@ def _count_levy_day(entry):
                 "buyer_province_code": entry.buyer_province_code,
             }
         ],
-        entry,
-    )
-    month = entry.local_date.replace(day=1)
-    _add_levy(
-        FundLevyMonth,
-        [
+        FundLevyMonth: [
             {"fund_id": entry.fund_id, "month": month, "dimension": dimension, "key": str(key)}
             for dimension, key in (
                 (LevyDimension.PRODUCT, entry.product_id),
@@ -323,8 +355,20 @@ def _count_levy_day(entry):
                 (LevyDimension.PROVINCE, entry.buyer_province_code),
             )
         ],
-        entry,
-    )
+    }
+    amounts = _levy_amounts(entry)
+    for model, keys in rows.items():
+        if held is None:
+            _upsert_totals(model, [{**key, **amounts} for key in keys])
+            continue
+        totals = held["totals"].setdefault(model, {})
+        for key in keys:
+            name = tuple(key[column] for column in _TOTALS_KEYS[model])
+            if name not in totals:
+                totals[name] = (key, dict.fromkeys(amounts, 0))
+            added = totals[name][1]
+            for column, amount in amounts.items():
+                added[column] += amount
 
 
 #: The unique key of each totals table (its upsert's conflict target).
@@ -334,23 +378,35 @@ _TOTALS_KEYS = {
 }
 
 
-def _add_levy(model, keys, entry):
-    """Add the entry's levy to the rows named by ``keys``, creating those that are missing,
-    with ``INSERT … ON CONFLICT DO UPDATE`` (PostgreSQL and SQLite both have it): one
-    statement, compiled once and run for every key."""
+def _levy_amounts(entry):
+    """What the entry adds to its totals rows: an accrual (a positive levy) or a reversal."""
     if entry.levy_satang > 0:
-        amounts = {"accrued_satang": entry.levy_satang, "accrued_units": entry.units}
-        amounts |= {"reversed_satang": 0, "reversed_units": 0}
-    else:
-        amounts = {"accrued_satang": 0, "accrued_units": 0}
-        amounts |= {"reversed_satang": -entry.levy_satang, "reversed_units": entry.units}
+        return {
+            "accrued_satang": entry.levy_satang,
+            "accrued_units": entry.units,
+            "reversed_satang": 0,
+            "reversed_units": 0,
+        }
+    return {
+        "accrued_satang": 0,
+        "accrued_units": 0,
+        "reversed_satang": -entry.levy_satang,
+        "reversed_units": entry.units,
+    }
+
+
+def _upsert_totals(model, rows):
+    """Add each row's amounts to the totals row named by its key, creating those that are
+    missing, with ``INSERT … ON CONFLICT DO UPDATE`` (PostgreSQL and SQLite both have it):
+    one statement, compiled once and run for every row."""
     table = model.__table__
     insert = insert_for(db.session, table)
+    columns = ("accrued_satang", "accrued_units", "reversed_satang", "reversed_units")
     upsert = insert.on_conflict_do_update(
         index_elements=_TOTALS_KEYS[model],
-        set_={name: table.c[name] + insert.excluded[name] for name in amounts},
+        set_={name: table.c[name] + insert.excluded[name] for name in columns},
     )
-    db.session.execute(upsert, [{**key, **amounts} for key in keys])
+    db.session.execute(upsert, rows)
 
 
 # Remittances

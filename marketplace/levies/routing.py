@@ -74,11 +74,16 @@ def route_orders(order_ids):
     """Post the payments and levies of many paid orders in this transaction; return how
     many entries were new. Every account they touch is locked once, up front and in id
     order, and each chain is extended from the head the batch keeps (``ledger.batch``):
-    the hot cash account and main chain are taken once per batch, not once per order."""
+    the hot cash account and main chain are taken once per batch, not once per order, and
+    the batch's entries are written together at its end."""
     orders = [order for order in _load_orders(order_ids) if order.paid_at is not None]
     if not orders:
         return 0
-    with ledger.batch(_accounts_of(orders)):
+    keys = [f"payment:{order.id}" for order in orders]
+    keys += [
+        f"levy:{levy.id}:accrue" for order in orders for item in order.items for levy in item.levies
+    ]
+    with ledger.batch(_accounts_of(orders), keys):
         return sum(_route(order) for order in orders)
 
 
@@ -108,7 +113,7 @@ def _route(order):
 
 
 def _accrue(order, item, levy, seller_id):
-    if ledger.existing(f"levy:{levy.id}:accrue") is not None:
+    if ledger.is_posted(f"levy:{levy.id}:accrue"):
         return 0
     payable = ledger.fund_payable(levy.fund_id)
     receivable = ledger.fund_receivable(levy.fund_id)
@@ -179,7 +184,7 @@ def post_refund(refund_id):
 
 def _reverse(order, item, levy, refund, refund_item, seller_id):
     key = f"levy:{levy.id}:reverse:{refund_item.id}"
-    if ledger.existing(key) is not None:
+    if ledger.is_posted(key):
         return 0
     amount = arithmetic.reversal_for(
         levy.amount_satang, item.quantity, refund_item.refunded_before, refund_item.quantity

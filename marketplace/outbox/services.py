@@ -61,9 +61,12 @@ def claim_more(task, limit, besides=0):
     ).all()
 
 
-def mark_done(message):
-    message.done_at = utcnow()
-    message.last_error = ""
+def mark_done(*messages):
+    """The messages' work is done (one flush for them all)."""
+    now = utcnow()
+    for message in messages:
+        message.done_at = now
+        message.last_error = ""
     db.session.flush()
 
 
