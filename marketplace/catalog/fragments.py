@@ -27,14 +27,18 @@ def cached(key, render, *, shared=True):
     day and the names on the language, so both are part of the key. ``shared=False`` keeps
     it in this worker's memory only (see catalog/cache.py)."""
 
+    fresh = {}
+
     def rendered():
         html, cards = render()
+        fresh.update((card.id, card.stock) for card in cards)
         return str(html), [card.id for card in cards]
 
     html, product_ids = catalog_cache.cached(
         f"html:{get_locale()}:{levies.today()}:{key}", rendered, shared=shared
     )
-    return with_stock(html, services.stock_of(product_ids))
+    # Rendered just now: its cards' stock was read with them.
+    return with_stock(html, fresh if fresh else services.stock_of(product_ids))
 
 
 def with_stock(html, stock):

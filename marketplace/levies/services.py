@@ -422,17 +422,19 @@ def buyer_fund_of(buyer):
 
 
 def snapshot_order(order, buyer, now=None):
-    """Fix each item's levy lines as the rules stand on the day the order is placed.
+    """Fix each item's levy lines as the rules stand on the day the order is placed (added
+    to the session; the caller flushes them with the rest of the order).
 
     The rules of all the order's sellers are read in one query, whatever the number of items.
     """
     on_day = today(now or order.placed_at)
-    buyer_fund = buyer_fund_of(buyer)
     products = {
         item.product_id: item.product or db.session.get(Product, item.product_id)
         for item in order.items
     }
     rules = badges_for(list(products.values()), now=now or order.placed_at)
+    for_buyer = any(r.beneficiary == Beneficiary.BUYER_FUND for rs in rules.values() for r in rs)
+    buyer_fund = buyer_fund_of(buyer) if for_buyer else None  # read only when a rule needs it
     for item in order.items:
         product = products[item.product_id]
         for line in levies_for(
@@ -454,7 +456,6 @@ def snapshot_order(order, buyer, now=None):
                     fund_name_th=line.fund.name_th,
                 )
             )
-    db.session.flush()
 
 
 @dataclass

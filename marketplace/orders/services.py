@@ -222,6 +222,7 @@ def place_order(buyer, items, *, address, methods=None, payment_method="transfer
     order.number = f"TC-{order.id:06d}"
     levies.snapshot_order(order, buyer, now=now)
     provider.start(order)
+    db.session.flush()  # the number, the levies and the payment together
     # Last, so that the product rows stay locked only from here to the commit: buyers of
     # one popular product queue on its row for a moment, not for the whole placing.
     reserve_stock(quantities, products)

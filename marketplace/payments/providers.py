@@ -33,10 +33,10 @@ class PaymentProvider:
         return True
 
     def start(self, order):
-        """Create the pending payment for a just-placed order (flush, no commit)."""
+        """Create the pending payment for a just-placed order (added to the session; the
+        caller flushes it with the rest of the order)."""
         payment = Payment(order=order, provider=self.name, amount_satang=order.total_satang)
         db.session.add(payment)
-        db.session.flush()
         return payment
 
     def prepare(self, payment):
