@@ -394,8 +394,10 @@ def confirm_payment(order_id):
     read.done()
     order = orders.get_order(order_id)
     orders.confirm_transfer(g.api_user, order, reference)
+    # Read from what this transaction wrote (no second load of the order after the commit).
+    payload = serializers.order(order, orders.payment_of(order))
     db.session.commit()
-    return jsonify(serializers.order(orders.get_order(order_id), orders.payment_of(order)))
+    return jsonify(payload)
 
 
 @bp.post("/orders/<int:order_id>/refunds")
