@@ -163,6 +163,32 @@ def wait_routed(app, baseline, timeout=600):
     return False
 
 
+def last_outbox_id(app):
+    from marketplace.outbox.models import OutboxMessage
+
+    with app.app_context():
+        return db.session.scalar(select(func.max(OutboxMessage.id))) or 0
+
+
+def wait_drained(app, since, timeout=300):
+    """Wait until the outbox rows written after ``since`` are done (the mail tasks after
+    the payments), so that the next figure's worker starts on an empty queue."""
+    from marketplace.outbox.models import OutboxMessage
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with app.app_context():
+            waiting = db.session.scalar(
+                select(func.count())
+                .select_from(OutboxMessage)
+                .where(OutboxMessage.id > since, OutboxMessage.done_at.is_(None))
+            )
+        if not waiting:
+            return
+        time.sleep(0.2)
+    log(f"{waiting} outbox rows still waiting after {timeout} s; going on")
+
+
 def place_paid_orders(app, buyer_id, product_id, count, address):
     """``count`` orders placed and confirmed paid in this process (published per batch)."""
     from marketplace.accounts import services as accounts
@@ -333,6 +359,7 @@ def main():
 
         # Placed and paid, end to end, with the real worker routing the money
         worker = stack.worker(concurrency=2)
+        paid_since = last_outbox_id(app)
         before = paid_and_routed(app)
         began = time.monotonic()
         paying = wrk(
@@ -350,12 +377,14 @@ def main():
             round((paid_after - before[0]) / (time.monotonic() - began), 1),
         )
         emit(figures, "paid_errors", paying["errors"])
+        wait_drained(app, since=paid_since)
         worker.stop()
         web.stop()
         floor.stop()
 
         # Routing: paid orders waiting, then one worker (2 processes) routes them
         before = paid_and_routed(app)
+        routing_since = last_outbox_id(app)
         place_paid_orders(
             app,
             shop["buyer_id"],
@@ -374,6 +403,7 @@ def main():
         if not wait_routed(app, before):
             raise RuntimeError("routing did not finish\n" + stack.output())
         routing = ROUTING_ORDERS / (time.monotonic() - began)
+        wait_drained(app, since=routing_since)  # the payments' mail, before the no-ops
         worker.stop()
         emit(figures, "routing_orders_per_s", round(routing, 1))
         floor_tasks = noop_floor(
