@@ -21,6 +21,18 @@ def format_satang(satang):
     return f"{sign}{CURRENCY_SIGN}{baht:,}.{rest:02d}"
 
 
+def baht_text(satang, *, short=False):
+    """``123450`` → ``1234.50``: an amount as a person types it back into a form or reads it
+    in a CSV cell (no sign, no grouping); ``short`` leaves ``.00`` off whole baht."""
+    if not isinstance(satang, int) or isinstance(satang, bool):
+        raise TypeError(f"money is an int of satang, got {type(satang).__name__}")
+    sign = "-" if satang < 0 else ""
+    baht, rest = divmod(abs(satang), SATANG_PER_BAHT)
+    if short and not rest:
+        return f"{sign}{baht}"
+    return f"{sign}{baht}.{rest:02d}"
+
+
 def parse_baht(text, *, allow_negative=False, maximum_satang=None):
     """Read a baht amount typed by a person (``1,234.5``, ``฿40``) as satang.
 

@@ -939,6 +939,28 @@ def test_verify_notices_a_levy_that_was_never_posted(db, world):
     assert any("payment is not in the ledger" in p for p in report.problems)
 
 
+def test_verify_notices_a_refund_and_its_levy_reversal_that_were_never_posted(
+    db, world, monkeypatch
+):
+    agree(world)
+    order = buy(world, 10)  # paid and routed: ฿40 accrued
+    db.session.commit()
+    monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
+    refund = orders.refund(world["admin"], order, [(order.items[0].id, 5)])
+    db.session.commit()
+    assert verify().ok  # the refund waits in the outbox: not a discrepancy yet
+    for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.done_at.is_(None))):
+        db.session.delete(message)  # lost: no task, no row left to sweep
+    db.session.commit()
+
+    report = verify()
+
+    assert not report.ok
+    levy_id = order.items[0].levies[0].id
+    assert f"refund {refund.id} is not in the ledger" in report.problems
+    assert f"levy {levy_id}: reversed 0, but its refunds say 2000" in report.problems
+
+
 def test_verify_notices_report_totals_that_disagree_with_the_journal(db, world):
     agree(world)
     buy(world, 10)

@@ -1,7 +1,7 @@
 from sqlalchemy import select
 
 from marketplace.sellers.models import Seller
-from tests.factories import FundFactory, SellerFactory
+from tests.factories import FundFactory, SellerFactory, UserFactory
 
 
 def test_home_lists_verified_sellers_and_funds_only(client, db):
@@ -23,10 +23,15 @@ def test_pages_credit_geothai(client):
     assert "CC BY 4.0" in client.get("/about").get_data(as_text=True)
 
 
-def test_huge_ids_are_not_found_not_errors(client):
+def test_huge_ids_are_not_found_not_errors(client, db):
     huge = "99999999999999999999"
-    for url in (f"/sellers/{huge}", f"/funds/{huge}", f"/products/{huge}", f"/orders/{huge}"):
-        assert client.get(url).status_code in (302, 404), url
+    for url in (f"/sellers/{huge}", f"/funds/{huge}", f"/products/{huge}"):
+        assert client.get(url).status_code == 404, url
+    assert client.get(f"/orders/{huge}").status_code == 302  # sign in first
+    UserFactory(email="buyer@example.com")
+    db.session.commit()
+    client.login("buyer@example.com")
+    assert client.get(f"/orders/{huge}").status_code == 404
 
 
 def test_nul_bytes_are_refused_before_the_database(client):

@@ -1,6 +1,6 @@
 import pytest
 
-from marketplace.money import MoneyError, format_satang, parse_baht
+from marketplace.money import MoneyError, baht_text, format_satang, parse_baht
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,21 @@ def test_parse_baht_limits():
         parse_baht("1000001", maximum_satang=100_000_000)
     with pytest.raises(TypeError):
         parse_baht(4.5)
+
+
+@pytest.mark.parametrize(
+    ("satang", "short", "text"),
+    [
+        (123450, False, "1234.50"),
+        (5, False, "0.05"),
+        (-2000, False, "-20.00"),
+        (4500, True, "45"),
+        (4550, True, "45.50"),
+        (0, True, "0"),
+    ],
+)
+def test_baht_text_reads_back_as_the_same_satang(satang, short, text):
+    assert baht_text(satang, short=short) == text
+    assert parse_baht(text, allow_negative=True) == satang
+    with pytest.raises(TypeError):
+        baht_text(12.5)

@@ -275,20 +275,15 @@ def update_profile(user, *, name, phone, language, fund_id=None):
 
 def update_shipping_address(user, *, name, phone, address_line, subdistrict_code, postal_code):
     """Set the default shipping address; the postal code must belong to the subdistrict."""
-    name, address_line = (name or "").strip(), (address_line or "").strip()
-    if not name:
-        raise DomainError(_l("Enter the recipient's name."), field="ship_name")
-    phone = clean_phone(phone, field="ship_phone")
-    if not phone:
-        raise DomainError(_l("Enter the recipient's phone number."), field="ship_phone")
-    if not address_line:
-        raise DomainError(_l("Enter the house number and road."), field="address_line")
-    subdistrict = geo.check_address(subdistrict_code, postal_code)
-    user.ship_name = name
-    user.ship_phone = phone
-    user.ship_address_line = address_line
-    user.ship_subdistrict_code = subdistrict.code
-    user.ship_postal_code = postal_code.strip()
+    address = geo.clean_address(
+        name=name,
+        phone=phone,
+        address_line=address_line,
+        subdistrict_code=subdistrict_code,
+        postal_code=postal_code,
+    )
+    for column, value in address.items():
+        setattr(user, column, value)
     db.session.flush()
     return user
 

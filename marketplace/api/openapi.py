@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 document of /api/v1, kept true by tests (every route documented, and
 Schemathesis checks live responses against these schemas)."""
 
-MAX_ID = 2**31 - 1
+from marketplace.guards import MAX_ID
 
 INT = {"type": "integer"}
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}

@@ -32,6 +32,7 @@ from marketplace.funds import reports
 from marketplace.funds import services as funds
 from marketplace.i18n import LANGUAGES
 from marketplace.levies import services as levies
+from marketplace.money import baht_text
 from marketplace.orders import services as orders
 from marketplace.payments import providers
 from marketplace.sellers import services as sellers
@@ -242,13 +243,8 @@ def _as_service_data(fields, current=None):
         if category is None:
             raise InvalidInput({"category": [_l("Choose a category.")]})
         data["category_id"] = category.id
-    data["price"] = _baht_text(data.pop("price_satang", 0))
+    data["price"] = baht_text(data.pop("price_satang", 0))
     return data
-
-
-def _baht_text(satang):
-    baht, rest = divmod(satang, 100)
-    return f"{baht}.{rest:02d}"
 
 
 @bp.post("/products")

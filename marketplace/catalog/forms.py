@@ -6,6 +6,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from marketplace.catalog.models import ProductStatus
 from marketplace.forms import BaseForm
+from marketplace.money import baht_text
 
 STATUS_LABELS = {
     ProductStatus.DRAFT: _l("Draft (not shown to buyers)"),
@@ -41,8 +42,7 @@ class ProductForm(BaseForm):
             getattr(self, name).data = getattr(product, name)
         self.category_id.data = str(product.category_id)
         self.status.data = product.status.value
-        baht, satang = divmod(product.price_satang, 100)
-        self.price.data = f"{baht}.{satang:02d}"
+        self.price.data = baht_text(product.price_satang)
 
     def to_data(self):
         return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}

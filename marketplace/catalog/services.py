@@ -23,6 +23,7 @@ from marketplace.catalog.models import (
 from marketplace.errors import DomainError, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.geo.models import District, Province, Subdistrict
+from marketplace.guards import MAX_ID
 from marketplace.i18n import localized
 from marketplace.money import MoneyError, parse_baht
 from marketplace.organisations.services import require_admin
@@ -174,9 +175,7 @@ def clean_product(data):
         raise DomainError(_l("Say what one unit is, such as ถุง 5 กก."), field="unit_label")
     category = db.session.get(
         Category,
-        _whole_number(
-            data.get("category_id"), "category_id", 1, 2**31 - 1, _l("Choose a category.")
-        ),
+        _whole_number(data.get("category_id"), "category_id", 1, MAX_ID, _l("Choose a category.")),
     )
     if category is None or not category.active:
         raise DomainError(_l("Choose a category."), field="category_id")

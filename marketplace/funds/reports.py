@@ -28,6 +28,7 @@ from marketplace.ledger.models import (
     Remittance,
 )
 from marketplace.levies.services import today
+from marketplace.money import baht_text
 from marketplace.orders.models import Order, OrderItem
 from marketplace.sellers.models import Seller
 
@@ -386,18 +387,13 @@ def report_csv(report, fund_name, headings):
         text = str(text)
         return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
-    def baht(satang):
-        sign = "-" if satang < 0 else ""
-        whole, rest = divmod(abs(satang), 100)
-        return f"{sign}{whole}.{rest:02d}"
-
     writer.writerow([headings["fund"], cell(fund_name)])
     writer.writerow([headings["period"], report.start.isoformat(), report.end.isoformat()])
-    writer.writerow([headings["accrued"], baht(report.accrued_satang)])
-    writer.writerow([headings["reversed"], baht(report.reversed_satang)])
-    writer.writerow([headings["net"], baht(report.net_satang)])
-    writer.writerow([headings["remitted"], baht(report.remitted_satang)])
-    writer.writerow([headings["balance"], baht(report.balance_satang)])
+    writer.writerow([headings["accrued"], baht_text(report.accrued_satang)])
+    writer.writerow([headings["reversed"], baht_text(report.reversed_satang)])
+    writer.writerow([headings["net"], baht_text(report.net_satang)])
+    writer.writerow([headings["remitted"], baht_text(report.remitted_satang)])
+    writer.writerow([headings["balance"], baht_text(report.balance_satang)])
     for title, rows in (
         (headings["by_product"], report.by_product),
         (headings["by_seller"], report.by_seller),
@@ -411,9 +407,9 @@ def report_csv(report, fund_name, headings):
             writer.writerow(
                 [
                     cell(row.label),
-                    baht(row.accrued_satang),
-                    baht(row.reversed_satang),
-                    baht(row.net_satang),
+                    baht_text(row.accrued_satang),
+                    baht_text(row.reversed_satang),
+                    baht_text(row.net_satang),
                     row.units,
                 ]
             )

@@ -10,6 +10,7 @@ from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.geo.models import District, PostalCode, Province, Region, Subdistrict
 from marketplace.geo.regions import PROVINCE_REGION, REGIONS
+from marketplace.validation import clean_phone
 
 
 def _sync(model, key, wanted):
@@ -183,6 +184,28 @@ def check_address(subdistrict_code, postal_code):
             field="postal_code",
         )
     return subdistrict
+
+
+def clean_address(*, name, phone, address_line, subdistrict_code, postal_code):
+    """A shipping address checked and tidied, as the ``ship_*`` columns orders and users
+    keep it: a recipient's name and Thai phone number, a house and road, and a postal code
+    that belongs to the subdistrict. Errors name the form's fields."""
+    name, address_line = (name or "").strip(), (address_line or "").strip()
+    if not name:
+        raise DomainError(_l("Enter the recipient's name."), field="ship_name")
+    phone = clean_phone(phone, field="ship_phone")
+    if not phone:
+        raise DomainError(_l("Enter the recipient's phone number."), field="ship_phone")
+    if not address_line:
+        raise DomainError(_l("Enter the house number and road."), field="address_line")
+    subdistrict = check_address(subdistrict_code, postal_code)
+    return {
+        "ship_name": name[:120],
+        "ship_phone": phone,
+        "ship_address_line": address_line[:255],
+        "ship_subdistrict_code": subdistrict.code,
+        "ship_postal_code": postal_code.strip(),
+    }
 
 
 def with_place(relationship):

@@ -161,23 +161,36 @@ def _balances(session, report):
             report.problem(f"account {acct.code} is negative")
 
 
+@dataclass
+class _Posted:
+    """What the order, levy and refund checks compare: the ledger's entries by key, and
+    the work the outbox still has to do (not a discrepancy yet)."""
+
+    entries: dict  # key → (kind, levy_satang, order_id)
+    waiting_orders: set
+    waiting_refunds: set
+    paid_ids: set
+
+
 def _orders_and_levies(session, report):
-    waiting = {
-        message.payload.get("order_id")
+    posted = _read_posted(session)
+    report.waiting_orders = len(posted.waiting_orders)
+    report.counts["paid_orders"] = len(posted.paid_ids)
+    _payments_posted(report, posted)
+    _levies_posted(session, report, posted)
+    _refunds_posted(session, report, posted)
+
+
+def _waiting(session, task, name):
+    return {
+        message.payload.get(name)
         for message in session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.done_at.is_(None), OutboxMessage.task == "tasks.levy.route_order"
-            )
+            select(OutboxMessage).where(OutboxMessage.done_at.is_(None), OutboxMessage.task == task)
         )
     }
-    waiting_refunds = {
-        message.payload.get("refund_id")
-        for message in session.scalars(
-            select(OutboxMessage).where(
-                OutboxMessage.done_at.is_(None), OutboxMessage.task == "tasks.levy.post_refund"
-            )
-        )
-    }
+
+
+def _read_posted(session):
     entries = {
         key: (kind, levy, order_id)
         for key, kind, levy, order_id in session.execute(
@@ -186,75 +199,92 @@ def _orders_and_levies(session, report):
             )
         )
     }
-    paid = session.execute(
-        select(Order.id, Order.total_satang).where(Order.paid_at.is_not(None))
-    ).all()
-    report.counts["paid_orders"] = len(paid)
-    for order_id, _total in paid:
-        if f"payment:{order_id}" not in entries and order_id not in waiting:
+    return _Posted(
+        entries=entries,
+        waiting_orders=_waiting(session, "tasks.levy.route_order", "order_id"),
+        waiting_refunds=_waiting(session, "tasks.levy.post_refund", "refund_id"),
+        paid_ids=set(session.scalars(select(Order.id).where(Order.paid_at.is_not(None)))),
+    )
+
+
+def _payments_posted(report, posted):
+    """Every paid order's payment is in the ledger (or waits in the outbox)."""
+    for order_id in sorted(posted.paid_ids):
+        if f"payment:{order_id}" not in posted.entries and order_id not in posted.waiting_orders:
             report.problem(f"order {order_id} is paid but its payment is not in the ledger")
-    report.waiting_orders = len(waiting)
-    paid_ids = {order_id for order_id, _total in paid}
+
+
+def _levies_posted(session, report, posted):
+    """Each levy of a paid order is accrued once, for its amount, and reversed exactly as
+    its refunds say; no levy of an unpaid order is in the ledger."""
     levies = session.execute(
         select(
-            OrderItemLevy.id, OrderItemLevy.amount_satang, OrderItem.order_id, OrderItem.quantity
+            OrderItemLevy.id,
+            OrderItemLevy.amount_satang,
+            OrderItemLevy.order_item_id,
+            OrderItem.order_id,
+            OrderItem.quantity,
         ).join(OrderItem, OrderItemLevy.order_item_id == OrderItem.id)
     ).all()
+    report.counts["levies"] = len(levies)
     refund_items = defaultdict(list)
-    for ri_id, item_id, quantity, before, refund_id in session.execute(
+    for item_id, quantity, before, refund_id in session.execute(
         select(
-            RefundItem.id,
             RefundItem.order_item_id,
             RefundItem.quantity,
             RefundItem.refunded_before,
             RefundItem.refund_id,
         ).where(RefundItem.order_item_id.is_not(None))
     ):
-        refund_items[item_id].append((ri_id, quantity, before, refund_id))
-    item_of_levy = dict(
-        session.execute(select(OrderItemLevy.id, OrderItemLevy.order_item_id)).all()
-    )
-    reversals = defaultdict(int)
-    accruals = {}
-    for key, (kind, amount, _order) in entries.items():
+        refund_items[item_id].append((quantity, before, refund_id))
+    accruals, reversals = {}, defaultdict(int)
+    for key, (kind, amount, _order) in posted.entries.items():
         if kind == EntryKind.LEVY:
             accruals[int(key.split(":")[1])] = amount
         elif kind == EntryKind.LEVY_REVERSAL:
             reversals[int(key.split(":")[1])] += -amount
-    report.counts["levies"] = len(levies)
-    for levy_id, amount, order_id, quantity in levies:
-        if order_id not in paid_ids:
+    for levy_id, amount, item_id, order_id, quantity in levies:
+        if order_id not in posted.paid_ids:
             if levy_id in accruals:
                 report.problem(
                     f"levy {levy_id} is in the ledger but its order {order_id} is not paid"
                 )
             continue
         if levy_id not in accruals:
-            if order_id not in waiting:
+            if order_id not in posted.waiting_orders:
                 report.problem(f"levy {levy_id} of paid order {order_id} was never posted")
             continue
         if accruals[levy_id] != amount:
             report.problem(
                 f"levy {levy_id}: posted {accruals[levy_id]} but the order says {amount}"
             )
-        expected = 0
-        for _ri, refunded, before, refund_id in refund_items[item_of_levy[levy_id]]:
-            if refund_id in waiting_refunds:
-                continue
-            expected += arithmetic.reversal_for(amount, quantity, before, refunded)
-        if reversals[levy_id] > amount:
-            report.problem(
-                f"levy {levy_id}: reversed {reversals[levy_id]}, more than the {amount} posted"
-            )
-        elif reversals[levy_id] != expected and not _has_waiting(
-            levy_id, refund_items, item_of_levy, waiting_refunds
-        ):
-            report.problem(
-                f"levy {levy_id}: reversed {reversals[levy_id]}, but its refunds say {expected}"
-            )
-    refunds = session.scalars(select(Refund.id)).all()
-    for refund_id in refunds:
-        if f"refund:{refund_id}" not in entries and refund_id not in waiting_refunds:
+        _reversals_match(
+            report, posted, levy_id, amount, quantity, refund_items[item_id], reversals[levy_id]
+        )
+
+
+def _reversals_match(report, posted, levy_id, amount, quantity, refunds, reversed_satang):
+    """A levy is never reversed by more than was accrued, and, once its refunds are all
+    posted, by exactly what they add up to."""
+    if reversed_satang > amount:
+        report.problem(f"levy {levy_id}: reversed {reversed_satang}, more than the {amount} posted")
+        return
+    if any(refund_id in posted.waiting_refunds for _q, _b, refund_id in refunds):
+        return
+    expected = sum(
+        arithmetic.reversal_for(amount, quantity, before, refunded)
+        for refunded, before, _refund_id in refunds
+    )
+    if reversed_satang != expected:
+        report.problem(
+            f"levy {levy_id}: reversed {reversed_satang}, but its refunds say {expected}"
+        )
+
+
+def _refunds_posted(session, report, posted):
+    """Every refund is in the ledger (or waits in the outbox)."""
+    for refund_id in session.scalars(select(Refund.id).order_by(Refund.id)):
+        if f"refund:{refund_id}" not in posted.entries and refund_id not in posted.waiting_refunds:
             report.problem(f"refund {refund_id} is not in the ledger")
 
 
@@ -317,10 +347,6 @@ def _refund_sequences(session, report):
                 f"order item {item_id}: refunds add up to {total} units; the item says "
                 f"{refunded.get(item_id)} of {sold.get(item_id)}"
             )
-
-
-def _has_waiting(levy_id, refund_items, item_of_levy, waiting_refunds):
-    return any(r[3] in waiting_refunds for r in refund_items[item_of_levy[levy_id]])
 
 
 def _day_totals(session, report):

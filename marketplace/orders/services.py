@@ -38,7 +38,6 @@ from marketplace.outbox import services as outbox
 from marketplace.payments import providers
 from marketplace.payments.models import Payment, PaymentStatus
 from marketplace.shipping import services as shipping
-from marketplace.validation import clean_phone
 
 log = logging.getLogger(__name__)
 
@@ -50,25 +49,6 @@ class OutOfStock(Conflict):
 
 
 # Placing an order
-
-
-def clean_address(*, name, phone, address_line, subdistrict_code, postal_code):
-    name, address_line = (name or "").strip(), (address_line or "").strip()
-    if not name:
-        raise DomainError(_l("Enter the recipient's name."), field="ship_name")
-    phone = clean_phone(phone, field="ship_phone")
-    if not phone:
-        raise DomainError(_l("Enter the recipient's phone number."), field="ship_phone")
-    if not address_line:
-        raise DomainError(_l("Enter the house number and road."), field="address_line")
-    subdistrict = geo.check_address(subdistrict_code, postal_code)
-    return {
-        "ship_name": name[:120],
-        "ship_phone": phone,
-        "ship_address_line": address_line[:255],
-        "ship_subdistrict_code": subdistrict.code,
-        "ship_postal_code": postal_code.strip(),
-    }
 
 
 def _quantities(items):
@@ -163,7 +143,7 @@ def place_order(buyer, items, *, address, methods=None, payment_method="transfer
     provider = providers.get(payment_method)
     if provider is None:
         raise DomainError(_l("Choose a way to pay."), field="payment_method")
-    destination = clean_address(**address)
+    destination = geo.clean_address(**address)
     quantities = _quantities(items)
     products = _products_on_sale(quantities)
 

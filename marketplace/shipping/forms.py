@@ -3,6 +3,7 @@ from wtforms import BooleanField, FieldList, FormField, StringField
 from wtforms.validators import Length, Optional
 
 from marketplace.forms import BaseForm
+from marketplace.money import baht_text
 from marketplace.shipping.services import MAX_TIERS, kg_text
 
 
@@ -20,8 +21,7 @@ class RateTableForm(BaseForm):
     def prefill(self, tiers):
         for entry, tier in zip(self.tiers.entries, tiers, strict=False):
             entry.max_kg.data = kg_text(tier.max_weight_grams)
-            baht, satang = divmod(tier.fee_satang, 100)
-            entry.fee.data = f"{baht}" if not satang else f"{baht}.{satang:02d}"
+            entry.fee.data = baht_text(tier.fee_satang, short=True)
 
     def rows(self):
         return [(entry.max_kg.data, entry.fee.data) for entry in self.tiers.entries]
