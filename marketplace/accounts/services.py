@@ -5,7 +5,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from marketplace.accounts import passwords, tokens
@@ -13,13 +13,37 @@ from marketplace.accounts.models import PendingRegistration, User
 from marketplace.api.models import ApiToken
 from marketplace.audit import services as audit
 from marketplace.dbtypes import utcnow
-from marketplace.errors import Conflict, DomainError
+from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
 from marketplace.funds.models import Fund
 from marketplace.geo import services as geo
 from marketplace.i18n import LANGUAGES
 from marketplace.outbox import services as outbox
 from marketplace.validation import check_email, clean_phone, normalise_email
+
+USER_LIST_LIMIT = 200
+
+
+def user_count():
+    return db.session.scalar(select(func.count()).select_from(User))
+
+
+def find_users(text=""):
+    """The newest users (at most ``USER_LIST_LIMIT``), or those whose email or name holds
+    ``text`` (any case)."""
+    query = select(User).order_by(User.created_at.desc()).limit(USER_LIST_LIMIT)
+    text = (text or "").strip().lower()
+    if text:
+        pattern = f"%{text}%"
+        query = query.where(or_(User.email.like(pattern), func.lower(User.name).like(pattern)))
+    return db.session.scalars(query).all()
+
+
+def get_user(user_id):
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound(_l("No such user."))
+    return user
 
 
 def get_by_email(email):

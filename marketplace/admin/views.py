@@ -4,19 +4,16 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
-from sqlalchemy import func, or_, select
 
 from marketplace.accounts import services as accounts
-from marketplace.accounts.models import User
 from marketplace.accounts.roles import admin_required
 from marketplace.admin.forms import PersonForm, UserSearchForm
 from marketplace.catalog import services as catalog
 from marketplace.catalog.forms import CategoryForm
-from marketplace.extensions import db
 from marketplace.forms import ActionForm, flash_errors, save, status_for
 from marketplace.funds import services as funds
 from marketplace.funds.forms import FundForm
@@ -48,7 +45,7 @@ def dashboard():
         "admin/dashboard.html",
         unverified_sellers=[s for s in sellers.all_sellers() if not s.verified],
         unverified_funds=[f for f in funds.all_funds() if not f.verified],
-        user_count=db.session.scalar(select(func.count()).select_from(User)),
+        user_count=accounts.user_count(),
         outbox_pending=outbox.pending_count(),
         payment_issues=payment_services.open_issues(),
         issue_labels=payment_services.ISSUE_LABELS,
@@ -217,19 +214,14 @@ FUNDS.register(bp)
 @bp.get("/users")
 def users():
     form = UserSearchForm(request.args)
-    query = select(User).order_by(User.created_at.desc()).limit(200)
-    if form.validate() and form.q.data:
-        pattern = f"%{form.q.data.strip().lower()}%"
-        query = query.where(or_(User.email.like(pattern), func.lower(User.name).like(pattern)))
-    return render_template("admin/users.html", form=form, users=db.session.scalars(query).all())
+    found = accounts.find_users(form.q.data if form.validate() else "")
+    return render_template("admin/users.html", form=form, users=found)
 
 
 @bp.post("/users/<int:user_id>/admin")
 def set_admin(user_id):
     form = ActionForm()
-    user = db.session.get(User, user_id)
-    if user is None:
-        abort(404)
+    user = accounts.get_user(user_id)
     if form.validate_on_submit():
         make_admin = request.form.get("is_admin") == "1"
         saved, _none = save(form, lambda: accounts.set_admin(current_user, user, make_admin))

@@ -7,6 +7,7 @@ is placed and given back when an unpaid order expires or any order is cancelled.
 
 import logging
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
@@ -207,6 +208,26 @@ def place_order(buyer, items, *, address, methods=None, payment_method="transfer
     # one popular product queue on its row for a moment, not for the whole placing.
     reserve_stock(quantities, products)
     return order
+
+
+@dataclass
+class ParcelQuote:
+    group: object  # the cart's SellerGroup
+    method: str
+    fee_satang: int
+
+
+def quote_parcels(cart_view, postal_code, chosen):
+    """Shipping for each seller's parcel of the cart, with the method the buyer chose
+    (``chosen``: seller id → "pickup" or "delivery"); delivery unless the seller offers
+    pickup. Returns ``(quotes, shipping total in satang)``."""
+    quotes = []
+    for group in cart_view.groups:
+        pickup = chosen.get(group.seller.id) == shipping.PICKUP and group.seller.offers_pickup
+        method = shipping.PICKUP if pickup else shipping.DELIVERY
+        fee = shipping.quote(group.seller, group.weight_grams, postal_code or "", method)
+        quotes.append(ParcelQuote(group=group, method=method, fee_satang=fee))
+    return quotes, sum(quote.fee_satang for quote in quotes)
 
 
 def place_order_from_cart(buyer, cart, **options):

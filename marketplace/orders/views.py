@@ -1,5 +1,3 @@
-from dataclasses import dataclass
-
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -21,23 +19,12 @@ from marketplace.shipping import services as shipping
 bp = Blueprint("orders", __name__)
 
 
-@dataclass
-class ParcelQuote:
-    group: cart_services.SellerGroup
-    method: str
-    fee_satang: int
-
-
-def _quotes(cart_view, postal_code):
-    """Shipping per seller for the methods chosen on the form (delivery unless pickup)."""
-    quotes = []
-    for group in cart_view.groups:
-        chosen = request.form.get(f"method-{group.seller.id}", shipping.DELIVERY)
-        pickup = chosen == shipping.PICKUP and group.seller.offers_pickup
-        method = shipping.PICKUP if pickup else shipping.DELIVERY
-        fee = shipping.quote(group.seller, group.weight_grams, postal_code or "", method)
-        quotes.append(ParcelQuote(group=group, method=method, fee_satang=fee))
-    return quotes
+def _chosen_methods(cart_view):
+    """The delivery method the form chose for each seller's parcel."""
+    return {
+        group.seller.id: request.form.get(f"method-{group.seller.id}", shipping.DELIVERY)
+        for group in cart_view.groups
+    }
 
 
 @bp.route("/checkout", methods=["GET", "POST"])
@@ -56,7 +43,10 @@ def checkout():
     status = 200
     placing = request.method == "POST" and request.form.get("action") != "preview"
     if placing and form.validate_on_submit() and form.address_matches_chain():
-        methods = {q.group.seller.id: q.method for q in _quotes(cart_view, form.postal_code.data)}
+        quotes, _total = services.quote_parcels(
+            cart_view, form.postal_code.data, _chosen_methods(cart_view)
+        )
+        methods = {quote.group.seller.id: quote.method for quote in quotes}
         saved, result = save(
             form,
             lambda: services.place_order_from_cart(
@@ -76,8 +66,9 @@ def checkout():
         cart_view = cart_services.view(cart)
     elif placing:
         status = 400
-    quotes = _quotes(cart_view, form.postal_code.data)
-    shipping_total = sum(q.fee_satang for q in quotes)
+    quotes, shipping_total = services.quote_parcels(
+        cart_view, form.postal_code.data, _chosen_methods(cart_view)
+    )
     previews = levies.preview_cart(cart_view, current_user)
     return render_template(
         "orders/checkout.html",
