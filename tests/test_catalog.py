@@ -327,6 +327,8 @@ def test_sort_and_pagination(client, db):
     )
     assert dear_first.index("ราคา300") < dear_first.index("ราคา100")
     assert "ราคา300" in page_two and "ราคา100" not in page_two
+    # the pager keeps the sort and the page size
+    assert 'href="/products?sort=price_asc&amp;per_page=2&amp;page=1"' in page_two
 
 
 @pytest.mark.parametrize(

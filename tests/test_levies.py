@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from marketplace.errors import Conflict, DomainError, Forbidden
+from marketplace.extensions import db as _db
 from marketplace.funds import reports
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import (
@@ -627,22 +628,30 @@ def test_cancelling_a_paid_order_reverses_everything_and_returns_stock(app, db, 
     assert verify().ok
 
 
-def test_a_refund_after_remittance_leaves_the_fund_owing_not_negative(app, db, world):
+def _fund_accounts(fund_id):
+    return {
+        a.kind: a.balance_satang
+        for a in _db.session.scalars(select(Account).where(Account.fund_id == fund_id))
+    }
+
+
+def _remit_then_refund_half(world):
+    """฿40 of levies remitted, then half the order refunded: the fund owes ฿20 back."""
     agree(world)
     order = buy(world, 10)
-    db.session.commit()
+    _db.session.commit()
     ledger.record_remittance(
         world["treasurer"], world["fund"], amount="40", remitted_on=START, bank_reference="KTB-1"
     )
-    db.session.commit()
-
+    _db.session.commit()
     orders.refund(world["admin"], order, [(order.items[0].id, 5)])
-    db.session.commit()
+    _db.session.commit()
 
-    accounts = {
-        a.kind: a.balance_satang
-        for a in db.session.scalars(select(Account).where(Account.fund_id == world["fund"].id))
-    }
+
+def test_a_refund_after_remittance_leaves_the_fund_owing_not_negative(app, db, world):
+    _remit_then_refund_half(world)
+
+    accounts = _fund_accounts(world["fund"].id)
     assert accounts == {AccountKind.FUND_PAYABLE: 0, AccountKind.FUND_RECEIVABLE: 2000}
     assert fund_balance(world["fund"].id) == -2000
     buy(world, 10)  # the next levies settle what the fund owes first
@@ -656,15 +665,7 @@ def test_a_batch_of_orders_settles_what_a_fund_owes_before_its_payable_grows(
 ):
     """Levies routed together settle the fund's receivable in order, one after another,
     exactly as they would one order at a time."""
-    agree(world)
-    order = buy(world, 10)
-    db.session.commit()
-    ledger.record_remittance(
-        world["treasurer"], world["fund"], amount="40", remitted_on=START, bank_reference="KTB-1"
-    )
-    db.session.commit()
-    orders.refund(world["admin"], order, [(order.items[0].id, 5)])
-    db.session.commit()
+    _remit_then_refund_half(world)
     assert fund_balance(world["fund"].id) == -2000  # owes ฿20 back
 
     monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
@@ -680,10 +681,7 @@ def test_a_batch_of_orders_settles_what_a_fund_owes_before_its_payable_grows(
     assert task.apply(kwargs={"outbox_id": messages[0].id, "order_id": waiting[0]}).get()
 
     db.session.expire_all()
-    accounts = {
-        a.kind: a.balance_satang
-        for a in db.session.scalars(select(Account).where(Account.fund_id == world["fund"].id))
-    }
+    accounts = _fund_accounts(world["fund"].id)
     assert accounts == {AccountKind.FUND_PAYABLE: 400, AccountKind.FUND_RECEIVABLE: 0}
     assert fund_balance(world["fund"].id) == 400  # ฿24 of new levies less the ฿20 owed
     settled = [
