@@ -151,10 +151,24 @@ def register_blueprints(app):
         levies_bp,
         admin_bp,
         audit_bp,
-        api_bp,
     ):
         app.register_blueprint(blueprint)
+    register_api(app, api_bp)
     throttle.install(app)
+
+
+def register_api(app, blueprint):
+    """/api/v1 through flask-smorest, which also serves its OpenAPI document."""
+    from marketplace.api.base import SETTINGS, Api
+    from marketplace.guards import MAX_ID, IdConverter
+
+    for name, value in SETTINGS.items():
+        app.config.setdefault(name, value)
+    api = Api(app)
+    api.register_converter(
+        IdConverter, lambda converter: {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+    )
+    api.register_blueprint(blueprint)
 
 
 def register_error_handlers(app):

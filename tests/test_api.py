@@ -802,12 +802,107 @@ def test_the_openapi_document_describes_every_route(app, client):
     doc = client.get("/api/v1/openapi.json").json
     assert doc["openapi"].startswith("3.1")
     documented = {
-        (path, method.upper()) for path, operations in doc["paths"].items() for method in operations
+        (path, method.upper())
+        for path, operations in doc["paths"].items()
+        for method in operations
+        if method != "parameters"
     }
     served = set()
     for rule in app.url_map.iter_rules():
-        if rule.rule.startswith("/api/v1/") and rule.endpoint != "api.openapi":
-            path = rule.rule.removeprefix("/api/v1").replace("<int:", "{").replace(">", "}")
+        if rule.rule.startswith("/api/v1/") and rule.endpoint.startswith("api."):
+            path = rule.rule.replace("<int:", "{").replace(">", "}")
             for method in rule.methods - {"HEAD", "OPTIONS"}:
                 served.add((path, method))
     assert served == documented
+    for path, operations in doc["paths"].items():
+        for method, operation in operations.items():
+            if method == "parameters":
+                continue
+            errors = {s: r for s, r in operation["responses"].items() if s.startswith("4")}
+            assert "429" in errors, (path, method)
+            for answer in errors.values():  # every error answer is the one envelope
+                component = doc["components"]["responses"][answer["$ref"].rsplit("/", 1)[-1]]
+                schema = component["content"]["application/json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/Error"}, (path, method)
+    assert set(doc["components"]["schemas"]["Error"]["properties"]) == {"error"}
+
+
+def _documented_limits(schema):
+    """What the document says each field accepts."""
+    keys = ("maxLength", "minLength", "minimum", "maximum", "enum", "maxItems", "minItems")
+    return {
+        name: {
+            key: [v for v in value if v is not None] if key == "enum" else value  # null: absent
+            for key, value in spec.items()
+            if key in keys
+        }
+        for name, spec in schema["properties"].items()
+    }
+
+
+def _enforced_limits(schema_class):
+    """What the schema's validators enforce, in the document's words."""
+    from marshmallow import validate
+
+    limits = {}
+    for name, field in schema_class().fields.items():
+        found = {}
+        is_list = field.__class__.__name__ == "ListOf"
+        for validator in field.validators:
+            if isinstance(validator, validate.Length):
+                prefix = "Items" if is_list else "Length"
+                if validator.max is not None:
+                    found[f"max{prefix}"] = validator.max
+                if validator.min is not None:
+                    found[f"min{prefix}"] = validator.min
+            elif isinstance(validator, validate.Range):
+                found.update(minimum=validator.min, maximum=validator.max)
+            elif isinstance(validator, validate.OneOf):
+                found["enum"] = list(validator.choices)
+        limits[field.data_key or name] = found
+    return limits
+
+
+def test_the_document_states_the_limits_the_api_enforces(client, db, market):
+    from marketplace.api import schemas
+    from marketplace.catalog.forms import ProductForm
+    from marketplace.catalog.models import Product
+    from marketplace.limits import length
+
+    doc = client.get("/api/v1/openapi.json").json["components"]["schemas"]
+    for name in (
+        "NewUser",
+        "Credentials",
+        "NewProduct",
+        "ProductChanges",
+        "NewOrder",
+        "OrderLine",
+        "ShippingAddress",
+        "RefundLine",
+        "ShipRequest",
+    ):
+        documented = _documented_limits(doc[name])
+        for field, limits in _enforced_limits(getattr(schemas, name)).items():
+            for key, value in limits.items():
+                assert documented[field].get(key) == value, (name, field, key)
+    # One limit, everywhere: the column, the page's form, the API document.
+    name_length = length(Product.name_th)
+    form_limit = next(v.max for v in ProductForm.name_th.kwargs["validators"] if hasattr(v, "max"))
+    assert form_limit == name_length == doc["NewProduct"]["properties"]["name"]["maxLength"]
+    # ...and the API holds to it: the longest name is taken, one more character is not.
+    token = token_for(client, "a@example.com")
+    body = {
+        "name": "ข" * name_length,
+        "category": "rice-grains",
+        "unit": "ถุง",
+        "price_satang": 100,
+        "stock": 1,
+        "weight_grams": 100,
+    }
+    created = client.post("/api/v1/products", json=body, headers=auth(token))
+    assert created.status_code == 201, created.json
+    assert created.json["name"] == "ข" * name_length
+    too_long = client.post(
+        "/api/v1/products", json={**body, "name": "ข" * (name_length + 1)}, headers=auth(token)
+    )
+    assert_error(too_long, 400, field="name")

@@ -2,6 +2,7 @@
 
 import sqlite3
 import threading
+from dataclasses import asdict
 from datetime import date
 
 import pytest
@@ -837,12 +838,12 @@ def test_reports_read_the_ledger_not_the_rules(db, world):
     rule = agree(world)
     buy(world, 10)
     db.session.commit()
-    before = reports.levy_report(world["fund"].id, START, date(2030, 12, 31)).as_dict()
+    before = asdict(reports.levy_report(world["fund"].id, START, date(2030, 12, 31)))
 
     levies.end(world["member"], rule)
     db.session.commit()
 
-    assert reports.levy_report(world["fund"].id, START, date(2030, 12, 31)).as_dict() == before
+    assert asdict(reports.levy_report(world["fund"].id, START, date(2030, 12, 31))) == before
 
 
 def test_seller_members_see_the_levies_deducted(client, db, world):

@@ -1,49 +1,40 @@
 """JSON API v1: the same services as the web pages, with bearer tokens and no cookies.
 
-Every response is JSON; errors are ``{"error": {"code", "message", "fields"}}`` with a
+Each body is read and written by its schema (api/schemas.py), which also writes the
+OpenAPI document (GET /api/v1/openapi.json). Views authorise, call a service with typed
+values and commit once. Errors are ``{"error": {"code", "message", "fields"}}`` with a
 4xx status. CSRF does not apply: a cookie session never authenticates an API call.
 """
 
-import base64
 from functools import wraps
 
-from flask import Blueprint, g, jsonify, request, url_for
+from flask import g, jsonify, request, url_for
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts import services as accounts
 from marketplace.accounts import throttle
 from marketplace.accounts.roles import can_manage_fund, can_manage_seller
-from marketplace.api import serializers
+from marketplace.api import schemas
 from marketplace.api import services as api
-from marketplace.api.openapi import document
-from marketplace.api.validation import (
-    InvalidInput,
-    Reader,
-    api_field_names,
-    json_body,
-    query_id,
-)
+from marketplace.api.base import Blueprint, InvalidInput, api_field_names, request_json
+from marketplace.api.fields import next_cursor
 from marketplace.catalog import services as catalog
-from marketplace.catalog.models import ProductStatus
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import csrf, db
 from marketplace.funds import reports
 from marketplace.funds import services as funds
-from marketplace.i18n import LANGUAGES
 from marketplace.levies import services as levies
 from marketplace.money import baht_text
 from marketplace.orders import services as orders
 from marketplace.payments import providers
 from marketplace.sellers import services as sellers
 
-bp = Blueprint("api", __name__, url_prefix="/api/v1")
+bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Talat Chumchon API v1")
 csrf.exempt(bp)
 
 LEDGER_PAGE = 100
 ORDERS_PAGE = 50
-#: The Idempotency-Key header: printable ASCII, as in the IETF draft's examples.
-IDEMPOTENCY_KEY_CHARS = frozenset(chr(c) for c in range(0x21, 0x7F))
 
 #: Service field names → the API's, so that ``fields`` in an error names what was sent.
 PRODUCT_FIELDS = {
@@ -61,6 +52,17 @@ ORDER_FIELDS = {
     "quantity": "items",
 }
 REFUND_FIELDS = {"quantity": "items"}
+#: The fields of a product a PATCH may change, as the catalog service names them.
+PRODUCT_SERVICE_NAMES = {
+    "name": "name_th",
+    "name_en": "name_en",
+    "description": "description",
+    "unit": "unit_label",
+    "price_satang": "price_satang",
+    "stock": "stock",
+    "weight_grams": "weight_grams",
+    "status": "status",
+}
 
 
 class Unauthorized(DomainError):
@@ -78,6 +80,8 @@ def _bearer():
 
 
 def token_required(view):
+    """The caller must send a valid bearer token (checked before the body is read)."""
+
     @wraps(view)
     def wrapped(*args, **kwargs):
         user = api.user_for_token(_bearer())
@@ -86,7 +90,11 @@ def token_required(view):
         g.api_user = user
         return view(*args, **kwargs)
 
-    return wrapped
+    return bp.doc(security=[{"bearer": []}])(bp.errors(401)(wrapped))
+
+
+def public(view):
+    return bp.doc(security=[])(view)
 
 
 def _viewer():
@@ -94,136 +102,98 @@ def _viewer():
     return api.user_for_token(_bearer()) if _bearer() else None
 
 
-def _created(body, location=None):
-    response = jsonify(body)
-    response.status_code = 201
-    if location:
-        response.headers["Location"] = location
-    return response
+def _admin():
+    if not g.api_user.is_admin:
+        raise Forbidden(_l("Only an admin can do this."))
 
 
 # Accounts and tokens
 
 
-@bp.post("/users")
-def create_user():
-    read = Reader(json_body())
-    email = read.text("email", max_length=254)
-    password = read.text("password", max_length=200)
-    name = read.text("name", max_length=120)
-    language = read.choice("language", LANGUAGES, required=False, default="th")
-    read.done()
+@bp.route("/users", methods=["POST"])
+@public
+@bp.arguments(schemas.NewUser)
+@bp.response(202, schemas.RegistrationStarted)
+@bp.errors(400)
+def create_user(body):
+    """Register: mails a link that creates the account"""
     email = accounts.start_registration(
-        email, password, name, language, allow_mail=throttle.allow_mail
+        body["email"],
+        body["password"],
+        body["name"],
+        body.get("language", "th"),
+        allow_mail=throttle.allow_mail,
     )
     db.session.commit()
     # The same answer whether the address has an account or not: the mail tells its owner.
-    response = jsonify({"email": email, "status": "confirmation_sent"})
-    response.status_code = 202
-    return response
+    return {"email": email, "status": "confirmation_sent"}
 
 
-@bp.post("/tokens")
-def create_token():
-    read = Reader(json_body())
-    email = read.text("email", max_length=254)
-    password = read.text("password", max_length=200)
-    read.done()
-    token, expires_at = api.issue_token(email, password)
+@bp.route("/tokens", methods=["POST"])
+@public
+@bp.arguments(schemas.Credentials)
+@bp.response(201, schemas.Token)
+@bp.errors(400, 401)
+def create_token(body):
+    """Get a bearer token"""
+    token, expires_at = api.issue_token(body["email"], body["password"])
     db.session.commit()
-    return _created({"token": token, "expires_at": expires_at.isoformat()})
+    return {"token": token, "expires_at": expires_at}
 
 
-@bp.delete("/tokens/current")
+@bp.route("/tokens/current", methods=["DELETE"])
 @token_required
+@bp.response(204)
 def revoke_token():
+    """Revoke this token"""
     api.revoke(_bearer())
     db.session.commit()
-    return "", 204
 
 
 # Products
 
 
-def _cursor_page(cursor):
-    if not cursor:
-        return 1
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode() + b"==").decode()
-        page = int(text.removeprefix("p"))
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput({"cursor": [_l("Use the next_cursor of an earlier page.")]}) from None
-    if not 1 <= page <= 100_000:
-        raise InvalidInput({"cursor": [_l("Use the next_cursor of an earlier page.")]})
-    return page
-
-
-def _next_cursor(page):
-    return base64.urlsafe_b64encode(f"p{page}".encode()).decode().rstrip("=")
-
-
-@bp.get("/products")
-def list_products():
-    args = request.args
-    province = args.get("province", "")
-    if province and not (province.isascii() and province.isdigit() and len(province) == 2):
-        raise InvalidInput({"province": [_l("Use a two-digit DOPA province code.")]})
-    page = _cursor_page(args.get("cursor"))
-    params = catalog.CatalogQuery(
-        q=args.get("q", "").strip()[:100],
-        category=args.get("category", "")[:50],
-        province=province,
-        region=args.get("region", "")[:16],
-        seller=query_id("seller"),
-        page=page,
-        per_page=catalog.PER_PAGE,
+@bp.route("/products", methods=["GET"])
+@public
+@bp.arguments(schemas.ProductQuery, location="query")
+@bp.response(200, schemas.ProductList)
+@bp.errors(400)
+def list_products(query):
+    """List products on sale"""
+    page = query.get("cursor", 1)
+    result = catalog.browse(
+        catalog.CatalogQuery(
+            q=query.get("q", "").strip(),
+            category=query.get("category", ""),
+            province=query.get("province", ""),
+            region=query.get("region", ""),
+            seller=query.get("seller"),
+            page=page,
+            per_page=catalog.PER_PAGE,
+        )
     )
-    result = catalog.browse(params)
     badges = levies.badges_for(result.items)
     buyer_fund = levies.buyer_fund_of(_viewer())
-    return jsonify(
-        {
-            "items": [
-                serializers.product(p, badges.get(p.id, ()), buyer_fund) for p in result.items
-            ],
-            "next_cursor": _next_cursor(page + 1) if result.has_next else None,
-        }
-    )
+    return {
+        "items": [api.ProductSeen(p, badges.get(p.id, ()), buyer_fund) for p in result.items],
+        "next_cursor": next_cursor(page + 1) if result.has_next else None,
+    }
 
 
-@bp.get("/products/<int:product_id>")
+@bp.route("/products/<int:product_id>", methods=["GET"])
+@public
+@bp.response(200, schemas.ProductOut)
+@bp.errors(404)
 def get_product(product_id):
+    """A product"""
     viewer = _viewer()
     item = catalog.visible_product(product_id, viewer)
     rules = levies.badges_for([item]).get(item.id, [])
-    return jsonify(serializers.product(item, rules, levies.buyer_fund_of(viewer)))
+    return api.ProductSeen(item, rules, levies.buyer_fund_of(viewer))
 
 
-def _product_fields(read, partial):
-    """Body fields as the catalog service reads them (``partial``: only those given)."""
-    required = not partial
-    values = {
-        "name_th": read.text("name", required=required, max_length=200, default=None),
-        "name_en": read.text("name_en", required=False, max_length=200, default=None),
-        "description": read.text("description", required=False, max_length=10000, default=None),
-        "unit_label": read.text("unit", required=required, max_length=50, default=None),
-        "price_satang": read.integer(
-            "price_satang", required=required, minimum=1, maximum=catalog.MAX_PRICE_SATANG
-        ),
-        "stock": read.integer("stock", required=required, maximum=catalog.MAX_STOCK),
-        "weight_grams": read.integer(
-            "weight_grams", required=required, minimum=1, maximum=catalog.MAX_WEIGHT_GRAMS
-        ),
-        "status": read.choice(
-            "status", [s.value for s in ProductStatus], required=False, default=None
-        ),
-        "category": read.text("category", required=required, max_length=50, default=None),
-    }
-    return {key: value for key, value in values.items() if value is not None}
-
-
-def _as_service_data(fields, current=None):
-    """Merge ``fields`` over ``current`` and shape them for catalog.clean_product."""
+def _product_data(body, current=None):
+    """``body`` (API names) over ``current``, shaped for the catalog service."""
     data = {}
     if current is not None:
         data = {
@@ -237,9 +207,11 @@ def _as_service_data(fields, current=None):
             "status": current.status.value,
             "category_id": current.category_id,
         }
-    data.update({k: v for k, v in fields.items() if k != "category"})
-    if "category" in fields:
-        category = catalog.category_by_slug(fields["category"])
+    data.update(
+        {PRODUCT_SERVICE_NAMES[k]: v for k, v in body.items() if k in PRODUCT_SERVICE_NAMES}
+    )
+    if "category" in body:
+        category = catalog.category_by_slug(body["category"])
         if category is None:
             raise InvalidInput({"category": [_l("Choose a category.")]})
         data["category_id"] = category.id
@@ -247,191 +219,161 @@ def _as_service_data(fields, current=None):
     return data
 
 
-@bp.post("/products")
-@token_required
-def create_product():
-    read = Reader(json_body())
-    fields = _product_fields(read, partial=False)
-    seller_id = read.integer("seller_id", required=False, minimum=1)
-    read.done()
-    user = g.api_user
-    if seller_id is None:
-        sellers_of_user = user.sellers
-        if len(sellers_of_user) != 1:
-            raise InvalidInput({"seller_id": [_l("Name the seller this product is for.")]})
-        seller_id = sellers_of_user[0].id
-    if not can_manage_seller(user, seller_id):
-        raise Forbidden(_l("You are not a member of this seller."))
-    seller = sellers.get(seller_id)
-    with api_field_names(PRODUCT_FIELDS):
-        product = catalog.create_product(user, seller, _as_service_data(fields))
-    db.session.commit()
-    return _created(_product_body(product), url_for(".get_product", product_id=product.id))
-
-
 def _product_body(product):
     """A product as its sellers see it after a change, with the levies it carries."""
-    return serializers.product(product, levies.badges_for([product]).get(product.id, []))
+    return api.ProductSeen(product, levies.badges_for([product]).get(product.id, []))
 
 
-@bp.patch("/products/<int:product_id>")
+@bp.route("/products", methods=["POST"])
 @token_required
-def update_product(product_id):
+@bp.arguments(schemas.NewProduct)
+@bp.response(201, schemas.ProductOut)
+@bp.errors(400, 403, 404)
+def create_product(body):
+    """Add a product (seller members, admins)"""
+    user = g.api_user
+    seller = sellers.get(sellers.seller_for_new_product(user, body.get("seller_id")))
+    if not can_manage_seller(user, seller.id):
+        raise Forbidden(_l("You are not a member of this seller."))
+    with api_field_names(PRODUCT_FIELDS):
+        product = catalog.create_product(user, seller, _product_data(body))
+    db.session.commit()
+    return _product_body(product), 201, {"Location": url_for(".get_product", product_id=product.id)}
+
+
+@bp.route("/products/<int:product_id>", methods=["PATCH"])
+@token_required
+@bp.arguments(schemas.ProductChanges)
+@bp.response(200, schemas.ProductOut)
+@bp.errors(400, 403, 404)
+def update_product(body, product_id):
+    """Change a product, its status or stock"""
     product = catalog.get_product(product_id)
     if not can_manage_seller(g.api_user, product.seller_id):
         raise NotFound(_l("No such product."))
-    read = Reader(json_body())
-    fields = _product_fields(read, partial=True)
-    read.done()
     with api_field_names(PRODUCT_FIELDS):
-        catalog.update_product(g.api_user, product, _as_service_data(fields, current=product))
+        catalog.update_product(g.api_user, product, _product_data(body, current=product))
     db.session.commit()
-    return jsonify(_product_body(product))
+    return _product_body(product)
 
 
 # Orders
 
 
-def _order_body(data):
-    read = Reader(data)
-    items = read.array("items", max_items=100) or []
-    lines = []
-    for index, raw in enumerate(items):
-        line = Reader(raw if isinstance(raw, dict) else {})
-        if not isinstance(raw, dict):
-            line.problems["item"] = [_l("Must be an object.")]
-        product_id = line.integer("product_id", minimum=1)
-        quantity = line.integer("quantity", minimum=1, maximum=999)
-        read.nested(f"items[{index}]", line)
-        lines.append((product_id, quantity))
-    if items == [] and "items" in data:
-        read.problems.setdefault("items", []).append(_l("Order at least one product."))
-    shipping = read.object("shipping") or {}
-    ship = Reader(shipping)
-    address = {
-        "name": ship.text("name", max_length=120),
-        "phone": ship.text("phone", max_length=20),
-        "address_line": ship.text("address_line", max_length=255),
-        "subdistrict_code": ship.text("subdistrict_code", max_length=6),
-        "postal_code": ship.text("postal_code", max_length=5),
-    }
-    if "shipping" in data and isinstance(shipping, dict):
-        read.nested("shipping", ship)
-    method = read.choice("payment_method", ["transfer", "stripe"])
-    read.done()
-    return lines, address, method
-
-
-@bp.post("/orders")
+@bp.route("/orders", methods=["POST"])
 @token_required
-def create_order():
-    key = (request.headers.get("Idempotency-Key") or "").strip()
-    if not key or len(key) > 200 or not IDEMPOTENCY_KEY_CHARS.issuperset(key):
-        raise InvalidInput(
-            {"Idempotency-Key": [_l("Send an Idempotency-Key header of 1 to 200 characters.")]}
-        )
-    body = json_body()
-    lines, address, method = _order_body(body)
-
+@bp.arguments(schemas.IdempotencyHeader, location="headers")
+@bp.arguments(schemas.NewOrder, example=schemas.NEW_ORDER_EXAMPLE)
+@bp.response(201, schemas.OrderOut)
+@bp.alt_response(200, schema=schemas.OrderOut, description="Already placed with this key")
+@bp.errors(400, 404, 409, 503)
+@bp.doc(operationId="placeOrder")
+def create_order(header, body):
+    """Place an order"""
+    lines = [(line["product_id"], line["quantity"]) for line in body["items"]]
     started = []
 
     def place():
         with api_field_names(ORDER_FIELDS):
-            order = orders.place_order(g.api_user, lines, address=address, payment_method=method)
+            order = orders.place_order(
+                g.api_user, lines, address=body["shipping"], payment_method=body["payment_method"]
+            )
         payment = order.payments[-1]  # the one just started
         providers.PROVIDERS[payment.provider].prepare(payment)
         started.append(payment)
         return order
 
-    order, created = api.place_order_once(g.api_user, key, body, place)
-    # Read from what this transaction wrote (no second load of the order after the commit).
-    payload = serializers.order(order, started[0] if started else orders.payment_of(order))
+    order, created = api.place_order_once(g.api_user, header["key"], request_json(), place)
+    seen = api.OrderSeen(order, started[0] if started else orders.payment_of(order))
+    if not created:
+        return _written(seen)
+    return _written(seen, 201, {"Location": url_for(".get_order", order_id=order.id)})
+
+
+def _written(order_seen, status=200, headers=None):
+    """Commit, answering with the order as this transaction wrote it: serialised before the
+    commit, so the answer needs no second load of the order."""
+    response = jsonify(schemas.OrderOut().dump(order_seen))
     db.session.commit()
-    if created:
-        return _created(payload, url_for(".get_order", order_id=payload["id"]))
-    return jsonify(payload)
+    response.status_code = status
+    response.headers.update(headers or {})
+    return response
 
 
-@bp.get("/orders")
+@bp.route("/orders", methods=["GET"])
 @token_required
-def list_orders():
-    """The caller's own orders, newest first, a page at a time."""
-    page = orders.buyer_orders(g.api_user, before_id=query_id("cursor"), limit=ORDERS_PAGE + 1)
+@bp.arguments(schemas.PageQuery, location="query")
+@bp.response(200, schemas.OrderList)
+@bp.errors(400)
+def list_orders(query):
+    """My orders, newest first, a page at a time"""
+    page = orders.buyer_orders(g.api_user, before_id=query.get("cursor"), limit=ORDERS_PAGE + 1)
     more, page = len(page) > ORDERS_PAGE, page[:ORDERS_PAGE]
     payments = orders.payments_of(page)
-    return jsonify(
-        {
-            "items": [serializers.order(order, payments.get(order.id)) for order in page],
-            "next_cursor": str(page[-1].id) if more else None,
-        }
-    )
+    return {
+        "items": [api.OrderSeen(order, payments.get(order.id)) for order in page],
+        "next_cursor": next_cursor(page[-1].id) if more else None,
+    }
 
 
-@bp.get("/orders/<int:order_id>")
+@bp.route("/orders/<int:order_id>", methods=["GET"])
 @token_required
+@bp.response(200, schemas.OrderOut)
+@bp.errors(403, 404)
+@bp.doc(operationId="getOrder")
 def get_order(order_id):
-    order, only = api.order_for_viewer(g.api_user, order_id)
-    if only is None:
-        return jsonify(serializers.order(order, orders.payment_of(order)))
-    return jsonify(serializers.seller_order(order, only, orders.refunded_by_shipment(order)))
+    """An order (its buyer, admins; a seller's members see their shipments)"""
+    return api.order_for_viewer(g.api_user, order_id)
 
 
-def _admin():
-    if not g.api_user.is_admin:
-        raise Forbidden(_l("Only an admin can do this."))
-
-
-@bp.post("/orders/<int:order_id>/payment-confirmations")
+@bp.route("/orders/<int:order_id>/payment-confirmations", methods=["POST"])
 @token_required
-def confirm_payment(order_id):
+@bp.arguments(schemas.PaymentConfirmation)
+@bp.response(200, schemas.OrderOut)
+@bp.errors(400, 403, 404, 409)
+@bp.doc(operationId="confirmPayment")
+def confirm_payment(body, order_id):
+    """Confirm a transfer (admins)"""
     _admin()
-    read = Reader(json_body())
-    reference = read.text("reference", required=False, max_length=100)
-    read.done()
     order = orders.get_order(order_id)
-    orders.confirm_transfer(g.api_user, order, reference)
-    # Read from what this transaction wrote (no second load of the order after the commit).
-    payload = serializers.order(order, orders.payment_of(order))
-    db.session.commit()
-    return jsonify(payload)
+    orders.confirm_transfer(g.api_user, order, body.get("reference", ""))
+    return _written(api.OrderSeen(order, orders.payment_of(order)))
 
 
-@bp.post("/orders/<int:order_id>/refunds")
+@bp.route("/orders/<int:order_id>/refunds", methods=["POST"])
 @token_required
-def refund_order(order_id):
+@bp.arguments(schemas.RefundRequest)
+@bp.response(201, schemas.RefundOut)
+@bp.errors(400, 403, 404, 409, 503)
+@bp.doc(operationId="refundOrder")
+def refund_order(body, order_id):
+    """Refund items, or everything left (admins)"""
     _admin()
-    read = Reader(json_body())
-    raw = read.array("items", required=False, max_items=200)
-    items = None
-    if raw is not None:
-        items = []
-        for index, entry in enumerate(raw):
-            line = Reader(entry if isinstance(entry, dict) else {})
-            item_id = line.integer("order_item_id", minimum=1)
-            quantity = line.integer("quantity", minimum=1, maximum=999)
-            read.nested(f"items[{index}]", line)
-            items.append((item_id, quantity))
-    read.done()
+    items = body.get("items")
+    if items is not None:
+        items = [(line["order_item_id"], line["quantity"]) for line in items]
     order = orders.get_order(order_id)
     with api_field_names(REFUND_FIELDS):
         refund = orders.refund(g.api_user, order, items, reason="API")
     if refund is None:
         raise Conflict(_l("Nothing is left to refund."), field="items")
     db.session.commit()
-    return _created(serializers.refund(refund))
+    return refund
 
 
-@bp.post("/shipments/<int:shipment_id>/ship")
+@bp.route("/shipments/<int:shipment_id>/ship", methods=["POST"])
 @token_required
-def ship(shipment_id):
+@bp.arguments(schemas.ShipRequest)
+@bp.response(200, schemas.ShipmentOut)
+@bp.errors(400, 403, 404, 409)
+def ship(body, shipment_id):
+    """Mark a shipment shipped (its seller's members)"""
     shipment = orders.shipment_for_member(g.api_user, shipment_id)
-    read = Reader(json_body())
-    carrier = read.text("carrier", max_length=60)
-    tracking = read.text("tracking_number", max_length=60)
-    read.done()
-    orders.ship(g.api_user, shipment, carrier=carrier, tracking_number=tracking)
+    orders.ship(
+        g.api_user, shipment, carrier=body["carrier"], tracking_number=body["tracking_number"]
+    )
     db.session.commit()
-    return jsonify(serializers.shipment(shipment))
+    return shipment
 
 
 # Funds
@@ -444,43 +386,38 @@ def _fund_for(fund_id):
     return fund
 
 
-@bp.get("/funds/<int:fund_id>")
+@bp.route("/funds/<int:fund_id>", methods=["GET"])
 @token_required
+@bp.response(200, schemas.FundOut)
+@bp.errors(403, 404)
 def get_fund(fund_id):
+    """A fund's balances (treasurers, admins)"""
     fund = _fund_for(fund_id)
-    return jsonify(serializers.fund(fund, reports.account_balances(fund.id)))
+    return api.FundSeen(fund, reports.account_balances(fund.id))
 
 
-def _api_period():
-    args = request.args
-    try:
-        return reports.parse_period(args.get("from"), args.get("to"))
-    except DomainError as error:
-        raise InvalidInput({error.field or "from": [error.message]}, error.message) from None
-
-
-@bp.get("/funds/<int:fund_id>/levy-report")
+@bp.route("/funds/<int:fund_id>/levy-report", methods=["GET"])
 @token_required
-def fund_levy_report(fund_id):
+@bp.arguments(schemas.PeriodQuery, location="query")
+@bp.response(200, schemas.LevyReport)
+@bp.errors(400, 403, 404)
+def fund_levy_report(query, fund_id):
+    """A fund's levy report for a period (the current month by default)"""
     fund = _fund_for(fund_id)
-    start, end = _api_period()
-    language = str(get_locale() or "th")
-    return jsonify(reports.levy_report(fund.id, start, end, language).as_dict())
+    start, end = reports.check_period(query.get("start"), query.get("end"))
+    return reports.levy_report(fund.id, start, end, str(get_locale() or "th"))
 
 
-@bp.get("/funds/<int:fund_id>/ledger")
+@bp.route("/funds/<int:fund_id>/ledger", methods=["GET"])
 @token_required
-def fund_ledger(fund_id):
+@bp.arguments(schemas.PageQuery, location="query")
+@bp.response(200, schemas.LedgerPage)
+@bp.errors(400, 403, 404)
+def fund_ledger(query, fund_id):
+    """A fund's journal entries with lines and hashes, oldest first"""
     fund = _fund_for(fund_id)
-    entries, more = reports.ledger_page(fund.id, query_id("cursor") or 0, LEDGER_PAGE)
-    return jsonify(
-        {
-            "items": [serializers.ledger_entry(e) for e in entries],
-            "next_cursor": str(entries[-1].id) if more else None,
-        }
-    )
-
-
-@bp.get("/openapi.json")
-def openapi():
-    return jsonify(document(request.host_url.rstrip("/")))
+    entries, more = reports.ledger_page(fund.id, query.get("cursor", 0), LEDGER_PAGE)
+    return {
+        "items": entries,
+        "next_cursor": next_cursor(entries[-1].id) if more else None,
+    }

@@ -16,10 +16,8 @@ from marketplace.catalog.models import Product, ProductStatus
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.geo.models import District, Subdistrict
+from marketplace.limits import MAX_LINE_QUANTITY
 from marketplace.sellers.models import Seller
-
-#: The most units of one product a cart line (and an order line) can hold.
-MAX_LINE_QUANTITY = 999
 
 
 class UserCart:

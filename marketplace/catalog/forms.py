@@ -4,8 +4,9 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from marketplace.catalog.models import ProductStatus
+from marketplace.catalog.models import Product, ProductStatus
 from marketplace.forms import BaseForm
+from marketplace.limits import DESCRIPTION_LENGTH, length
 from marketplace.money import baht_text
 
 STATUS_LABELS = {
@@ -16,11 +17,19 @@ STATUS_LABELS = {
 
 
 class ProductForm(BaseForm):
-    name_th = StringField(_l("Name in Thai"), validators=[DataRequired(), Length(max=200)])
-    name_en = StringField(_l("Name in English"), validators=[Optional(), Length(max=200)])
+    name_th = StringField(
+        _l("Name in Thai"), validators=[DataRequired(), Length(max=length(Product.name_th))]
+    )
+    name_en = StringField(
+        _l("Name in English"), validators=[Optional(), Length(max=length(Product.name_en))]
+    )
     category_id = SelectField(_l("Category"), validators=[DataRequired()], validate_choice=False)
-    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=10000)])
-    unit_label = StringField(_l("Unit"), validators=[DataRequired(), Length(max=50)])
+    description = TextAreaField(
+        _l("Description"), validators=[Optional(), Length(max=DESCRIPTION_LENGTH)]
+    )
+    unit_label = StringField(
+        _l("Unit"), validators=[DataRequired(), Length(max=length(Product.unit_label))]
+    )
     #: Text, not a number field: the service reads it as baht with Decimal.
     price = StringField(_l("Price per unit (baht)"), validators=[DataRequired(), Length(max=20)])
     stock = StringField(_l("Units in stock"), validators=[DataRequired(), Length(max=12)])

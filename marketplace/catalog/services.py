@@ -25,6 +25,7 @@ from marketplace.extensions import db
 from marketplace.geo.models import District, Province, Subdistrict
 from marketplace.guards import MAX_ID
 from marketplace.i18n import localized
+from marketplace.limits import MAX_PRICE_SATANG, MAX_STOCK, MAX_WEIGHT_GRAMS
 from marketplace.money import MoneyError, parse_baht
 from marketplace.organisations.services import require_admin
 from marketplace.sellers.models import Seller
@@ -37,9 +38,6 @@ DEFAULT_CATEGORIES = (
     ("processed-food", "อาหารแปรรูป", "Processed food"),
     ("other", "อื่น ๆ", "Other"),
 )
-MAX_PRICE_SATANG = 10_000_000  # ฿100,000 a unit
-MAX_STOCK = 1_000_000
-MAX_WEIGHT_GRAMS = 1_000_000  # 1 tonne a unit
 SORTS = ("newest", "price_asc", "price_desc")
 PER_PAGE = 24
 MAX_PER_PAGE = 60

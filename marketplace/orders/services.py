@@ -17,13 +17,13 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.accounts.roles import can_manage_seller
 from marketplace.audit import services as audit
-from marketplace.cart.services import MAX_LINE_QUANTITY
 from marketplace.catalog.models import Product, ProductStatus
 from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.geo import services as geo
 from marketplace.levies import services as levies
+from marketplace.limits import MAX_LINE_QUANTITY
 from marketplace.orders.models import (
     DeliveryMethod,
     Order,

@@ -75,3 +75,12 @@ def remove_member(actor, seller, user_id):
     organisations.unlink_person(
         actor, seller, user_id, SellerMember, _l("This person is not a member.")
     )
+
+
+def seller_for_new_product(user, seller_id=None):
+    """The seller a new product is for: the one named, else the user's only seller."""
+    if seller_id is not None:
+        return seller_id
+    if len(user.sellers) != 1:
+        raise DomainError(_l("Name the seller this product is for."), field="seller_id")
+    return user.sellers[0].id

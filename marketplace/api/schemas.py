@@ -1,0 +1,385 @@
+"""One schema per body of /api/v1: it checks the request (or serialises the answer), and
+flask-smorest writes the OpenAPI document from it, so the two cannot drift.
+
+Lengths come from the model columns and numeric limits from ``marketplace.limits``, the
+same values the pages' forms and the services use.
+"""
+
+from flask_babel import lazy_gettext as _l
+from marshmallow import fields, validate
+
+from marketplace.accounts.models import User
+from marketplace.api.fields import (
+    Body,
+    Choice,
+    Cursor,
+    Day,
+    EnumText,
+    HeaderText,
+    Id,
+    ListOf,
+    Object,
+    Out,
+    Pattern,
+    QueryNumber,
+    Satang,
+    Text,
+    WholeNumber,
+)
+from marketplace.catalog.models import Category, Product, ProductStatus
+from marketplace.geo.models import Province, Region
+from marketplace.i18n import LANGUAGES
+from marketplace.levies.models import Beneficiary, LevyKind
+from marketplace.limits import (
+    DESCRIPTION_LENGTH,
+    MAX_LINE_QUANTITY,
+    MAX_ORDER_LINES,
+    MAX_PRICE_SATANG,
+    MAX_REFUND_LINES,
+    MAX_STOCK,
+    MAX_WEIGHT_GRAMS,
+    PASSWORD_LENGTH,
+    SEARCH_LENGTH,
+    length,
+)
+from marketplace.orders.models import DeliveryMethod, Order, OrderStatus, Shipment, ShipmentStatus
+from marketplace.payments.models import Payment
+
+#: How an order is paid through the API.
+PAYMENT_METHODS = ("transfer", "stripe")
+#: The Idempotency-Key header: printable ASCII, as in the IETF draft's examples.
+IDEMPOTENCY_KEY_LENGTH = 200
+
+
+# Errors
+
+
+class ErrorDetail(Out):
+    code = fields.String()
+    message = fields.String()
+    fields = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))
+
+
+class Error(Out):
+    """``{"error": {"code", "message", "fields"}}``: ``fields`` names each field that is not
+    right (``items[0].quantity``, ``shipping.name``) with its messages."""
+
+    error = fields.Nested(ErrorDetail)
+
+
+# Accounts and tokens
+
+
+class NewUser(Body):
+    email = Text(length(User.email), required=True)
+    password = Text(PASSWORD_LENGTH, required=True)
+    name = Text(length(User.name), required=True)
+    language = Choice(LANGUAGES, metadata={"default": "th"})
+
+
+class RegistrationStarted(Out):
+    email = fields.String()
+    status = fields.String(validate=validate.OneOf(["confirmation_sent"]))
+
+
+class Credentials(Body):
+    email = Text(length(User.email), required=True)
+    password = Text(PASSWORD_LENGTH, required=True)
+
+
+class Token(Out):
+    token = fields.String()
+    expires_at = fields.DateTime()
+
+
+# Products
+
+
+class ProductQuery(Body):
+    q = Text(SEARCH_LENGTH, metadata={"description": "Words to search for"})
+    category = Text(length(Category.slug), metadata={"description": "A category's slug"})
+    province = Text(
+        length(Province.code),
+        validate=[Pattern(r"^[0-9]{2}$", _l("Use a two-digit DOPA province code."))],
+        metadata={"description": "A two-digit DOPA province code"},
+    )
+    region = Text(length(Region.code))
+    seller = QueryNumber(minimum=1)
+    cursor = Cursor()
+
+
+class LevyBadge(Out):
+    """A levy a product carries: ``amount_satang`` for per-unit and per-kg levies,
+    ``basis_points`` (1% = 100) for a percentage."""
+
+    fund_id = fields.Integer(allow_none=True)
+    fund_name = fields.String(allow_none=True)
+    beneficiary = EnumText(Beneficiary)
+    kind = EnumText(LevyKind)
+    amount_satang = Satang(metadata={"sometimes": True})
+    basis_points = fields.Integer(validate=validate.Range(0, 10_000), metadata={"sometimes": True})
+
+
+class SellerBrief(Out):
+    id = fields.Integer()
+    name = fields.String()
+    province_code = fields.String()
+
+
+class ProductOut(Out):
+    id = fields.Integer()
+    name = fields.String()
+    name_en = fields.String()
+    description = fields.String()
+    category = fields.String()
+    unit = fields.String()
+    price_satang = Satang()
+    stock = fields.Integer(validate=validate.Range(min=0))
+    weight_grams = fields.Integer(validate=validate.Range(min=1))
+    status = EnumText(ProductStatus)
+    seller = fields.Nested(SellerBrief)
+    levies = fields.List(fields.Nested(LevyBadge))
+
+
+class ProductList(Out):
+    items = fields.List(fields.Nested(ProductOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+def _product_fields(required):
+    return {
+        "name": Text(length(Product.name_th), required=required),
+        "name_en": Text(length(Product.name_en)),
+        "description": Text(DESCRIPTION_LENGTH),
+        "category": Text(length(Category.slug), required=required),
+        "unit": Text(length(Product.unit_label), required=required),
+        "price_satang": WholeNumber(minimum=1, maximum=MAX_PRICE_SATANG, required=required),
+        "stock": WholeNumber(maximum=MAX_STOCK, required=required),
+        "weight_grams": WholeNumber(minimum=1, maximum=MAX_WEIGHT_GRAMS, required=required),
+        "status": Choice(ProductStatus),
+    }
+
+
+#: A new product; ``seller_id`` may be left out by a member of exactly one seller.
+NewProduct = Body.from_dict({"seller_id": Id(), **_product_fields(True)}, name="NewProduct")
+#: What a PATCH may change: any of a product's fields.
+ProductChanges = Body.from_dict(_product_fields(False), name="ProductChanges")
+
+
+# Orders
+
+
+class IdempotencyHeader(Body):
+    key = HeaderText(
+        IDEMPOTENCY_KEY_LENGTH,
+        min_length=1,
+        required=True,
+        data_key="Idempotency-Key",
+        validate=[Pattern(r"^[!-~]+$", "")],
+        metadata={"example": "order-2569-0001"},
+        message=_l("Send an Idempotency-Key header of 1 to 200 characters."),
+    )
+
+
+class OrderLine(Body):
+    product_id = Id(required=True)
+    quantity = WholeNumber(minimum=1, maximum=MAX_LINE_QUANTITY, required=True)
+
+
+class ShippingAddress(Body):
+    name = Text(length(Order.ship_name), required=True)
+    phone = Text(length(Order.ship_phone), required=True)
+    address_line = Text(length(Order.ship_address_line), required=True)
+    subdistrict_code = Text(6, required=True)
+    postal_code = Text(length(Order.ship_postal_code), required=True)
+
+
+class NewOrder(Body):
+    items = ListOf(
+        Object(OrderLine),
+        min_items=1,
+        max_items=MAX_ORDER_LINES,
+        too_few=_l("Order at least one product."),
+        required=True,
+    )
+    shipping = Object(ShippingAddress, required=True)
+    payment_method = Choice(PAYMENT_METHODS, required=True)
+
+
+NEW_ORDER_EXAMPLE = {
+    "items": [{"product_id": 1, "quantity": 1}],
+    "shipping": {
+        "name": "สมศรี ใจดี",
+        "phone": "0812345601",
+        "address_line": "45/2 หมู่ 3 ถนนวิเศษ",
+        "subdistrict_code": "830107",
+        "postal_code": "83130",
+    },
+    "payment_method": "transfer",
+}
+
+
+class PageQuery(Body):
+    cursor = Cursor()
+
+
+class LevyLine(Out):
+    fund_id = fields.Integer()
+    amount_satang = Satang()
+
+
+class OrderItemOut(Out):
+    id = fields.Integer()
+    product_id = fields.Integer()
+    name = fields.String(attribute="name_th")
+    quantity = fields.Integer(validate=validate.Range(min=1))
+    refunded_quantity = fields.Integer(validate=validate.Range(min=0))
+    unit_price_satang = Satang()
+    line_total_satang = Satang()
+    levies = fields.List(fields.Nested(LevyLine))
+
+
+class ShipmentOut(Out):
+    id = fields.Integer()
+    seller_id = fields.Integer()
+    status = EnumText(ShipmentStatus)
+    method = EnumText(DeliveryMethod)
+    shipping_satang = Satang()
+    carrier = fields.String()
+    tracking_number = fields.String()
+    items = fields.List(fields.Nested(OrderItemOut))
+
+
+class PaymentOut(Out):
+    provider = fields.String(validate=validate.OneOf(PAYMENT_METHODS))
+    status = fields.String()
+    stripe_payment_intent_id = fields.String(allow_none=True, metadata={"sometimes": True})
+
+
+class OrderOut(Out):
+    id = fields.Integer()
+    number = fields.String()
+    status = EnumText(OrderStatus)
+    buyer_id = fields.Integer()
+    subtotal_satang = Satang()
+    shipping_satang = Satang()
+    total_satang = Satang()
+    refunded_satang = Satang()
+    levy_total_satang = Satang()
+    shipments = fields.List(fields.Nested(ShipmentOut))
+    payment = fields.Nested(PaymentOut, allow_none=True)
+
+
+class OrderList(Out):
+    items = fields.List(fields.Nested(OrderOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class PaymentConfirmation(Body):
+    reference = Text(length(Payment.reference))
+
+
+class RefundLine(Body):
+    order_item_id = Id(required=True)
+    quantity = WholeNumber(minimum=1, maximum=MAX_LINE_QUANTITY, required=True)
+
+
+class RefundRequest(Body):
+    """Which items to refund; without ``items``, everything not refunded yet."""
+
+    items = ListOf(Object(RefundLine), max_items=MAX_REFUND_LINES)
+
+
+class RefundLineOut(Out):
+    order_item_id = fields.Integer()
+    quantity = fields.Integer()
+    amount_satang = Satang()
+
+
+class RefundOut(Out):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    amount_satang = Satang()
+    shipping_satang = Satang()
+    items = fields.List(fields.Nested(RefundLineOut))
+
+
+class ShipRequest(Body):
+    carrier = Text(length(Shipment.carrier), required=True)
+    tracking_number = Text(length(Shipment.tracking_number), required=True)
+
+
+# Funds
+
+
+class FundOut(Out):
+    id = fields.Integer()
+    name = fields.String()
+    name_en = fields.String()
+    province_code = fields.String()
+    payable_satang = Satang()
+    receivable_satang = Satang()
+    balance_satang = Satang()
+
+
+class PeriodQuery(Body):
+    start = Day(data_key="from", metadata={"description": "First day (Asia/Bangkok)"})
+    end = Day(data_key="to", metadata={"description": "Last day, inclusive"})
+
+
+class _Row(Out):
+    name = fields.String(attribute="label")
+    accrued_satang = Satang()
+    reversed_satang = Satang()
+    net_satang = Satang()
+
+
+class ProductRow(_Row):
+    product_id = fields.Integer(attribute="key")
+
+
+class SellerRow(_Row):
+    seller_id = fields.Integer(attribute="key")
+
+
+class ProvinceRow(_Row):
+    province_code = fields.String(attribute="key")
+
+
+class LevyReport(Out):
+    fund_id = fields.Integer()
+    start = fields.Date(data_key="from")
+    end = fields.Date(data_key="to")
+    accrued_satang = Satang()
+    reversed_satang = Satang()
+    net_satang = Satang()
+    remitted_satang = Satang()
+    balance_satang = Satang()
+    by_product = fields.List(fields.Nested(ProductRow))
+    by_seller = fields.List(fields.Nested(SellerRow))
+    by_buyer_province = fields.List(fields.Nested(ProvinceRow))
+
+
+class LedgerLine(Out):
+    account = fields.String(attribute="account.code")
+    amount_satang = Satang()
+
+
+class LedgerEntry(Out):
+    id = fields.Integer()
+    key = fields.String()
+    kind = fields.String()
+    chain = fields.String()
+    seq = fields.Integer()
+    prev_hash = fields.String()
+    hash = fields.String()
+    occurred_at = fields.DateTime()
+    local_date = fields.Date()
+    order_id = fields.Integer(allow_none=True)
+    levy_satang = Satang()
+    lines = fields.List(fields.Nested(LedgerLine))
+
+
+class LedgerPage(Out):
+    items = fields.List(fields.Nested(LedgerEntry))
+    next_cursor = fields.String(allow_none=True)
