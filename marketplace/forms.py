@@ -13,6 +13,7 @@ from wtforms.validators import DataRequired, Length, Optional
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.geo import services as geo
+from marketplace.limits import length
 
 
 class _Translations:
@@ -175,21 +176,39 @@ def show_error(form, error):
         flash(error.message, "error")
 
 
+def _column(name):
+    """The length of an organisation's column (sellers and funds share them)."""
+    from marketplace.sellers.models import Seller
+
+    return length(getattr(Seller, name))
+
+
 class OrganisationForm(AddressFieldsMixin, BaseForm):
     """The profile that sellers and funds share."""
 
-    name_th = StringField(_l("Name in Thai"), validators=[DataRequired(), Length(max=200)])
-    name_en = StringField(_l("Name in English"), validators=[Optional(), Length(max=200)])
+    name_th = StringField(
+        _l("Name in Thai"), validators=[DataRequired(), Length(max=_column("name_th"))]
+    )
+    name_en = StringField(
+        _l("Name in English"), validators=[Optional(), Length(max=_column("name_en"))]
+    )
     description = TextAreaField(_l("About"), validators=[Optional(), Length(max=5000)])
     address_line = StringField(
-        _l("House number, village, road"), validators=[Optional(), Length(max=255)]
+        _l("House number, village, road"),
+        validators=[Optional(), Length(max=_column("address_line"))],
     )
-    contact_name = StringField(_l("Contact person"), validators=[Optional(), Length(max=120)])
-    phone = TelField(_l("Phone"), validators=[Optional(), Length(max=20)])
-    email = EmailField(_l("Email"), validators=[Optional(), Length(max=254)])
-    bank_name = StringField(_l("Bank"), validators=[Optional(), Length(max=100)])
-    bank_account_name = StringField(_l("Account name"), validators=[Optional(), Length(max=200)])
-    bank_account_number = StringField(_l("Account number"), validators=[Optional(), Length(max=20)])
+    contact_name = StringField(
+        _l("Contact person"), validators=[Optional(), Length(max=_column("contact_name"))]
+    )
+    phone = TelField(_l("Phone"), validators=[Optional(), Length(max=_column("phone"))])
+    email = EmailField(_l("Email"), validators=[Optional(), Length(max=_column("email"))])
+    bank_name = StringField(_l("Bank"), validators=[Optional(), Length(max=_column("bank_name"))])
+    bank_account_name = StringField(
+        _l("Account name"), validators=[Optional(), Length(max=_column("bank_account_name"))]
+    )
+    bank_account_number = StringField(
+        _l("Account number"), validators=[Optional(), Length(max=_column("bank_account_number"))]
+    )
 
     def prefill(self, organisation):
         for name in self.profile_fields():

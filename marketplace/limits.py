@@ -30,7 +30,7 @@ MAX_REFUND_LINES = 200
 #: A product description (a TEXT column: the length is ours, not the database's).
 DESCRIPTION_LENGTH = 10_000
 #: What a password may be at most (only its hash is stored).
-PASSWORD_LENGTH = 200
+PASSWORD_LENGTH = 128
 #: Search words in the catalog.
 SEARCH_LENGTH = 100
 

@@ -3,15 +3,17 @@ from wtforms import BooleanField, EmailField, PasswordField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
+from marketplace.accounts.models import User
 from marketplace.accounts.passwords import MAX_LENGTH
 from marketplace.forms import AddressFieldsMixin, BaseForm
+from marketplace.limits import length
 
 LANGUAGE_CHOICES = [SelectChoice("th", "ไทย"), SelectChoice("en", "English")]
 
 
 class RegisterForm(BaseForm):
-    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=length(User.name))])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=length(User.email))])
     #: Length rules live in the accounts service, shared with the API.
     password = PasswordField(_l("Password"), validators=[DataRequired()])
     confirm = PasswordField(
@@ -22,14 +24,14 @@ class RegisterForm(BaseForm):
 
 
 class LoginForm(BaseForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=length(User.email))])
     password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=MAX_LENGTH)])
     remember = BooleanField(_l("Keep me signed in"))
 
 
 class ProfileForm(BaseForm):
-    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=120)])
-    phone = TelField(_l("Phone"), validators=[Optional(), Length(max=20)])
+    name = StringField(_l("Your name"), validators=[DataRequired(), Length(max=length(User.name))])
+    phone = TelField(_l("Phone"), validators=[Optional(), Length(max=length(User.phone))])
     language = SelectField(_l("Language"), choices=LANGUAGE_CHOICES)
     #: Levies "for the buyer's own fund" go to this fund.
     fund_id = SelectField(_l("My community welfare fund"), validate_choice=False)
@@ -41,10 +43,15 @@ class ProfileForm(BaseForm):
 
 
 class ShippingAddressForm(AddressFieldsMixin, BaseForm):
-    ship_name = StringField(_l("Recipient"), validators=[DataRequired(), Length(max=120)])
-    ship_phone = TelField(_l("Recipient's phone"), validators=[DataRequired(), Length(max=20)])
+    ship_name = StringField(
+        _l("Recipient"), validators=[DataRequired(), Length(max=length(User.ship_name))]
+    )
+    ship_phone = TelField(
+        _l("Recipient's phone"), validators=[DataRequired(), Length(max=length(User.ship_phone))]
+    )
     address_line = StringField(
-        _l("House number, village, road"), validators=[DataRequired(), Length(max=255)]
+        _l("House number, village, road"),
+        validators=[DataRequired(), Length(max=length(User.ship_address_line))],
     )
 
 
@@ -58,7 +65,7 @@ class PasswordForm(BaseForm):
 
 
 class ForgotPasswordForm(BaseForm):
-    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=length(User.email))])
 
 
 class ResetPasswordForm(BaseForm):

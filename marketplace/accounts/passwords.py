@@ -6,8 +6,10 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from flask import current_app
 
+from marketplace.limits import PASSWORD_LENGTH
+
 MIN_LENGTH = 8
-MAX_LENGTH = 128
+MAX_LENGTH = PASSWORD_LENGTH
 
 
 def _hasher():

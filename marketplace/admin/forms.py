@@ -2,14 +2,17 @@ from flask_babel import lazy_gettext as _l
 from wtforms import EmailField, StringField
 from wtforms.validators import DataRequired, Length, Optional
 
+from marketplace.accounts.models import User
 from marketplace.forms import BaseForm
+from marketplace.limits import length
 
 
 class PersonForm(BaseForm):
     """Add a registered user as a seller member or a fund treasurer."""
 
     email = EmailField(
-        _l("Email of a registered user"), validators=[DataRequired(), Length(max=254)]
+        _l("Email of a registered user"),
+        validators=[DataRequired(), Length(max=length(User.email))],
     )
 
 

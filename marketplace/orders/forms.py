@@ -4,13 +4,21 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
 
 from marketplace.forms import AddressFieldsMixin, BaseForm
+from marketplace.limits import length
+from marketplace.orders.models import Order, Shipment
+from marketplace.payments.models import Payment
 
 
 class CheckoutForm(AddressFieldsMixin, BaseForm):
-    ship_name = StringField(_l("Recipient"), validators=[DataRequired(), Length(max=120)])
-    ship_phone = TelField(_l("Recipient's phone"), validators=[DataRequired(), Length(max=20)])
+    ship_name = StringField(
+        _l("Recipient"), validators=[DataRequired(), Length(max=length(Order.ship_name))]
+    )
+    ship_phone = TelField(
+        _l("Recipient's phone"), validators=[DataRequired(), Length(max=length(Order.ship_phone))]
+    )
     address_line = StringField(
-        _l("House number, village, road"), validators=[DataRequired(), Length(max=255)]
+        _l("House number, village, road"),
+        validators=[DataRequired(), Length(max=length(Order.ship_address_line))],
     )
     payment_method = SelectField(_l("Pay by"), validators=[DataRequired()])
 
@@ -35,14 +43,18 @@ class CheckoutForm(AddressFieldsMixin, BaseForm):
 
 class ReferenceForm(BaseForm):
     reference = StringField(
-        _l("Transfer reference"), validators=[DataRequired(), Length(min=3, max=100)]
+        _l("Transfer reference"),
+        validators=[DataRequired(), Length(min=3, max=length(Payment.reference))],
     )
 
 
 class ShipForm(BaseForm):
-    carrier = StringField(_l("Carrier"), validators=[DataRequired(), Length(max=60)])
+    carrier = StringField(
+        _l("Carrier"), validators=[DataRequired(), Length(max=length(Shipment.carrier))]
+    )
     tracking_number = StringField(
-        _l("Tracking number"), validators=[DataRequired(), Length(max=60)]
+        _l("Tracking number"),
+        validators=[DataRequired(), Length(max=length(Shipment.tracking_number))],
     )
 
 
