@@ -28,11 +28,11 @@ from marketplace.catalog import services as catalog
 from marketplace.catalog.models import ProductStatus
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import csrf, db
+from marketplace.fields import query_days
 from marketplace.funds import reports
 from marketplace.funds import services as funds
 from marketplace.i18n import LANGUAGES
 from marketplace.levies import services as levies
-from marketplace.money import baht_text
 from marketplace.orders import services as orders
 from marketplace.payments import providers
 from marketplace.sellers import services as sellers
@@ -200,7 +200,7 @@ def get_product(product_id):
 
 
 def _product_fields(read, partial):
-    """Body fields as the catalog service reads them (``partial``: only those given)."""
+    """Body fields under the names of catalog.ProductDraft (``partial``: only those given)."""
     required = not partial
     values = {
         "name_th": read.text("name", required=required, max_length=200, default=None),
@@ -222,29 +222,19 @@ def _product_fields(read, partial):
     return {key: value for key, value in values.items() if value is not None}
 
 
-def _as_service_data(fields, current=None):
-    """Merge ``fields`` over ``current`` and shape them for catalog.clean_product."""
-    data = {}
-    if current is not None:
-        data = {
-            "name_th": current.name_th,
-            "name_en": current.name_en,
-            "description": current.description,
-            "unit_label": current.unit_label,
-            "price_satang": current.price_satang,
-            "stock": current.stock,
-            "weight_grams": current.weight_grams,
-            "status": current.status.value,
-            "category_id": current.category_id,
-        }
-    data.update({k: v for k, v in fields.items() if k != "category"})
+def _as_draft(fields, current=None):
+    """Merge ``fields`` over ``current`` as the catalog.ProductDraft the service takes."""
+    changes = {k: v for k, v in fields.items() if k not in ("category", "status")}
+    if "status" in fields:
+        changes["status"] = ProductStatus(fields["status"])
     if "category" in fields:
         category = catalog.category_by_slug(fields["category"])
         if category is None:
             raise InvalidInput({"category": [_l("Choose a category.")]})
-        data["category_id"] = category.id
-    data["price"] = baht_text(data.pop("price_satang", 0))
-    return data
+        changes["category_id"] = category.id
+    if current is not None:
+        return catalog.ProductDraft.of(current, **changes)
+    return catalog.ProductDraft(**changes)
 
 
 @bp.post("/products")
@@ -264,7 +254,7 @@ def create_product():
         raise Forbidden(_l("You are not a member of this seller."))
     seller = sellers.get(seller_id)
     with api_field_names(PRODUCT_FIELDS):
-        product = catalog.create_product(user, seller, _as_service_data(fields))
+        product = catalog.create_product(user, seller, _as_draft(fields))
     db.session.commit()
     return _created(_product_body(product), url_for(".get_product", product_id=product.id))
 
@@ -284,7 +274,7 @@ def update_product(product_id):
     fields = _product_fields(read, partial=True)
     read.done()
     with api_field_names(PRODUCT_FIELDS):
-        catalog.update_product(g.api_user, product, _as_service_data(fields, current=product))
+        catalog.update_product(g.api_user, product, _as_draft(fields, current=product))
     db.session.commit()
     return jsonify(_product_body(product))
 
@@ -454,7 +444,7 @@ def get_fund(fund_id):
 def _api_period():
     args = request.args
     try:
-        return reports.parse_period(args.get("from"), args.get("to"))
+        return reports.period(*query_days(args, "from", "to"))
     except DomainError as error:
         raise InvalidInput({error.field or "from": [error.message]}, error.message) from None
 

@@ -39,14 +39,12 @@ FIRST_YEAR, LAST_YEAR = 2000, 2200
 ITEMS_PER_PAGE = 200
 
 
-def parse_period(start_text, end_text, default_today=None):
-    """``(start, end)`` from YYYY-MM-DD text, both inclusive; the current month by default."""
+def period(start=None, end=None, default_today=None):
+    """``(start, end)`` of a report, both days inclusive: from the 1st of the current month
+    and to today when not given; a DomainError when the period is not one to report on."""
     now = default_today or today()
-    try:
-        start = date.fromisoformat(start_text) if start_text else now.replace(day=1)
-        end = date.fromisoformat(end_text) if end_text else now
-    except (TypeError, ValueError):
-        raise DomainError(_l("Enter dates as YYYY-MM-DD."), field="from") from None
+    start = start or now.replace(day=1)
+    end = end or now
     if not (FIRST_YEAR <= start.year <= LAST_YEAR and FIRST_YEAR <= end.year <= LAST_YEAR):
         raise DomainError(
             _l("Choose dates between %(first)d and %(last)d.", first=FIRST_YEAR, last=LAST_YEAR),
