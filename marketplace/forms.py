@@ -49,6 +49,7 @@ def _wtforms_messages():  # pragma: no cover - never called; read by `pybabel ex
     gettext("Invalid email address.")
     gettext("Not a valid integer value.")
     gettext("Not a valid decimal value.")
+    gettext("Not a valid date value.")
     gettext("Field must be between %(min)d and %(max)d characters long.")
     gettext("Field must be equal to %(other_name)s.")
     gettext("Number must be at least %(min)s.")

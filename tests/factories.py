@@ -1,5 +1,7 @@
 """factory_boy factories; they flush into the current app context's session."""
 
+from datetime import date
+
 import factory
 from factory.alchemy import SQLAlchemyModelFactory
 from sqlalchemy import select
@@ -10,6 +12,7 @@ from marketplace.catalog.models import Category, Product, ProductStatus
 from marketplace.catalog.services import search_text_for
 from marketplace.extensions import db
 from marketplace.funds.models import Fund, FundTreasurer
+from marketplace.levies.models import Beneficiary, LevyKind, LevyScope, Side
 from marketplace.sellers.models import Seller, SellerKind, SellerMember
 from tests.conftest import PASSWORD
 
@@ -103,25 +106,33 @@ class ProductFactory(Base):
     )
 
 
-def agreed_levy(member, treasurer, product=None, *, kind="per_unit", rate="4", scope=None):
-    """An active levy rule: proposed by ``member`` (a SellerMember) for the fund of
-    ``treasurer`` (a FundTreasurer) and accepted by that treasurer; for ``product`` when
-    one is given, else for all of the seller's products."""
-    from datetime import date
-
+def agreed_levy(
+    member,
+    treasurer,
+    product=None,
+    *,
+    kind="per_unit",
+    rate=400,
+    scope=None,
+    effective_from=date(2026, 1, 1),
+    admin=None,
+):
+    """An active levy rule of ``rate`` (satang per unit or per kg, or basis points), proposed
+    by ``member`` (a SellerMember): for the fund of ``treasurer`` (a FundTreasurer) and
+    accepted by that treasurer, or with no treasurer for the buyer's own fund and accepted
+    by ``admin``. For ``product`` when one is given, else for all of the seller's products."""
     from marketplace.levies import services as levies
 
-    rule = levies.propose(
-        member.user,
-        side="seller",
+    terms = levies.LevyTerms(
         seller_id=member.seller_id,
-        fund_id=treasurer.fund_id,
-        beneficiary="fund",
-        scope=scope or ("product" if product is not None else "seller"),
+        fund_id=treasurer.fund_id if treasurer is not None else None,
+        beneficiary=Beneficiary.FUND if treasurer is not None else Beneficiary.BUYER_FUND,
+        scope=LevyScope(scope or ("product" if product is not None else "seller")),
         product_id=product.id if product is not None else None,
-        kind=kind,
+        kind=LevyKind(kind),
         rate=rate,
-        effective_from=date(2026, 1, 1),
+        effective_from=effective_from,
     )
-    levies.accept(treasurer.user, rule)
+    rule = levies.propose(member.user, Side.SELLER, terms)
+    levies.accept(treasurer.user if treasurer is not None else admin, rule)
     return rule

@@ -1,9 +1,16 @@
 import pytest
 from sqlalchemy import select
 
+from marketplace.catalog.models import Category
 from marketplace.funds.models import Fund
 from marketplace.sellers.models import Seller
-from tests.factories import AdminFactory, FundFactory, SellerFactory, UserFactory
+from tests.factories import (
+    AdminFactory,
+    FundFactory,
+    SellerFactory,
+    SellerMemberFactory,
+    UserFactory,
+)
 from tests.test_sellers import profile
 
 ADMIN_PAGES = [
@@ -29,9 +36,12 @@ def test_non_admins_cannot_reach_the_back_office(client, db, url):
     UserFactory(email="buyer@example.com")
     db.session.commit()
 
-    assert client.get(url).status_code == 302  # guests are sent to sign in
+    guest = client.get(url)
+    assert guest.status_code == 302 and guest.headers["Location"].startswith("/login")
     client.login("buyer@example.com")
-    assert client.get(url).status_code == 403
+    refused = client.get(url)
+    assert refused.status_code == 403
+    assert "admin@example.com" not in refused.get_data(as_text=True)
 
 
 def test_non_admin_posts_to_the_back_office_change_nothing(client, db):
@@ -47,9 +57,29 @@ def test_non_admin_posts_to_the_back_office_change_nothing(client, db):
     assert not seller.verified
 
 
+#: What each back-office page shows of the admin_pages data.
+SHOWN = {
+    "/admin/": ["กลุ่มรอตรวจ", "กองทุนรอตรวจ"],  # both wait for verification
+    "/admin/sellers": ["กลุ่มรอตรวจ"],
+    "/admin/sellers/new": ['name="name_th"', 'name="kind"'],
+    "/admin/funds": ["กองทุนรอตรวจ"],
+    "/admin/funds/new": ['name="name_th"'],
+    "/admin/users": ["admin@example.com", "buyer@example.com"],
+}
+
+
 @pytest.mark.parametrize("url", ADMIN_PAGES)
-def test_admin_pages_answer(admin_client, url):
-    assert admin_client.get(url).status_code == 200
+def test_admin_pages_show_what_they_are_for(admin_client, db, url):
+    SellerFactory(name_th="กลุ่มรอตรวจ", verified=False)
+    FundFactory(name_th="กองทุนรอตรวจ", verified=False)
+    UserFactory(email="buyer@example.com")
+    db.session.commit()
+
+    response = admin_client.get(url)
+
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert all(text in page for text in SHOWN[url]), SHOWN[url]
 
 
 def test_admin_creates_verifies_and_staffs_a_seller(admin_client, db):
@@ -172,8 +202,6 @@ def test_fund_treasurer_edits_own_fund_only(client, db):
 
 
 def test_admin_edits_categories(admin_client, db):
-    from marketplace.catalog.models import Category
-
     added = admin_client.submit(
         "/admin/categories",
         {"name_th": "สมุนไพร", "name_en": "Herbs", "position": "9", "active": "y"},
@@ -186,11 +214,18 @@ def test_admin_edits_categories(admin_client, db):
     empty = admin_client.submit(f"/admin/categories/{herbs.id}", {"name_th": "", "position": "1"})
 
     assert (added.status_code, renamed.status_code, empty.status_code) == (302, 302, 400)
+    assert '<p class="error">กรุณากรอกช่องนี้</p>' in empty.get_data(as_text=True)  # on its row
     db.session.refresh(herbs)
     assert (herbs.slug, herbs.name_th, herbs.active) == ("herbs", "สมุนไพรไทย", False)
-    # A retired category is not offered to sellers.
-    form = admin_client.get("/admin/categories").get_data(as_text=True)
-    assert "สมุนไพรไทย" in form
+    # The admin still sees the retired category; sellers are no longer offered it.
+    assert "สมุนไพรไทย" in admin_client.get("/admin/categories").get_data(as_text=True)
+    member = SellerMemberFactory(user__email="member@example.com")
+    db.session.commit()
+    admin_client.submit("/logout", {})
+    admin_client.login("member@example.com")
+    product_form = admin_client.get(f"/sellers/{member.seller_id}/products/new")
+    assert "ข้าวและธัญพืช" in product_form.get_data(as_text=True)
+    assert "สมุนไพร" not in product_form.get_data(as_text=True)
 
 
 def test_non_admin_cannot_edit_categories(client, db):
@@ -201,3 +236,4 @@ def test_non_admin_cannot_edit_categories(client, db):
     response = client.submit("/admin/categories", {"name_th": "แอบเพิ่ม", "position": "1"})
 
     assert response.status_code == 403
+    assert db.session.scalar(select(Category).where(Category.name_th == "แอบเพิ่ม")) is None

@@ -674,7 +674,7 @@ def test_my_orders_come_a_page_at_a_time_newest_first(client, db, market, monkey
 def test_a_new_product_shows_the_levies_its_seller_agreed(client, db, market):
     member = SellerMemberFactory(user__email="c@example.com")
     treasurer = FundTreasurerFactory(user__email="tc@example.com")
-    agreed_levy(member, treasurer, kind="percent", rate="2")
+    agreed_levy(member, treasurer, kind="percent", rate=200)
     db.session.commit()
 
     created = client.post(

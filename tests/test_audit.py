@@ -18,6 +18,7 @@ from marketplace.errors import Conflict, DomainError, Forbidden
 from marketplace.extensions import db as _db
 from marketplace.ledger import services as ledger
 from marketplace.levies import services as levies
+from marketplace.levies.models import Beneficiary, LevyKind, LevyScope, Side
 from marketplace.money import format_satang
 from marketplace.orders import services as orders
 from marketplace.payments.models import Payment
@@ -29,6 +30,7 @@ from tests.factories import (
     SellerFactory,
     SellerMemberFactory,
     UserFactory,
+    agreed_levy,
 )
 
 ADDRESS = {
@@ -48,6 +50,8 @@ def world(db):
     treasurer = FundTreasurerFactory(user__email="treasurer@example.com")
     rice = ProductFactory(seller=member.seller, price_satang=35000, stock=500)
     world = {
+        "membership": member,
+        "treasurership": treasurer,
         "seller": member.seller,
         "member": member.user,
         "fund": treasurer.fund,
@@ -61,20 +65,7 @@ def world(db):
 
 
 def agree(world):
-    rule = levies.propose(
-        world["member"],
-        side="seller",
-        seller_id=world["seller"].id,
-        fund_id=world["fund"].id,
-        beneficiary="fund",
-        scope="product",
-        product_id=world["rice"].id,
-        kind="per_unit",
-        rate="4",
-        effective_from=START,
-    )
-    levies.accept(world["treasurer"], rule)
-    return rule
+    return agreed_levy(world["membership"], world["treasurership"], world["rice"])
 
 
 def place(world, quantity=10):
@@ -335,14 +326,16 @@ def test_levy_rules_proposed_accepted_declined_ended(db, world):
     levies.end(world["treasurer"], rule)
     other = levies.propose(
         world["treasurer"],
-        side="fund",
-        seller_id=world["seller"].id,
-        fund_id=world["fund"].id,
-        beneficiary="fund",
-        scope="seller",
-        kind="percent",
-        rate="2",
-        effective_from=date(2030, 1, 1),
+        Side.FUND,
+        levies.LevyTerms(
+            seller_id=world["seller"].id,
+            fund_id=world["fund"].id,
+            beneficiary=Beneficiary.FUND,
+            scope=LevyScope.SELLER,
+            kind=LevyKind.PERCENT,
+            rate=200,
+            effective_from=date(2030, 1, 1),
+        ),
     )
     with pytest.raises(Forbidden):
         levies.accept(world["treasurer"], other)  # the proposer's side cannot accept
@@ -513,15 +506,17 @@ def two_sides(db, world):
     db.session.commit()
     rule_b = levies.propose(
         member_b.user,
-        side="seller",
-        seller_id=member_b.seller_id,
-        fund_id=treasurer_b.fund_id,
-        beneficiary="fund",
-        scope="product",
-        product_id=product_b.id,
-        kind="per_unit",
-        rate="3",
-        effective_from=START,
+        Side.SELLER,
+        levies.LevyTerms(
+            seller_id=member_b.seller_id,
+            fund_id=treasurer_b.fund_id,
+            beneficiary=Beneficiary.FUND,
+            scope=LevyScope.PRODUCT,
+            product_id=product_b.id,
+            kind=LevyKind.PER_UNIT,
+            rate=300,
+            effective_from=START,
+        ),
     )
     db.session.commit()
     return {**world, "seller_b": member_b.seller, "fund_b": treasurer_b.fund, "rule_b": rule_b}
@@ -640,7 +635,11 @@ def test_nothing_is_recorded_when_the_action_is_refused(db, world):
     db.session.rollback()
     with pytest.raises(DomainError):
         ledger.record_remittance(
-            world["treasurer"], world["fund"], amount="1", remitted_on=START, bank_reference="x"
+            world["treasurer"],
+            world["fund"],
+            amount_satang=100,
+            remitted_on=START,
+            bank_reference="x",
         )
     db.session.rollback()
 

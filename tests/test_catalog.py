@@ -1,5 +1,4 @@
 import io
-import re
 
 import pytest
 from PIL import Image
@@ -17,6 +16,7 @@ from tests.factories import (
     SellerMemberFactory,
     agreed_levy,
 )
+from tests.pages import field_errors
 
 
 def product_count(db):
@@ -67,38 +67,61 @@ def test_member_lists_a_product_with_the_price_in_satang(client, db, member):
 
 
 @pytest.mark.parametrize(
-    "changes",
+    ("changes", "field", "message"),
     [
-        {"price": "12.345"},
-        {"price": "0"},
-        {"price": "-5"},
-        {"price": "abc"},
-        {"price": "1e3"},
-        {"price": "999999999"},
-        {"stock": "-1"},
-        {"stock": "1.5"},
-        {"stock": "99999999999"},
-        {"weight_grams": "0"},
-        {"category_id": "999999"},
-        {"category_id": "rice"},
-        {"name_th": ""},
-        {"unit_label": ""},
-        {"status": "sold"},
+        ({"price": "12.345"}, "price", "ไม่เกินสองตำแหน่ง"),
+        ({"price": "0"}, "price", "ราคาต้องมากกว่าศูนย์"),
+        ({"price": "-5"}, "price", "ราคาต้องมากกว่าศูนย์"),
+        ({"price": "abc"}, "price", "กรอกราคาเป็นบาท"),
+        ({"price": "1e3"}, "price", "กรอกราคาเป็นบาท"),
+        ({"price": "999999999"}, "price", "฿100,000.00"),
+        ({"price": ""}, "price", "กรุณากรอกช่องนี้"),
+        ({"stock": "-1"}, "stock", "จำนวนคงเหลือ"),
+        ({"stock": "1.5"}, "stock", "จำนวนคงเหลือ"),
+        ({"stock": "99999999999"}, "stock", "จำนวนคงเหลือ"),
+        ({"weight_grams": "0"}, "weight_grams", "กรัม"),
+        ({"category_id": "999999"}, "category_id", "เลือกหมวดหมู่"),
+        ({"category_id": "rice"}, "category_id", "เลือกหมวดหมู่"),
+        ({"name_th": ""}, "name_th", "กรุณากรอกช่องนี้"),
+        ({"unit_label": ""}, "unit_label", "กรุณากรอกช่องนี้"),
+        ({"status": "sold"}, "status", "ตัวเลือกไม่ถูกต้อง"),
     ],
 )
-def test_bad_product_input_is_refused_and_writes_nothing(client, db, member, changes):
+def test_bad_product_input_is_shown_on_its_field_and_writes_nothing(
+    client, db, member, changes, field, message
+):
     response = client.submit(f"/sellers/{member.id}/products/new", product_fields(db, **changes))
 
     assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    errors = field_errors(page, field)
+    assert any(message in error for error in errors), errors
+    if field in ("price", "stock", "weight_grams"):
+        assert f'value="{changes[field]}"' in page  # shown again as typed
     assert product_count(db) == 0
 
 
-def test_three_decimal_price_gets_a_clear_message(client, db, member):
+def test_a_refused_edit_keeps_the_product_as_it_was(client, db, member):
+    product = ProductFactory(seller=member, price_satang=35000, stock=7)
+    db.session.commit()
+
     response = client.submit(
-        f"/sellers/{member.id}/products/new", product_fields(db, price="12.345")
+        f"/sellers/{member.id}/products/{product.id}/edit",
+        product_fields(db, price="12.345", stock="3"),
     )
 
-    assert "ไม่เกินสองตำแหน่ง" in response.get_data(as_text=True)
+    assert response.status_code == 400
+    db.session.refresh(product)
+    assert (product.price_satang, product.stock) == (35000, 7)
+
+
+def test_the_edit_form_shows_the_price_in_baht(client, db, member):
+    product = ProductFactory(seller=member, price_satang=123450, weight_grams=5050)
+    db.session.commit()
+
+    page = client.get(f"/sellers/{member.id}/products/{product.id}/edit").get_data(as_text=True)
+
+    assert 'value="1234.50"' in page and 'value="5050"' in page
 
 
 def test_members_manage_only_their_own_sellers_products(client, db, member):
@@ -208,17 +231,6 @@ def encoded(size, image_format, **options):
     return buffer.getvalue()
 
 
-def image_field_error(page):
-    """The error shown inside the picture field's block, or None."""
-    match = re.search(
-        r'<div class="field has-error">(?:(?!</div>).)*name="image"(?:(?!</div>).)*'
-        r'<p class="error" role="alert">([^<]*)</p>',
-        page,
-        re.S,
-    )
-    return match and match.group(1)
-
-
 def test_pictures_decode_within_the_pixel_budget(make_app, db):
     app = make_app(MAX_IMAGE_PIXELS=1_500_000)
     member = SellerMemberFactory(user__email="member@example.com")
@@ -234,7 +246,8 @@ def test_pictures_decode_within_the_pixel_budget(make_app, db):
     for name, data in refused.items():
         response = upload(client, member.seller, product, data)
         assert response.status_code == 400, name
-        assert "1.5" in image_field_error(response.get_data(as_text=True)), name
+        errors = field_errors(response.get_data(as_text=True), "image")
+        assert any("1.5" in error for error in errors), name
     assert db.session.scalar(select(func.count()).select_from(ProductImage)) == 0
 
     # 5.76 million pixels, but a baseline JPEG decodes at half scale: 1200 × 1200.
@@ -272,11 +285,15 @@ def test_buyers_see_only_active_products_of_verified_sellers(client, db):
         assert client.get(f"/products/{product.id}").status_code == 404
 
 
-def test_members_preview_their_draft(client, db, member):
-    draft = ProductFactory(seller=member, status=ProductStatus.DRAFT)
+def test_members_preview_their_draft(app, client, db, member):
+    draft = ProductFactory(seller=member, name_th="ฉบับร่างของเรา", status=ProductStatus.DRAFT)
     db.session.commit()
 
-    assert client.get(f"/products/{draft.id}").status_code == 200
+    preview = client.get(f"/products/{draft.id}")
+
+    assert preview.status_code == 200 and "ฉบับร่างของเรา" in preview.get_data(as_text=True)
+    assert app.test_client().get(f"/products/{draft.id}").status_code == 404  # nobody else
+    assert "ฉบับร่างของเรา" not in client.get("/products").get_data(as_text=True)
 
 
 def test_thai_search_finds_a_word_inside_a_name(client, db, backend):
@@ -332,23 +349,32 @@ def test_sort_and_pagination(client, db):
 
 
 @pytest.mark.parametrize(
-    "query",
+    ("query", "listed"),
     [
-        "page=abc",
-        "page=-3",
-        "per_page=0",
-        "per_page=100000",
-        "province=xx",
-        "province=999",
-        "sort=DROP",
-        "region=%27%3B+DROP+TABLE+products",
-        "seller=abc",
-        "category=" + "x" * 500,
-        "q=" + "ก" * 5000,
+        # Values that cannot be a filter are ignored: the whole catalog is listed.
+        ("page=abc", True),
+        ("page=-3", True),
+        ("per_page=0", True),
+        ("per_page=100000", True),
+        ("province=xx", True),
+        ("province=999", True),
+        ("sort=DROP", True),
+        ("seller=abc", True),
+        # Filters that match nothing list nothing (and change nothing).
+        ("region=%27%3B+DROP+TABLE+products", False),
+        ("category=" + "x" * 500, False),
+        ("q=" + "ก" * 5000, False),
     ],
 )
-def test_odd_catalog_queries_never_fail(client, query):
-    assert client.get(f"/products?{query}").status_code == 200
+def test_odd_catalog_queries_never_fail(client, db, query, listed):
+    ProductFactory(name_th="ข้าวเหนียวเขี้ยวงู")
+    db.session.commit()
+
+    response = client.get(f"/products?{query}")
+
+    assert response.status_code == 200
+    assert ("ข้าวเหนียวเขี้ยวงู" in response.get_data(as_text=True)) is listed
+    assert product_count(db) == 1
 
 
 def test_catalog_page_runs_the_same_number_of_queries_for_5_and_50_products(app, client, db):

@@ -35,8 +35,8 @@ def business(db):
     treasurer, other = FundTreasurerFactory(), FundTreasurerFactory()
     rice = ProductFactory(seller=member.seller, price_satang=35000, stock=500)
     honey = ProductFactory(seller=member.seller, price_satang=12000, stock=500)
-    agreed_levy(member, treasurer, rice, rate="4")
-    agreed_levy(member, other, honey, kind="percent", rate="2.5")
+    agreed_levy(member, treasurer, rice, rate=400)
+    agreed_levy(member, other, honey, kind="percent", rate=250)
     admin, buyer = AdminFactory(), UserFactory()
     db.session.commit()
     paid = []
@@ -50,7 +50,7 @@ def business(db):
     ledger.record_remittance(
         treasurer.user,
         treasurer.fund,
-        amount="10",
+        amount_satang=1000,
         remitted_on=date(2026, 1, 1),
         bank_reference="r",
     )

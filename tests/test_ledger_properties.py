@@ -16,7 +16,6 @@ from marketplace.funds import reports
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import Account, AccountKind, JournalLine, Remittance
 from marketplace.levies import arithmetic, routing
-from marketplace.levies import services as levies
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order
 from marketplace.outbox.models import OutboxMessage
@@ -65,24 +64,13 @@ def build_world(db):
     ]
     db.session.flush()
     for seller_member, fund, scope, kind, rate, product in (
-        (first, fund_a, "product", "per_unit", "4", products[0]),
-        (first, fund_b, "seller", "per_kg", "1.5", None),
-        (second, fund_b, "seller", "percent", "3.33", None),
+        (first, fund_a, "product", "per_unit", 400, products[0]),
+        (first, fund_b, "seller", "per_kg", 150, None),
+        (second, fund_b, "seller", "percent", 333, None),
     ):
         agreed_levy(seller_member, fund, product, kind=kind, rate=rate, scope=scope)
     # The buyer's own fund gets 1% of the second seller's sales too.
-    rule = levies.propose(
-        second.user,
-        side="seller",
-        seller_id=second.seller_id,
-        fund_id=None,
-        beneficiary="buyer_fund",
-        scope="seller",
-        kind="percent",
-        rate="1",
-        effective_from=date(2026, 1, 1),
-    )
-    levies.accept(admin, rule)
+    agreed_levy(second, None, kind="percent", rate=100, admin=admin)
     db.session.commit()
     return {
         "admin": admin,
@@ -152,7 +140,7 @@ def apply_step(app, db, world, step):
             ledger.record_remittance(
                 world["treasurers"][index],
                 fund,
-                amount=_baht(max(1, owed * amount // 100)),
+                amount_satang=max(1, owed * amount // 100),
                 remitted_on=date(2026, 6, 1),
                 bank_reference="prop",
             )
@@ -184,10 +172,6 @@ def apply_step(app, db, world, step):
         ):
             celery.tasks[message.task].apply(kwargs={**message.payload, "outbox_id": message.id})
         routing.route_order(order.id)
-
-
-def _baht(satang):
-    return f"{satang // 100}.{satang % 100:02d}"
 
 
 @settings(

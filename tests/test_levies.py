@@ -23,7 +23,8 @@ from marketplace.ledger.models import (
 from marketplace.ledger.verify import verify
 from marketplace.levies import routing
 from marketplace.levies import services as levies
-from marketplace.levies.models import LevyRule, RuleStatus
+from marketplace.levies.forms import read_rate
+from marketplace.levies.models import Beneficiary, LevyKind, LevyRule, LevyScope, RuleStatus, Side
 from marketplace.orders import services as orders
 from marketplace.outbox.models import OutboxMessage
 from tests.factories import (
@@ -33,7 +34,9 @@ from tests.factories import (
     ProductFactory,
     SellerMemberFactory,
     UserFactory,
+    agreed_levy,
 )
+from tests.pages import field_errors
 
 ADDRESS = {
     "name": "สมศรี",
@@ -58,6 +61,8 @@ def world(db):
         stock=500,
     )
     world = {
+        "membership": member,
+        "treasurership": treasurer,
         "seller": member.seller,
         "member": member.user,
         "fund": treasurer.fund,
@@ -70,23 +75,28 @@ def world(db):
     return world
 
 
-def agree(world, kind="per_unit", rate="4", scope="product", **changes):
+def agree(world, kind="per_unit", rate=400, scope="product"):
     """A rule proposed by the seller's member and accepted by the fund's treasurer."""
+    product = world["rice"] if scope == "product" else None
+    return agreed_levy(
+        world["membership"], world["treasurership"], product, kind=kind, rate=rate, scope=scope
+    )
+
+
+def terms(world, **changes):
+    """Terms of a ฿4 a bag levy on the rice for the world's fund, with ``changes``."""
     values = {
-        "side": "seller",
         "seller_id": world["seller"].id,
         "fund_id": world["fund"].id,
-        "beneficiary": "fund",
-        "scope": scope,
-        "product_id": world["rice"].id if scope == "product" else None,
-        "kind": kind,
-        "rate": rate,
+        "beneficiary": Beneficiary.FUND,
+        "scope": LevyScope.PRODUCT,
+        "product_id": world["rice"].id,
+        "kind": LevyKind.PER_UNIT,
+        "rate": 400,
         "effective_from": START,
+        **changes,
     }
-    values.update(changes)
-    rule = levies.propose(world["member"], **values)
-    levies.accept(world["treasurer"], rule)
-    return rule
+    return levies.LevyTerms(**values)
 
 
 def buy(world, quantity=10, product=None, buyer=None, pay=True):
@@ -140,14 +150,8 @@ def test_proposed_by_a_member_accepted_by_the_treasurer_through_the_web(client, 
 def test_other_parties_cannot_decide_or_see(client, db, world):
     rule = levies.propose(
         world["member"],
-        side="seller",
-        seller_id=world["seller"].id,
-        fund_id=world["fund"].id,
-        beneficiary="fund",
-        scope="seller",
-        kind="percent",
-        rate="2",
-        effective_from=START,
+        Side.SELLER,
+        terms(world, scope=LevyScope.SELLER, product_id=None, kind=LevyKind.PERCENT, rate=200),
     )
     other = FundTreasurerFactory(user__email="other@example.com")
     db.session.commit()
@@ -164,57 +168,162 @@ def test_other_parties_cannot_decide_or_see(client, db, world):
 @pytest.mark.parametrize(
     ("changes", "field"),
     [
-        ({"rate": "-4"}, "rate"),
-        ({"rate": "0"}, "rate"),
-        ({"rate": "4.555"}, "rate"),
-        ({"kind": "percent", "rate": "100.5"}, "rate"),
-        ({"kind": "percent", "rate": "abc"}, "rate"),
-        ({"rate": "400"}, "rate"),  # more than the ฿350 the bag costs
+        ({"rate": -400}, "rate"),
+        ({"rate": 0}, "rate"),
+        ({"kind": LevyKind.PERCENT, "rate": 10_050}, "rate"),
+        ({"kind": LevyKind.PER_KG, "rate": levies.MAX_AMOUNT_RATE + 1}, "rate"),
+        ({"rate": 35_001}, "rate"),  # more than the ฿350 the bag costs
         ({"effective_to": date(2025, 12, 31)}, "effective_to"),
-        ({"effective_from": "2026-13-01"}, "effective_from"),
-        ({"scope": "category", "category_id": None}, "category_id"),
-        ({"scope": "everything"}, "scope"),
+        ({"scope": LevyScope.CATEGORY, "category_id": None}, "category_id"),
+        ({"fund_id": None}, "fund_id"),
+        ({"seller_id": 999_999}, "seller_id"),
     ],
 )
-def test_bad_rules_are_refused_and_write_nothing(db, world, changes, field):
-    values = {
-        "side": "seller",
-        "seller_id": world["seller"].id,
-        "fund_id": world["fund"].id,
-        "beneficiary": "fund",
-        "scope": "product",
-        "product_id": world["rice"].id,
-        "kind": "per_unit",
-        "rate": "4",
-        "effective_from": START,
-        **changes,
-    }
+def test_rules_the_terms_break_are_refused_and_write_nothing(db, world, changes, field):
     with pytest.raises(DomainError) as refused:
-        levies.propose(world["member"], **values)
+        levies.propose(world["member"], Side.SELLER, terms(world, **changes))
     assert refused.value.field == field
     db.session.rollback()
     assert db.session.scalar(select(func.count()).select_from(LevyRule)) == 0
 
 
+def test_another_sellers_product_is_refused(db, world):
+    stranger = ProductFactory()
+    with pytest.raises(DomainError) as refused:
+        levies.propose(world["member"], Side.SELLER, terms(world, product_id=stranger.id))
+    assert refused.value.field == "product_id"
+
+
+def test_terms_are_typed_values_never_text(world):
+    with pytest.raises(TypeError):
+        terms(world, rate="4")
+    with pytest.raises(TypeError):
+        terms(world, kind="per_unit")
+    with pytest.raises(TypeError):
+        terms(world, effective_from="2026-01-01")
+    with pytest.raises(TypeError):
+        levies.propose(world["member"], "seller", terms(world))
+
+
+@pytest.mark.parametrize(
+    ("kind", "text", "rate"),
+    [
+        (LevyKind.PER_UNIT, "4", 400),
+        (LevyKind.PER_UNIT, " 0.50 ", 50),
+        (LevyKind.PER_KG, "1,000", 100_000),
+        (LevyKind.PER_KG, "฿1.5", 150),
+        (LevyKind.PERCENT, "2.5", 250),
+        (LevyKind.PERCENT, "2.5%", 250),
+        (LevyKind.PERCENT, "100", 10_000),
+    ],
+)
+def test_the_rate_is_read_by_its_kind(kind, text, rate):
+    assert read_rate(kind, text) == rate
+
+
+@pytest.mark.parametrize(
+    ("kind", "text"),
+    [
+        (LevyKind.PER_UNIT, "4.555"),
+        (LevyKind.PER_UNIT, "-4"),
+        (LevyKind.PER_UNIT, "0"),
+        (LevyKind.PER_UNIT, "1e3"),
+        (LevyKind.PER_UNIT, "10000.01"),
+        (LevyKind.PERCENT, "100.5"),
+        (LevyKind.PERCENT, "2.555"),
+        (LevyKind.PERCENT, "abc"),
+        (LevyKind.PERCENT, "-1"),
+    ],
+)
+def test_a_rate_that_cannot_be_read_is_refused(kind, text):
+    with pytest.raises(ValueError):
+        read_rate(kind, text)
+
+
+def proposal(world, **changes):
+    """The seller's levy form, filled in for a ฿4 a bag levy on the rice."""
+    return {
+        "beneficiary": "fund",
+        "fund_id": str(world["fund"].id),
+        "scope": "product",
+        "product_id": str(world["rice"].id),
+        "kind": "per_unit",
+        "rate": "4",
+        "effective_from": "2026-01-01",
+        **changes,
+    }
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"rate": "4.555"}, "rate", "ทศนิยมไม่เกินสองตำแหน่ง"),
+        ({"rate": "-4"}, "rate", "เงินสมทบต้องมากกว่าศูนย์"),
+        ({"rate": "0"}, "rate", "เงินสมทบต้องมากกว่าศูนย์"),
+        ({"kind": "percent", "rate": "abc"}, "rate", "กรอกเปอร์เซ็นต์"),
+        ({"kind": "percent", "rate": "100.5"}, "rate", "ต้องไม่เกิน 100%"),
+        ({"rate": "400"}, "rate", "ราคาสินค้า"),  # the service: more than the bag costs
+        ({"effective_from": "2026-13-01"}, "effective_from", "วันที่"),
+        ({"effective_to": "2025-12-31"}, "effective_to", "วันสุดท้าย"),
+        ({"scope": "everything"}, "scope", "ตัวเลือกไม่ถูกต้อง"),
+        ({"scope": "category", "product_id": ""}, "category_id", "หมวดหมู่"),
+        ({"fund_id": "abc"}, "fund_id", "กองทุน"),
+    ],
+)
+def test_bad_rule_form_input_is_shown_on_its_field_and_writes_nothing(
+    client, db, world, changes, field, message
+):
+    client.login("member@example.com")
+
+    response = client.submit(
+        f"/sellers/{world['seller'].id}/levy-rules", proposal(world, **changes)
+    )
+
+    assert response.status_code == 400
+    errors = field_errors(response.get_data(as_text=True), field)
+    assert any(message in error for error in errors), errors
+    assert db.session.scalar(select(func.count()).select_from(LevyRule)) == 0
+
+
+def test_a_treasurer_proposes_for_the_fund_through_the_web(client, db, world):
+    client.login("treasurer@example.com")
+
+    response = client.submit(
+        f"/funds/{world['fund'].id}/levy-rules",
+        {
+            "seller_id": str(world["seller"].id),
+            "scope": "seller",
+            "kind": "percent",
+            "rate": "2.5%",
+            "effective_from": "2026-01-01",
+            "effective_to": "2026-12-31",
+            "note": " ทั้งปี ",
+        },
+    )
+
+    assert response.status_code == 303
+    rule = db.session.scalar(select(LevyRule))
+    assert (rule.proposed_by_side, rule.beneficiary, rule.fund_id, rule.kind, rule.rate) == (
+        Side.FUND,
+        Beneficiary.FUND,
+        world["fund"].id,
+        LevyKind.PERCENT,
+        250,
+    )
+    assert (rule.effective_from, rule.effective_to, rule.note) == (
+        START,
+        date(2026, 12, 31),
+        "ทั้งปี",
+    )
+
+
 def test_a_duplicate_rule_for_the_same_scope_and_fund_is_refused(db, world):
     agree(world)
     with pytest.raises(Conflict):
-        agree(world, rate="5")
+        agree(world, rate=500)
     # Another fund may have its own rule on the same product.
     other = FundTreasurerFactory()
-    rule = levies.propose(
-        world["member"],
-        side="seller",
-        seller_id=world["seller"].id,
-        fund_id=other.fund_id,
-        beneficiary="fund",
-        scope="product",
-        product_id=world["rice"].id,
-        kind="per_unit",
-        rate="1",
-        effective_from=START,
-    )
-    levies.accept(other.user, rule)
+    rule = agreed_levy(world["membership"], other, world["rice"], rate=100)
     assert rule.status == RuleStatus.ACTIVE
 
 
@@ -266,18 +375,7 @@ def test_orders_snapshot_their_levies_and_rule_changes_leave_them_alone(db, worl
 def test_several_rules_apply_to_one_item_for_different_funds(db, world):
     agree(world)
     second = FundTreasurerFactory()
-    rule = levies.propose(
-        world["member"],
-        side="seller",
-        seller_id=world["seller"].id,
-        fund_id=second.fund_id,
-        beneficiary="fund",
-        scope="seller",
-        kind="percent",
-        rate="2.5",
-        effective_from=START,
-    )
-    levies.accept(second.user, rule)
+    agreed_levy(world["membership"], second, kind="percent", rate=250)
 
     order = buy(world, 3, pay=False)
 
@@ -288,14 +386,16 @@ def test_several_rules_apply_to_one_item_for_different_funds(db, world):
 def test_buyers_own_fund_rule(db, world):
     rule = levies.propose(
         world["member"],
-        side="seller",
-        seller_id=world["seller"].id,
-        fund_id=None,
-        beneficiary="buyer_fund",
-        scope="seller",
-        kind="per_kg",
-        rate="1",
-        effective_from=START,
+        Side.SELLER,
+        terms(
+            world,
+            fund_id=None,
+            beneficiary=Beneficiary.BUYER_FUND,
+            scope=LevyScope.SELLER,
+            product_id=None,
+            kind=LevyKind.PER_KG,
+            rate=100,
+        ),
     )
     with pytest.raises(Forbidden):
         levies.accept(world["treasurer"], rule)  # no single fund: the marketplace decides
@@ -362,18 +462,7 @@ def test_routing_twice_or_duplicated_posts_once(app, db, world):
 def test_a_task_that_fails_halfway_is_retried_and_posts_once(app, db, world, monkeypatch):
     agree(world)
     second = FundTreasurerFactory()
-    rule = levies.propose(
-        world["member"],
-        side="seller",
-        seller_id=world["seller"].id,
-        fund_id=second.fund_id,
-        beneficiary="fund",
-        scope="seller",
-        kind="percent",
-        rate="1",
-        effective_from=START,
-    )
-    levies.accept(second.user, rule)
+    agreed_levy(world["membership"], second, kind="percent", rate=100)
     db.session.commit()
     real_accrue = routing._accrue
     calls = []
@@ -579,7 +668,7 @@ def test_refunding_k_of_n_units_reverses_k_times_the_rate(app, db, world):
 
 def test_per_kg_and_percent_levies_reverse_exactly_in_any_steps(app, db, world):
     # ฿1.50 a kg of 5.05 kg bags, 3 bags: ฿22.725, rounded once (half up) to ฿22.73.
-    agree(world, kind="per_kg", rate="1.5")
+    agree(world, kind="per_kg", rate=150)
     order = buy(world, 3)
     db.session.commit()
     item = order.items[0]
@@ -598,7 +687,7 @@ def test_per_kg_and_percent_levies_reverse_exactly_in_any_steps(app, db, world):
 
 def test_a_tiny_percent_levy_rounds_once_and_reverses_to_zero(app, db, world):
     cheap = ProductFactory(seller=world["seller"], price_satang=33, stock=100)
-    agree(world, kind="percent", rate="3", scope="seller")
+    agree(world, kind="percent", rate=300, scope="seller")
     order = buy(world, 7, product=cheap)
     db.session.commit()
     item = order.items[0]
@@ -642,7 +731,11 @@ def _remit_then_refund_half(world):
     order = buy(world, 10)
     _db.session.commit()
     ledger.record_remittance(
-        world["treasurer"], world["fund"], amount="40", remitted_on=START, bank_reference="KTB-1"
+        world["treasurer"],
+        world["fund"],
+        amount_satang=4000,
+        remitted_on=START,
+        bank_reference="KTB-1",
     )
     _db.session.commit()
     orders.refund(world["admin"], order, [(order.items[0].id, 5)])
@@ -701,17 +794,21 @@ def test_a_batch_of_orders_settles_what_a_fund_owes_before_its_payable_grows(
 
 
 @pytest.mark.parametrize(
-    ("amount", "day", "reference"),
+    ("amount", "day", "reference", "field", "message"),
     [
-        ("-5", "2026-01-02", "x"),
-        ("40.01", "2026-01-02", "x"),
-        ("0", "2026-01-02", "x"),
-        ("abc", "2026-01-02", "x"),
-        ("10", "2099-01-01", "x"),
-        ("10", "2026-01-02", ""),
+        ("-5", "2026-01-02", "x", "amount", "จำนวนเงินต้องมากกว่าศูนย์"),
+        ("40.01", "2026-01-02", "x", "amount", "฿40.00"),  # more than the fund is owed
+        ("0", "2026-01-02", "x", "amount", "จำนวนเงินต้องมากกว่าศูนย์"),
+        ("abc", "2026-01-02", "x", "amount", "ทศนิยมไม่เกินสองตำแหน่ง"),
+        ("10.005", "2026-01-02", "x", "amount", "ทศนิยมไม่เกินสองตำแหน่ง"),
+        ("10", "2099-01-01", "x", "remitted_on", "อนาคต"),
+        ("10", "2026-02-30", "x", "remitted_on", "วันที่"),
+        ("10", "2026-01-02", "", "bank_reference", "กรุณากรอกช่องนี้"),
     ],
 )
-def test_bad_remittances_are_refused(client, db, world, amount, day, reference):
+def test_bad_remittances_are_refused_on_their_field(
+    client, db, world, amount, day, reference, field, message
+):
     agree(world)
     buy(world, 10)
     db.session.commit()
@@ -723,6 +820,8 @@ def test_bad_remittances_are_refused(client, db, world, amount, day, reference):
     )
 
     assert response.status_code == 400
+    errors = field_errors(response.get_data(as_text=True), field)
+    assert any(message in error for error in errors), errors
     assert fund_balance(world["fund"].id) == 4000
     assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 2
 
@@ -793,8 +892,13 @@ def test_report_pages_csv_and_dates(client, db, world):
     assert "ข้าวหอมมะลิ ถุง 5 กก." in items
     body = csv_response.data
     assert body.startswith("\ufeff".encode()) and "ข้าวหอมมะลิ".encode() in body and b"40.00" in body
-    for query in ("from=2026-02-01&to=2026-01-01", "from=yesterday", "to=2026-02-30"):
-        assert client.get(f"/funds/{fund_id}/levies?{query}").status_code == 400
+    for query, message in (
+        ("from=2026-02-01&to=2026-01-01", "ช่วงเวลาสิ้นสุดก่อนเริ่มต้น"),
+        ("from=yesterday", "กรอกวันที่แบบ ปปปป-ดด-วว"),
+        ("to=2026-02-30", "กรอกวันที่แบบ ปปปป-ดด-วว"),
+    ):
+        refused = client.get(f"/funds/{fund_id}/levies?{query}")
+        assert refused.status_code == 400 and message in refused.get_data(as_text=True), query
 
 
 def test_levy_report_command(app, db, world):
@@ -831,7 +935,11 @@ def test_levy_report_command(app, db, world):
             "2026-01-01",
         ]
     )
-    assert bad.exit_code != 0
+    assert bad.exit_code == 1 and "ช่วงเวลาสิ้นสุดก่อนเริ่มต้น" in bad.output
+    unreadable = app.test_cli_runner().invoke(
+        args=["levy", "report", "--fund", str(world["fund"].id), "--from", "2026-13-01"]
+    )
+    assert unreadable.exit_code == 2 and "YYYY-MM-DD" in unreadable.output
 
 
 def test_reports_read_the_ledger_not_the_rules(db, world):
@@ -911,7 +1019,7 @@ def test_ledger_verify_command_is_clean_after_a_day_of_business(app, db, world):
     orders.refund(world["admin"], order, [(order.items[0].id, 4)])
     db.session.commit()
     ledger.record_remittance(
-        world["treasurer"], world["fund"], amount="10", remitted_on=START, bank_reference="r"
+        world["treasurer"], world["fund"], amount_satang=1000, remitted_on=START, bank_reference="r"
     )
     db.session.commit()
 
@@ -978,19 +1086,17 @@ def test_verify_notices_report_totals_that_disagree_with_the_journal(db, world):
 def test_one_fund_takes_one_levy_from_a_product_whatever_the_scope(db, world):
     agree(world)  # product rule
     db.session.commit()
-    for scope, extra in (("seller", {}), ("category", {"category_id": world["rice"].category_id})):
+    for scope, extra in (
+        (LevyScope.SELLER, {}),
+        (LevyScope.CATEGORY, {"category_id": world["rice"].category_id}),
+    ):
         with pytest.raises(Conflict):
             levies.propose(
                 world["member"],
-                side="seller",
-                seller_id=world["seller"].id,
-                fund_id=world["fund"].id,
-                beneficiary="fund",
-                scope=scope,
-                kind="percent",
-                rate="1",
-                effective_from=START,
-                **extra,
+                Side.SELLER,
+                terms(
+                    world, scope=scope, product_id=None, kind=LevyKind.PERCENT, rate=100, **extra
+                ),
             )
         db.session.rollback()
     # Once the product rule has ended, a seller-wide one from the next day is fine.
@@ -999,14 +1105,15 @@ def test_one_fund_takes_one_levy_from_a_product_whatever_the_scope(db, world):
     db.session.flush()
     levies.propose(
         world["member"],
-        side="seller",
-        seller_id=world["seller"].id,
-        fund_id=world["fund"].id,
-        beneficiary="fund",
-        scope="seller",
-        kind="percent",
-        rate="1",
-        effective_from=date(2026, 7, 1),
+        Side.SELLER,
+        terms(
+            world,
+            scope=LevyScope.SELLER,
+            product_id=None,
+            kind=LevyKind.PERCENT,
+            rate=100,
+            effective_from=date(2026, 7, 1),
+        ),
     )
 
 
@@ -1176,7 +1283,7 @@ def test_odd_refund_quantities_get_a_message(client, db, world):
 
 def test_refunded_units_count_even_when_the_levy_reversal_is_under_a_satang(db, world):
     tiny = ProductFactory(seller=world["seller"], price_satang=10, stock=100)
-    agree(world, kind="percent", rate="10", scope="seller")
+    agree(world, kind="percent", rate=1000, scope="seller")
     order = buy(world, 7, product=tiny)  # 10% of ฿0.70 = 7 satang, 1 a unit
     db.session.commit()
     item = order.items[0]
@@ -1248,7 +1355,7 @@ def test_refund_postings_and_remittances_at_once_never_deadlock(app, db, world):
                     ledger.record_remittance(
                         inner.session.get(User, treasurer_id),
                         inner.session.get(Fund, fund_id),
-                        amount="1",
+                        amount_satang=100,
                         remitted_on=START,
                         bank_reference=f"r{n}",
                     )

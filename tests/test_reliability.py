@@ -104,9 +104,9 @@ def market(seed_app):
     ]
     for product in products:
         product.stock = 1_000_000
-    agreed_levy(members[0], funds[0], products[0], rate="4")
-    agreed_levy(members[1], funds[1], products[1], kind="percent", rate="2")
-    agreed_levy(members[2], funds[2], products[2], kind="per_kg", rate="1.5")
+    agreed_levy(members[0], funds[0], products[0], rate=400)
+    agreed_levy(members[1], funds[1], products[1], kind="percent", rate=200)
+    agreed_levy(members[2], funds[2], products[2], kind="per_kg", rate=150)
     admin = AdminFactory()
     buyer = UserFactory()
     _db.session.commit()

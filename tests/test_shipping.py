@@ -1,8 +1,10 @@
 import pytest
 
 from marketplace.errors import DomainError
+from marketplace.parsing import parse_grams
 from marketplace.shipping.fees import Tier, fee_for_weight, remote_surcharge
-from marketplace.shipping.services import clean_tiers, kg_text, parse_kg
+from marketplace.shipping.forms import read_tiers
+from marketplace.shipping.services import check_tiers, kg_text
 
 TABLE = [Tier(1000, 4500), Tier(3000, 6500), Tier(5000, 9000), Tier(20000, 22000)]
 
@@ -40,24 +42,49 @@ def test_remote_surcharge():
 
 
 def test_kg_round_trip():
-    assert [parse_kg(t) for t in ("1", "1.5", "0.25", "20", "1.2345", "0", "-1", "x", "")] == [
-        1000,
-        1500,
-        250,
-        20000,
-        None,
-        None,
-        None,
-        None,
-        None,
-    ]
+    def grams(text):
+        try:
+            return parse_grams(text)
+        except ValueError:
+            return None
+
+    texts = ("1", "1.5", "0.25", "20", "1,000", "1.2345", "x", "", "1e3")
+    assert [grams(t) for t in texts] == [1000, 1500, 250, 20000, 1_000_000] + [None] * 4
     assert [kg_text(g) for g in (1000, 1500, 250, 20000, 10000)] == ["1", "1.5", "0.25", "20", "10"]
 
 
-def test_clean_tiers_sorts_and_refuses_nonsense(app):
+def test_tier_rows_are_read_as_grams_and_satang_blanks_skipped():
+    assert read_tiers([("5", "90"), ("", ""), (" 1 ", "45.50")]) == [
+        Tier(5000, 9000),
+        Tier(1000, 4550),
+    ]
+    for rows in (
+        [("abc", "45")],
+        [("1", "4.555")],
+        [("1", "")],
+        [("", "45")],
+        [("0", "45")],
+        [("-1", "45")],
+        [("1", "-45")],
+        [("100001", "45")],
+    ):
+        with pytest.raises(ValueError):
+            read_tiers(rows)
+
+
+def test_the_table_is_checked_and_sorted_by_weight(app):
     with app.app_context():
-        tiers = clean_tiers([("5", "90"), ("", ""), ("1", "45.50")])
-        assert tiers == [Tier(1000, 4550), Tier(5000, 9000)]
-        for rows in ([("", "")], [("1", "45"), ("1", "50")], [("abc", "45")], [("1", "4.555")]):
-            with pytest.raises(DomainError):
-                clean_tiers(rows)
+        assert check_tiers([Tier(5000, 9000), Tier(1000, 4550)]) == [
+            Tier(1000, 4550),
+            Tier(5000, 9000),
+        ]
+        for tiers in (
+            [],
+            [Tier(1000, 4500), Tier(1000, 5000)],
+            [Tier(0, 4500)],
+            [Tier(1000, -1)],
+            [Tier(1000 * n, 100) for n in range(1, 12)],
+        ):
+            with pytest.raises(DomainError) as refused:
+                check_tiers(tiers)
+            assert refused.value.field == "tiers"

@@ -13,7 +13,7 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -22,12 +22,15 @@ from sqlalchemy import func, select
 from werkzeug.serving import make_server
 
 from config import ConfigError, load_config
+from marketplace.extensions import db as _db
 from marketplace.funds import reports
 from marketplace.ledger.models import EntryKind, JournalEntry
 from marketplace.ledger.verify import verify
-from marketplace.orders.models import Order, OrderStatus
+from marketplace.orders import services as orders
+from marketplace.orders.models import Order, OrderStatus, Refund
+from marketplace.payments import stripe_gateway
 from marketplace.payments.models import Payment, PaymentIssue, PaymentStatus, StripeEvent
-from tests.conftest import IN_CI, PASSWORD
+from tests.conftest import IN_CI, PASSWORD, statements_during
 from tests.factories import (
     AdminFactory,
     FundTreasurerFactory,
@@ -36,6 +39,7 @@ from tests.factories import (
     UserFactory,
     agreed_levy,
 )
+from tests.test_levies import ADDRESS
 from tests.test_orders import checkout_fields
 
 SECRET_KEY = "sk_test_talat_secret_never_shown"
@@ -616,6 +620,174 @@ def reconcile(app, since):
     """Run the command in the Stripe app's own context (the test has another pushed)."""
     with app.app_context():
         return app.test_cli_runner().invoke(args=["stripe", "reconcile", "--since", since])
+
+
+# Reconciliation, offline: what Stripe lists is given, the marketplace's rows are real
+
+
+@pytest.fixture
+def keyed_app(make_app):
+    """Stripe configured, but never called: the tests give what its lists hold."""
+    return make_app(
+        STRIPE_SECRET_KEY=SECRET_KEY,
+        STRIPE_PUBLISHABLE_KEY=PUBLISHABLE_KEY,
+        STRIPE_WEBHOOK_SECRET="whsec_offline",
+    )
+
+
+@pytest.fixture
+def stripe_lists(monkeypatch):
+    """What Stripe's payment intent and refund lists hold, as the gateway returns them."""
+    lists = {"intents": [], "refunds": []}
+    monkeypatch.setattr(
+        stripe_gateway, "payment_intents_since", lambda since: list(lists["intents"])
+    )
+    monkeypatch.setattr(stripe_gateway, "refunds_since", lambda since: list(lists["refunds"]))
+    return lists
+
+
+def card_order(db, product, buyer, intent_id, *, paid=True, amount=None):
+    """An order paid (or not) by the Stripe PaymentIntent ``intent_id``."""
+    order = orders.place_order(buyer, [(product.id, 1)], address=ADDRESS)
+    if paid:
+        order.paid_at = datetime(2026, 2, 1, 5, tzinfo=UTC)
+    db.session.add(
+        Payment(
+            order_id=order.id,
+            provider="stripe",
+            amount_satang=order.total_satang if amount is None else amount,
+            external_id=intent_id,
+        )
+    )
+    db.session.flush()
+    return order
+
+
+def intent(intent_id, amount, status="succeeded"):
+    return {"id": intent_id, "status": status, "amount_received": amount, "currency": "thb"}
+
+
+def stripe_refund(refund_id, amount, status="succeeded"):
+    return {"id": refund_id, "status": status, "amount": amount, "payment_intent": None}
+
+
+def our_refund(order, refund_id, amount):
+    refund = Refund(
+        order_id=order.id,
+        amount_satang=amount,
+        provider_refund_id=refund_id,
+        created_at=datetime(2026, 2, 2, 5, tzinfo=UTC),
+    )
+    _db.session.add(refund)
+    return refund
+
+
+@pytest.fixture
+def goods(db):
+    rice = ProductFactory(price_satang=35000, stock=100)
+    buyer = UserFactory()
+    db.session.commit()
+    return rice, buyer
+
+
+def test_reconcile_says_so_when_stripe_and_the_marketplace_agree(
+    keyed_app, db, stripe_lists, goods
+):
+    order = card_order(db, *goods, "pi_agree")
+    our_refund(order, "re_agree", 1000)
+    db.session.commit()
+    stripe_lists["intents"] = [
+        intent("pi_agree", order.total_satang),
+        intent("pi_x", 5, "canceled"),
+    ]
+    stripe_lists["refunds"] = [stripe_refund("re_agree", 1000), stripe_refund("re_y", 9, "failed")]
+
+    result = reconcile(keyed_app, "2026-01-01")
+
+    assert result.exit_code == 0, result.output
+    assert result.output == "Stripe and the marketplace agree since 2026-01-01\n"
+
+
+def test_reconcile_prints_each_kind_of_difference_and_exits_1(keyed_app, db, stripe_lists, goods):
+    fine = card_order(db, *goods, "pi_fine")
+    unpaid = card_order(db, *goods, "pi_unpaid", paid=False)
+    short = card_order(db, *goods, "pi_short", amount=36000)
+    lost = card_order(db, *goods, "pi_lost")
+    our_refund(fine, "re_differs", 2000)
+    our_refund(fine, "re_ours_only", 300)
+    db.session.commit()
+    stripe_lists["intents"] = [
+        intent("pi_fine", fine.total_satang),
+        intent("pi_unpaid", unpaid.total_satang),
+        intent("pi_short", 35000),
+        intent("pi_stranger", 12345),
+        intent("pi_lost", lost.total_satang, "requires_payment_method"),
+    ]
+    stripe_lists["refunds"] = [stripe_refund("re_differs", 2500), stripe_refund("re_theirs", 100)]
+
+    result = reconcile(keyed_app, "2026-01-01")
+
+    assert result.exit_code == 1
+    found = [line for line in result.output.splitlines() if line.startswith("DIFFERENCE: ")]
+    assert found == [
+        f"DIFFERENCE: Stripe payment pi_unpaid succeeded but order {unpaid.number} is not paid",
+        f"DIFFERENCE: Stripe payment pi_short received 35000 satang; order {short.number} is 36000",
+        "DIFFERENCE: Stripe payment pi_stranger (12345 satang) is not ours",
+        f"DIFFERENCE: order {lost.number} is paid but Stripe has no succeeded payment pi_lost",
+        "DIFFERENCE: refund re_differs: Stripe 2500 satang, ours 2000",
+        "DIFFERENCE: Stripe refund re_theirs (100 satang) is not recorded",
+        "DIFFERENCE: refund re_ours_only of 300 satang is not in Stripe",
+    ]
+    assert "7 differences since 2026-01-01" in result.output
+
+
+def test_reconcile_leaves_out_what_was_paid_or_refunded_before_the_day(
+    keyed_app, db, stripe_lists, goods
+):
+    old = card_order(db, *goods, "pi_january")
+    old.paid_at = datetime(2026, 1, 15, 5, tzinfo=UTC)
+    our_refund(old, "re_january", 500).created_at = datetime(2026, 1, 16, 5, tzinfo=UTC)
+    db.session.commit()
+
+    result = reconcile(keyed_app, "2026-02-01")
+
+    assert result.exit_code == 0, result.output
+
+
+def test_reconcile_reads_the_same_statements_for_2_and_20_payments(
+    keyed_app, db, stripe_lists, goods
+):
+    def statements(count):
+        for n in range(count):
+            order = card_order(db, *goods, f"pi_{count}_{n}")
+            our_refund(order, f"re_{count}_{n}", 100)
+            stripe_lists["intents"].append(intent(f"pi_{count}_{n}", order.total_satang))
+            stripe_lists["refunds"].append(stripe_refund(f"re_{count}_{n}", 100))
+        db.session.commit()
+        results = []
+        with keyed_app.app_context():  # the command's own app, engine and statements
+            run = statements_during(lambda: results.append(reconcile(keyed_app, "2026-01-01")))
+        assert results[0].exit_code == 0, results[0].output
+        return [s for s in run if s.lstrip().upper().startswith("SELECT")]
+
+    few, many = statements(2), statements(18)
+
+    assert len(few) == len(many) == 2, many
+
+
+@pytest.mark.parametrize("since", ["someday", "2026-13-01", "01/02/2026", ""])
+def test_reconcile_wants_a_day(keyed_app, db, stripe_lists, since):
+    result = reconcile(keyed_app, since)
+
+    assert result.exit_code == 2
+    assert "YYYY-MM-DD" in result.output
+
+
+def test_reconcile_needs_stripe_configured(app, db):
+    result = reconcile(app, "2026-01-01")
+
+    assert result.exit_code == 1
+    assert "Stripe is not configured" in result.output
 
 
 # Secrets

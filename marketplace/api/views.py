@@ -20,12 +20,12 @@ from marketplace.api import services as api
 from marketplace.api.base import Blueprint, InvalidInput, api_field_names, request_json
 from marketplace.api.fields import next_cursor
 from marketplace.catalog import services as catalog
+from marketplace.catalog.models import ProductStatus
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import csrf, db
 from marketplace.funds import reports
 from marketplace.funds import services as funds
 from marketplace.levies import services as levies
-from marketplace.money import baht_text
 from marketplace.orders import services as orders
 from marketplace.payments import providers
 from marketplace.sellers import services as sellers
@@ -192,31 +192,19 @@ def get_product(product_id):
     return api.ProductSeen(item, rules, levies.buyer_fund_of(viewer))
 
 
-def _product_data(body, current=None):
-    """``body`` (API names) over ``current``, shaped for the catalog service."""
-    data = {}
-    if current is not None:
-        data = {
-            "name_th": current.name_th,
-            "name_en": current.name_en,
-            "description": current.description,
-            "unit_label": current.unit_label,
-            "price_satang": current.price_satang,
-            "stock": current.stock,
-            "weight_grams": current.weight_grams,
-            "status": current.status.value,
-            "category_id": current.category_id,
-        }
-    data.update(
-        {PRODUCT_SERVICE_NAMES[k]: v for k, v in body.items() if k in PRODUCT_SERVICE_NAMES}
-    )
+def _product_draft(body, current=None):
+    """``body`` (API names) over ``current``, as the catalog.ProductDraft the service takes."""
+    changes = {PRODUCT_SERVICE_NAMES[k]: v for k, v in body.items() if k in PRODUCT_SERVICE_NAMES}
+    if "status" in changes:
+        changes["status"] = ProductStatus(changes["status"])
     if "category" in body:
         category = catalog.category_by_slug(body["category"])
         if category is None:
             raise InvalidInput({"category": [_l("Choose a category.")]})
-        data["category_id"] = category.id
-    data["price"] = baht_text(data.pop("price_satang", 0))
-    return data
+        changes["category_id"] = category.id
+    if current is not None:
+        return catalog.ProductDraft.of(current, **changes)
+    return catalog.ProductDraft(**changes)
 
 
 def _product_body(product):
@@ -236,7 +224,7 @@ def create_product(body):
     if not can_manage_seller(user, seller.id):
         raise Forbidden(_l("You are not a member of this seller."))
     with api_field_names(PRODUCT_FIELDS):
-        product = catalog.create_product(user, seller, _product_data(body))
+        product = catalog.create_product(user, seller, _product_draft(body))
     db.session.commit()
     return _product_body(product), 201, {"Location": url_for(".get_product", product_id=product.id)}
 
@@ -252,7 +240,7 @@ def update_product(body, product_id):
     if not can_manage_seller(g.api_user, product.seller_id):
         raise NotFound(_l("No such product."))
     with api_field_names(PRODUCT_FIELDS):
-        catalog.update_product(g.api_user, product, _product_data(body, current=product))
+        catalog.update_product(g.api_user, product, _product_draft(body, current=product))
     db.session.commit()
     return _product_body(product)
 
@@ -404,7 +392,7 @@ def get_fund(fund_id):
 def fund_levy_report(query, fund_id):
     """A fund's levy report for a period (the current month by default)"""
     fund = _fund_for(fund_id)
-    start, end = reports.check_period(query.get("start"), query.get("end"))
+    start, end = reports.period(query.get("start"), query.get("end"))
     return reports.levy_report(fund.id, start, end, str(get_locale() or "th"))
 
 

@@ -17,7 +17,6 @@ from marketplace import append_only
 from marketplace.accounts.models import User
 from marketplace.audit.context import current_origin
 from marketplace.audit.models import AuditParty, AuditRecord
-from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.i18n import BANGKOK
 
@@ -285,47 +284,14 @@ def admin_role(actor, user, granted, *, created=False, system="system"):
 
 @dataclass
 class Filters:
+    """What a trail is narrowed to (read from the query string by ``audit.forms``)."""
+
     action: str = ""
     actor: str = ""
     object_type: str = ""
     object_id: int | None = None
     start: date | None = None
     end: date | None = None
-
-
-def parse_filters(args, *, max_id):
-    """Filters from a query string (a mapping); a bad value is a DomainError naming it."""
-    filters = Filters()
-    action = (args.get("action") or "").strip()
-    if action:
-        if action not in ACTIONS:
-            raise DomainError(_l("Choose an action from the list."), field="action")
-        filters.action = action
-    filters.actor = (args.get("actor") or "").strip()[:254]
-    object_type = (args.get("object_type") or "").strip()
-    if object_type:
-        if object_type not in OBJECT_TYPES:
-            raise DomainError(_l("Choose a kind of object from the list."), field="object_type")
-        filters.object_type = object_type
-    object_id = (args.get("object_id") or "").strip()
-    if object_id:
-        if not (object_id.isascii() and object_id.isdigit() and 0 < int(object_id) <= max_id):
-            raise DomainError(_l("An object id is a whole number."), field="object_id")
-        filters.object_id = int(object_id)
-    for name in ("from", "to"):
-        text = (args.get(name) or "").strip()
-        if not text:
-            continue
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise DomainError(_l("Enter dates as YYYY-MM-DD."), field=name) from None
-        if not 2000 <= day.year <= 2200:
-            raise DomainError(_l("Enter dates as YYYY-MM-DD."), field=name)
-        setattr(filters, "start" if name == "from" else "end", day)
-    if filters.start and filters.end and filters.end < filters.start:
-        raise DomainError(_l("The period ends before it starts."), field="to")
-    return filters
 
 
 def bangkok_midnight(day):

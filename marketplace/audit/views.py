@@ -10,10 +10,10 @@ from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.roles import admin_required, seller_member_required, treasurer_required
 from marketplace.audit import services
+from marketplace.audit.forms import parse_filters
 from marketplace.errors import DomainError
 from marketplace.forms import page_number
 from marketplace.funds import services as funds
-from marketplace.guards import MAX_ID
 from marketplace.i18n import format_date
 from marketplace.levies.forms import describe_rate
 from marketplace.payments import providers
@@ -79,7 +79,7 @@ def _render(template, *, endpoint_args, seller_id=None, fund_id=None, **context)
     names = ADMIN_FILTERS if seller_id is None and fund_id is None else PARTY_FILTERS
     given = {name: request.args.get(name, "") for name in names}
     try:
-        filters = services.parse_filters(given, max_id=MAX_ID)
+        filters = parse_filters(given)
     except DomainError as refused:
         filters, error = services.Filters(), refused
     page = page_number()

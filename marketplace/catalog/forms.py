@@ -5,9 +5,16 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from marketplace.catalog.models import Product, ProductStatus
+from marketplace.catalog.services import ProductDraft
+from marketplace.fields import BahtField, IdSelectField, WholeNumberField
 from marketplace.forms import BaseForm
-from marketplace.limits import DESCRIPTION_LENGTH, length
-from marketplace.money import baht_text
+from marketplace.limits import (
+    DESCRIPTION_LENGTH,
+    MAX_PRICE_SATANG,
+    MAX_STOCK,
+    MAX_WEIGHT_GRAMS,
+    length,
+)
 
 STATUS_LABELS = {
     ProductStatus.DRAFT: _l("Draft (not shown to buyers)"),
@@ -23,18 +30,31 @@ class ProductForm(BaseForm):
     name_en = StringField(
         _l("Name in English"), validators=[Optional(), Length(max=length(Product.name_en))]
     )
-    category_id = SelectField(_l("Category"), validators=[DataRequired()], validate_choice=False)
+    #: The service says whether the category may be chosen.
+    category_id = IdSelectField(_l("Category"))
     description = TextAreaField(
         _l("Description"), validators=[Optional(), Length(max=DESCRIPTION_LENGTH)]
     )
     unit_label = StringField(
         _l("Unit"), validators=[DataRequired(), Length(max=length(Product.unit_label))]
     )
-    #: Text, not a number field: the service reads it as baht with Decimal.
-    price = StringField(_l("Price per unit (baht)"), validators=[DataRequired(), Length(max=20)])
-    stock = StringField(_l("Units in stock"), validators=[DataRequired(), Length(max=12)])
-    weight_grams = StringField(
-        _l("Weight of one unit (grams)"), validators=[DataRequired(), Length(max=12)]
+    price = BahtField(
+        _l("Price per unit (baht)"),
+        maximum=MAX_PRICE_SATANG,
+        invalid=_l("Enter a price in baht with at most two decimals, such as 350 or 12.50."),
+        too_small=_l("The price must be more than zero."),
+    )
+    stock = WholeNumberField(
+        _l("Units in stock"),
+        minimum=0,
+        maximum=MAX_STOCK,
+        invalid=_l("Stock is a whole number from 0."),
+    )
+    weight_grams = WholeNumberField(
+        _l("Weight of one unit (grams)"),
+        minimum=1,
+        maximum=MAX_WEIGHT_GRAMS,
+        invalid=_l("Weight is a whole number of grams, more than zero."),
     )
     status = SelectField(
         _l("Status"),
@@ -49,12 +69,23 @@ class ProductForm(BaseForm):
     def prefill(self, product):
         for name in ("name_th", "name_en", "description", "unit_label", "stock", "weight_grams"):
             getattr(self, name).data = getattr(product, name)
-        self.category_id.data = str(product.category_id)
+        self.category_id.data = product.category_id
         self.status.data = product.status.value
-        self.price.data = baht_text(product.price_satang)
+        self.price.data = product.price_satang
 
-    def to_data(self):
-        return {name: field.data for name, field in self._fields.items() if name != "csrf_token"}
+    def draft(self):
+        """The product as the seller filled it in (after ``validate``)."""
+        return ProductDraft(
+            name_th=self.name_th.data,
+            name_en=self.name_en.data or "",
+            description=self.description.data or "",
+            unit_label=self.unit_label.data,
+            category_id=self.category_id.data,
+            price_satang=self.price.data,
+            stock=self.stock.data,
+            weight_grams=self.weight_grams.data,
+            status=ProductStatus(self.status.data),
+        )
 
 
 class ImageForm(BaseForm):

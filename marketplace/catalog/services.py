@@ -25,8 +25,14 @@ from marketplace.extensions import db
 from marketplace.geo.models import District, Province, Subdistrict
 from marketplace.guards import MAX_ID
 from marketplace.i18n import localized
-from marketplace.limits import MAX_PRICE_SATANG, MAX_STOCK, MAX_WEIGHT_GRAMS
-from marketplace.money import MoneyError, parse_baht
+from marketplace.limits import (
+    DESCRIPTION_LENGTH,
+    MAX_PRICE_SATANG,
+    MAX_STOCK,
+    MAX_WEIGHT_GRAMS,
+    length,
+)
+from marketplace.money import format_satang
 from marketplace.organisations.services import require_admin
 from marketplace.sellers.models import Seller
 
@@ -38,6 +44,7 @@ DEFAULT_CATEGORIES = (
     ("processed-food", "อาหารแปรรูป", "Processed food"),
     ("other", "อื่น ๆ", "Other"),
 )
+_MAX_PRICE = format_satang(MAX_PRICE_SATANG)
 SORTS = ("newest", "price_asc", "price_desc")
 PER_PAGE = 24
 MAX_PER_PAGE = 60
@@ -153,63 +160,86 @@ def get_product(product_id):
     return product
 
 
-def _whole_number(value, field, minimum, maximum, message):
-    try:
-        number = int(str(value).strip())
-    except (TypeError, ValueError):
-        raise DomainError(message, field=field) from None
-    if not minimum <= number <= maximum:
-        raise DomainError(message, field=field)
-    return number
+@dataclass(frozen=True)
+class ProductDraft:
+    """A product's fields as a seller sets them, already read from the form or the body:
+    the price in satang, the weight in grams, the category's id, the status an enum."""
+
+    name_th: str
+    unit_label: str
+    category_id: int | None
+    price_satang: int
+    stock: int
+    weight_grams: int
+    name_en: str = ""
+    description: str = ""
+    status: ProductStatus = ProductStatus.DRAFT
+
+    def __post_init__(self):
+        for name in ("price_satang", "stock", "weight_grams"):
+            _require_int(name, getattr(self, name))
+        if self.category_id is not None:
+            _require_int("category_id", self.category_id)
+        if not isinstance(self.status, ProductStatus):
+            raise TypeError(f"status is a ProductStatus, got {type(self.status).__name__}")
+
+    @classmethod
+    def of(cls, product, **changes):
+        """``product``'s fields, with ``changes`` over them."""
+        fields = {
+            "name_th": product.name_th,
+            "unit_label": product.unit_label,
+            "category_id": product.category_id,
+            "price_satang": product.price_satang,
+            "stock": product.stock,
+            "weight_grams": product.weight_grams,
+            "name_en": product.name_en,
+            "description": product.description,
+            "status": ProductStatus(product.status),
+        }
+        return cls(**{**fields, **changes})
 
 
-def clean_product(data):
-    """Check product fields as typed in a form or sent by the API; return model values."""
-    name_th = (data.get("name_th") or "").strip()
+def _require_int(name, value):
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} is an int, got {type(value).__name__}")
+
+
+def clean_product(draft):
+    """Check a draft against the catalog's rules; return the product's column values."""
+    name_th = (draft.name_th or "").strip()
     if not name_th:
         raise DomainError(_l("Enter the name in Thai."), field="name_th")
-    unit_label = (data.get("unit_label") or "").strip()
+    unit_label = (draft.unit_label or "").strip()
     if not unit_label:
         raise DomainError(_l("Say what one unit is, such as ถุง 5 กก."), field="unit_label")
-    category = db.session.get(
-        Category,
-        _whole_number(data.get("category_id"), "category_id", 1, MAX_ID, _l("Choose a category.")),
+    category = (
+        db.session.get(Category, draft.category_id)
+        if draft.category_id is not None and 0 < draft.category_id <= MAX_ID
+        else None
     )
     if category is None or not category.active:
         raise DomainError(_l("Choose a category."), field="category_id")
-    try:
-        price = parse_baht(data.get("price") or "", maximum_satang=MAX_PRICE_SATANG)
-    except MoneyError:
-        raise DomainError(
-            _l("Enter a price in baht with at most two decimals, such as 350 or 12.50."),
-            field="price",
-        ) from None
-    if price <= 0:
+    if draft.price_satang <= 0:
         raise DomainError(_l("The price must be more than zero."), field="price")
-    stock = _whole_number(
-        data.get("stock"), "stock", 0, MAX_STOCK, _l("Stock is a whole number from 0.")
-    )
-    weight = _whole_number(
-        data.get("weight_grams"),
-        "weight_grams",
-        1,
-        MAX_WEIGHT_GRAMS,
-        _l("Weight is a whole number of grams, more than zero."),
-    )
-    try:
-        status = ProductStatus(data.get("status") or ProductStatus.DRAFT)
-    except ValueError:
-        raise DomainError(_l("Choose draft, active or archived."), field="status") from None
+    if draft.price_satang > MAX_PRICE_SATANG:
+        raise DomainError(_l("At most %(amount)s.", amount=_MAX_PRICE), field="price")
+    if not 0 <= draft.stock <= MAX_STOCK:
+        raise DomainError(_l("Stock is a whole number from 0."), field="stock")
+    if not 0 < draft.weight_grams <= MAX_WEIGHT_GRAMS:
+        raise DomainError(
+            _l("Weight is a whole number of grams, more than zero."), field="weight_grams"
+        )
     values = {
-        "name_th": name_th[:200],
-        "name_en": (data.get("name_en") or "").strip()[:200],
-        "description": (data.get("description") or "").strip()[:10000],
-        "unit_label": unit_label[:50],
+        "name_th": name_th[: length(Product.name_th)],
+        "name_en": (draft.name_en or "").strip()[: length(Product.name_en)],
+        "description": (draft.description or "").strip()[:DESCRIPTION_LENGTH],
+        "unit_label": unit_label[: length(Product.unit_label)],
         "category_id": category.id,
-        "price_satang": price,
-        "stock": stock,
-        "weight_grams": weight,
-        "status": status,
+        "price_satang": draft.price_satang,
+        "stock": draft.stock,
+        "weight_grams": draft.weight_grams,
+        "status": draft.status,
     }
     values["search_text"] = search_text_for(values)
     return values
@@ -225,18 +255,20 @@ def _require_member(actor, seller_id):
         raise Forbidden(_l("You are not a member of this seller."))
 
 
-def create_product(actor, seller, data):
+def create_product(actor, seller, draft):
+    """A new product of ``seller`` from a ProductDraft; members of the seller only."""
     _require_member(actor, seller.id)
-    product = Product(seller_id=seller.id, **clean_product(data))
+    product = Product(seller_id=seller.id, **clean_product(draft))
     db.session.add(product)
     db.session.flush()
     catalog_cache.changed()
     return product
 
 
-def update_product(actor, product, data):
+def update_product(actor, product, draft):
+    """Set all of ``product``'s fields from a ProductDraft; members of its seller only."""
     _require_member(actor, product.seller_id)
-    for key, value in clean_product(data).items():
+    for key, value in clean_product(draft).items():
         setattr(product, key, value)
     db.session.flush()
     catalog_cache.changed()

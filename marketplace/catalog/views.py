@@ -123,7 +123,7 @@ def new_product(seller_id):
     form = _product_form()
     if form.validate_on_submit():
         saved, product = save(
-            form, lambda: services.create_product(current_user, seller, form.to_data())
+            form, lambda: services.create_product(current_user, seller, form.draft())
         )
         if saved:
             flash(_("The product is saved. Add pictures below."), "success")
@@ -140,7 +140,7 @@ def edit_product(seller_id, product_id):
     form = _product_form(product)
     if form.validate_on_submit():
         saved, _product = save(
-            form, lambda: services.update_product(current_user, product, form.to_data())
+            form, lambda: services.update_product(current_user, product, form.draft())
         )
         if saved:
             flash(_("The product is saved."), "success")

@@ -1,5 +1,8 @@
 """The demo marketplace: real places, invented people. Later issues add products and levies."""
 
+from marketplace.levies.models import Beneficiary, LevyKind, LevyScope, Side
+from marketplace.sellers.models import SellerKind
+
 ADMIN = {"email": "admin@demo.local", "name": "ผู้ดูแลตลาดชุมชน"}
 
 #: email, name, language, shipping address (subdistrict code, postal code, line) or None.
@@ -43,7 +46,7 @@ SELLERS = [
     {
         "name_th": "วิสาหกิจชุมชนข้าวหอมมะลิอินทรีย์บ้านเขว้า",
         "name_en": "Ban Khwao Organic Jasmine Rice Community Enterprise",
-        "kind": "community_enterprise",
+        "kind": SellerKind.COMMUNITY_ENTERPRISE,
         "description": "ข้าวหอมมะลิอินทรีย์จากนาของสมาชิกในอำเภอบ้านเขว้า จังหวัดชัยภูมิ "
         "สีใหม่ทุกสัปดาห์ บรรจุถุงละ 5 กิโลกรัม",
         "address_line": "99 หมู่ 1",
@@ -60,7 +63,7 @@ SELLERS = [
     {
         "name_th": "กลุ่มจักสานคลุ้มบ้านนาทอน",
         "name_en": "Na Thon Khlum Reed Weaving Group",
-        "kind": "otop_group",
+        "kind": SellerKind.OTOP_GROUP,
         "description": "ตะกร้าและกระเป๋าสานจากต้นคลุ้ม งานมือของแม่บ้านตำบลนาทอน อำเภอทุ่งหว้า จังหวัดสตูล",
         "address_line": "12 หมู่ 4",
         "subdistrict_code": "910602",
@@ -74,7 +77,7 @@ SELLERS = [
     {
         "name_th": "วิสาหกิจชุมชนเพาะพันธุ์กล้ามังคุดคีรีวง",
         "name_en": "Khiri Wong Mangosteen Seedling Nursery",
-        "kind": "community_enterprise",
+        "kind": SellerKind.COMMUNITY_ENTERPRISE,
         "description": "กล้ามังคุดเสียบยอดพันธุ์ดีจากหมู่บ้านคีรีวง ตำบลกำโลน อำเภอลานสกา จังหวัดนครศรีธรรมราช",
         "address_line": "7 หมู่ 5 บ้านคีรีวง",
         "subdistrict_code": "800304",
@@ -87,7 +90,7 @@ SELLERS = [
     {
         "name_th": "กลุ่มผู้ปลูกต้นมะซางดงขี้เหล็ก",
         "name_en": "Dong Khi Lek Ma-sang Tree Growers",
-        "kind": "other",
+        "kind": SellerKind.OTHER,
         "description": "ต้นมะซาง ไม้ผลพื้นบ้านของตำบลดงขี้เหล็ก อำเภอเมืองปราจีนบุรี",
         "address_line": "33 หมู่ 2",
         "subdistrict_code": "250111",
@@ -130,7 +133,7 @@ FUNDS = [
     },
 ]
 
-#: Products by seller (Thai name): category slug, names, unit, price in baht, stock, grams a unit.
+#: Products by seller (Thai name): category slug, names, unit, price in satang, stock, grams a unit.
 PRODUCTS = {
     "วิสาหกิจชุมชนข้าวหอมมะลิอินทรีย์บ้านเขว้า": [
         {
@@ -138,7 +141,7 @@ PRODUCTS = {
             "name_th": "ข้าวหอมมะลิอินทรีย์ ถุง 5 กก.",
             "name_en": "Organic jasmine rice, 5 kg bag",
             "unit_label": "ถุง 5 กก.",
-            "price": "350",
+            "price_satang": 35000,
             "stock": 120,
             "weight_grams": 5050,
             "description": "ข้าวหอมมะลิ 105 ปลูกแบบอินทรีย์ ได้รับรองมาตรฐานเกษตรอินทรีย์ "
@@ -149,7 +152,7 @@ PRODUCTS = {
             "name_th": "ข้าวกล้องหอมมะลิอินทรีย์ ถุง 1 กก.",
             "name_en": "Organic brown jasmine rice, 1 kg bag",
             "unit_label": "ถุง 1 กก.",
-            "price": "95",
+            "price_satang": 9500,
             "stock": 80,
             "weight_grams": 1020,
             "description": "ข้าวกล้องหอมมะลิ ขัดสีน้อย เก็บจมูกข้าวไว้ครบ",
@@ -159,7 +162,7 @@ PRODUCTS = {
             "name_th": "ข้าวไรซ์เบอร์รี่อินทรีย์ ถุง 1 กก.",
             "name_en": "Organic riceberry, 1 kg bag",
             "unit_label": "ถุง 1 กก.",
-            "price": "120",
+            "price_satang": 12000,
             "stock": 60,
             "weight_grams": 1020,
             "description": "ข้าวไรซ์เบอร์รี่สีม่วงเข้ม หอม นุ่ม ปลูกในนาอินทรีย์ของสมาชิก",
@@ -171,7 +174,7 @@ PRODUCTS = {
             "name_th": "ตะกร้าสานคลุ้ม ใบกลาง",
             "name_en": "Khlum reed basket, medium",
             "unit_label": "ใบ",
-            "price": "450",
+            "price_satang": 45000,
             "stock": 15,
             "weight_grams": 400,
             "description": "ตะกร้าสานจากต้นคลุ้ม ขนาด 30 x 20 ซม. แข็งแรง ใช้ได้นานหลายปี",
@@ -181,7 +184,7 @@ PRODUCTS = {
             "name_th": "กระเป๋าสานคลุ้มลายดอกพิกุล",
             "name_en": "Khlum reed handbag, pikul pattern",
             "unit_label": "ใบ",
-            "price": "690",
+            "price_satang": 69000,
             "stock": 8,
             "weight_grams": 350,
             "description": "กระเป๋าถือสานลายดอกพิกุล บุผ้าด้านใน มีซิป",
@@ -191,7 +194,7 @@ PRODUCTS = {
             "name_th": "เสื่อสานคลุ้ม 90 x 180 ซม.",
             "name_en": "Khlum reed mat, 90 x 180 cm",
             "unit_label": "ผืน",
-            "price": "1250.50",
+            "price_satang": 125050,
             "stock": 4,
             "weight_grams": 1800,
             "description": "เสื่อสานมือ เย็นสบาย พับเก็บได้",
@@ -203,7 +206,7 @@ PRODUCTS = {
             "name_th": "กล้ามังคุดเสียบยอด สูง 60 ซม.",
             "name_en": "Grafted mangosteen seedling, 60 cm",
             "unit_label": "ต้น",
-            "price": "80",
+            "price_satang": 8000,
             "stock": 200,
             "weight_grams": 1500,
             "description": "กล้ามังคุดพันธุ์คีรีวง เสียบยอดจากต้นแม่อายุกว่า 50 ปี ส่งพร้อมถุงดิน",
@@ -213,7 +216,7 @@ PRODUCTS = {
             "name_th": "กล้าลองกองคีรีวง",
             "name_en": "Khiri Wong longkong seedling",
             "unit_label": "ต้น",
-            "price": "60",
+            "price_satang": 6000,
             "stock": 150,
             "weight_grams": 1200,
             "description": "กล้าลองกองติดตา พร้อมปลูก",
@@ -225,7 +228,7 @@ PRODUCTS = {
             "name_th": "ต้นมะซาง สูง 1 เมตร",
             "name_en": "Ma-sang tree, 1 m",
             "unit_label": "ต้น",
-            "price": "150",
+            "price_satang": 15000,
             "stock": 40,
             "weight_grams": 2500,
             "description": "มะซาง ไม้ผลพื้นบ้านปราจีนบุรี ผลหวานหอม ปลูกง่าย ทนแล้ง",
@@ -235,7 +238,7 @@ PRODUCTS = {
             "name_th": "มะซางกวน กระปุก 250 กรัม",
             "name_en": "Ma-sang paste, 250 g jar",
             "unit_label": "กระปุก",
-            "price": "85",
+            "price_satang": 8500,
             "stock": 0,
             "weight_grams": 320,
             "description": "มะซางกวนสูตรดั้งเดิม ไม่ใส่สารกันบูด (หมดชั่วคราว)",
@@ -252,35 +255,35 @@ LEVY_RULES = [
         # The story: for every 5-kg bag of Chaiyaphum rice, 4 baht to the community's fund.
         "seller": "วิสาหกิจชุมชนข้าวหอมมะลิอินทรีย์บ้านเขว้า",
         "fund": "กองทุนสวัสดิการชุมชนตำบลบ้านเขว้า",
-        "beneficiary": "fund",
-        "scope": "product",
+        "beneficiary": Beneficiary.FUND,
+        "scope": LevyScope.PRODUCT,
         "product": "ข้าวหอมมะลิอินทรีย์ ถุง 5 กก.",
-        "kind": "per_unit",
-        "rate": "4",
-        "side": "seller",
+        "kind": LevyKind.PER_UNIT,
+        "rate": 400,  # satang a unit
+        "side": Side.SELLER,
         "proposer": "seller@demo.local",
         "accepter": "treasurer.chaiyaphum@demo.local",
     },
     {
         "seller": "กลุ่มจักสานคลุ้มบ้านนาทอน",
         "fund": None,
-        "beneficiary": "buyer_fund",
-        "scope": "seller",
-        "kind": "percent",
-        "rate": "2",
-        "side": "seller",
+        "beneficiary": Beneficiary.BUYER_FUND,
+        "scope": LevyScope.SELLER,
+        "kind": LevyKind.PERCENT,
+        "rate": 200,  # basis points
+        "side": Side.SELLER,
         "proposer": "weaver@demo.local",
         "accepter": "admin@demo.local",
     },
     {
         "seller": "วิสาหกิจชุมชนเพาะพันธุ์กล้ามังคุดคีรีวง",
         "fund": "กองทุนสวัสดิการชุมชนตำบลราไวย์",
-        "beneficiary": "fund",
-        "scope": "category",
+        "beneficiary": Beneficiary.FUND,
+        "scope": LevyScope.CATEGORY,
         "category": "fruit-plants",
-        "kind": "per_kg",
-        "rate": "1",
-        "side": "fund",
+        "kind": LevyKind.PER_KG,
+        "rate": 100,  # satang a kg
+        "side": Side.FUND,
         "proposer": "treasurer@demo.local",
         "accepter": "nursery@demo.local",
     },

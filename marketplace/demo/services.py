@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from marketplace.accounts import services as accounts
 from marketplace.catalog import services as catalog
-from marketplace.catalog.models import Category, Product
+from marketplace.catalog.models import Category, Product, ProductStatus
 from marketplace.demo import data
 from marketplace.extensions import db
 from marketplace.funds import services as funds
@@ -67,14 +67,18 @@ def _product(seller, spec):
         return existing, False
     member = seller.members[0].user
     category = db.session.scalar(select(Category).where(Category.slug == spec["category"]))
-    fields = {
-        **spec,
-        "category_id": category.id,
-        "stock": str(spec["stock"]),
-        "weight_grams": str(spec["weight_grams"]),
-        "status": "active",
-    }
-    return catalog.create_product(member, seller, fields), True
+    draft = catalog.ProductDraft(
+        name_th=spec["name_th"],
+        name_en=spec["name_en"],
+        description=spec.get("description", ""),
+        unit_label=spec["unit_label"],
+        category_id=category.id,
+        price_satang=spec["price_satang"],
+        stock=spec["stock"],
+        weight_grams=spec["weight_grams"],
+        status=ProductStatus.ACTIVE,
+    )
+    return catalog.create_product(member, seller, draft), True
 
 
 def seed(password):
@@ -106,12 +110,7 @@ def seed(password):
         )
         if created and spec.get("pickup_note"):
             shipping.save_seller_shipping(
-                admin,
-                seller,
-                own_table=False,
-                rows=[],
-                offers_pickup=True,
-                pickup_note=spec["pickup_note"],
+                admin, seller, tiers=None, offers_pickup=True, pickup_note=spec["pickup_note"]
             )
         report.append(("seller", seller.name_th, created))
     for seller_name, products in data.PRODUCTS.items():
@@ -169,9 +168,7 @@ def _levy_rule(spec):
         category_id = db.session.scalar(
             select(Category.id).where(Category.slug == spec["category"])
         )
-    rule = levies.propose(
-        accounts.get_by_email(spec["proposer"]),
-        side=spec["side"],
+    terms = levies.LevyTerms(
         seller_id=seller.id,
         fund_id=fund.id if fund else None,
         beneficiary=spec["beneficiary"],
@@ -182,5 +179,6 @@ def _levy_rule(spec):
         rate=spec["rate"],
         effective_from=DEMO_RULES_FROM,
     )
+    rule = levies.propose(accounts.get_by_email(spec["proposer"]), spec["side"], terms)
     levies.accept(accounts.get_by_email(spec["accepter"]), rule)
     return rule, True

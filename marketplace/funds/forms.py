@@ -1,7 +1,8 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, InputRequired, Length
 
+from marketplace.fields import BahtField
 from marketplace.forms import BaseForm, OrganisationForm
 
 
@@ -10,7 +11,11 @@ class FundForm(OrganisationForm):
 
 
 class RemittanceForm(BaseForm):
-    #: Text, read as baht with Decimal by the service.
-    amount = StringField(_l("Amount (baht)"), validators=[DataRequired(), Length(max=20)])
-    remitted_on = DateField(_l("Date of the transfer"), validators=[DataRequired()])
+    amount = BahtField(
+        _l("Amount (baht)"),
+        maximum=10**12,
+        invalid=_l("Enter an amount in baht with at most two decimals."),
+        too_small=_l("The amount must be more than zero."),
+    )
+    remitted_on = DateField(_l("Date of the transfer"), validators=[InputRequired()])
     bank_reference = StringField(_l("Bank reference"), validators=[DataRequired(), Length(max=100)])

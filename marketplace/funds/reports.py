@@ -39,19 +39,9 @@ FIRST_YEAR, LAST_YEAR = 2000, 2200
 ITEMS_PER_PAGE = 200
 
 
-def parse_period(start_text, end_text, default_today=None):
-    """``(start, end)`` from YYYY-MM-DD text, both inclusive; the current month by default."""
-    try:
-        start = date.fromisoformat(start_text) if start_text else None
-        end = date.fromisoformat(end_text) if end_text else None
-    except (TypeError, ValueError):
-        raise DomainError(_l("Enter dates as YYYY-MM-DD."), field="from") from None
-    return check_period(start, end, default_today)
-
-
-def check_period(start=None, end=None, default_today=None):
-    """``(start, end)``, both inclusive, once they make a report period: the current month
-    (to today) for what is not given, within the years a report covers, at most five years."""
+def period(start=None, end=None, default_today=None):
+    """``(start, end)`` of a report, both days inclusive: from the 1st of the current month
+    and to today when not given; a DomainError when the period is not one to report on."""
     now = default_today or today()
     start = start or now.replace(day=1)
     end = end or now
@@ -96,6 +86,33 @@ class LevyReport:
     @property
     def net_satang(self):
         return self.accrued_satang - self.reversed_satang
+
+    def as_dict(self):
+        def rows(items, key_name):
+            return [
+                {
+                    key_name: row.key,
+                    "name": row.label,
+                    "accrued_satang": row.accrued_satang,
+                    "reversed_satang": row.reversed_satang,
+                    "net_satang": row.net_satang,
+                }
+                for row in items
+            ]
+
+        return {
+            "fund_id": self.fund_id,
+            "from": self.start.isoformat(),
+            "to": self.end.isoformat(),
+            "accrued_satang": self.accrued_satang,
+            "reversed_satang": self.reversed_satang,
+            "net_satang": self.net_satang,
+            "remitted_satang": self.remitted_satang,
+            "balance_satang": self.balance_satang,
+            "by_product": rows(self.by_product, "product_id"),
+            "by_seller": rows(self.by_seller, "seller_id"),
+            "by_buyer_province": rows(self.by_buyer_province, "province_code"),
+        }
 
 
 def account_balances(fund_id):

@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.accounts.roles import can_manage_fund, treasurer_required
+from marketplace.fields import query_days
 from marketplace.forms import page_number, save, status_for
 from marketplace.funds import reports, services
 from marketplace.funds.forms import FundForm, RemittanceForm
@@ -45,7 +46,7 @@ def edit(fund_id):
 
 
 def _period():
-    return reports.parse_period(request.args.get("from"), request.args.get("to"))
+    return reports.period(*query_days(request.args, "from", "to"))
 
 
 @bp.get("/<int:fund_id>/dashboard")
@@ -145,7 +146,7 @@ def remittances(fund_id):
             lambda: ledger.record_remittance(
                 current_user,
                 fund,
-                amount=form.amount.data,
+                amount_satang=form.amount.data,
                 remitted_on=form.remitted_on.data,
                 bank_reference=form.bank_reference.data,
             ),

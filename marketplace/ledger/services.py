@@ -32,7 +32,7 @@ from marketplace.ledger.models import (
     LevyDimension,
     Remittance,
 )
-from marketplace.money import MoneyError, format_satang, parse_baht
+from marketplace.money import format_satang
 
 MAIN_CHAIN = "main"
 
@@ -412,30 +412,21 @@ def _upsert_totals(model, rows):
 # Remittances
 
 
-def parse_day(text, field="date"):
-    try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
-        raise DomainError(_l("Enter a date as YYYY-MM-DD."), field=field) from None
-
-
-def record_remittance(actor, fund, *, amount, remitted_on, bank_reference):
-    """Money sent to the fund's bank account: fund payable down, cash down.
+def record_remittance(actor, fund, *, amount_satang, remitted_on, bank_reference):
+    """Money sent to the fund's bank account on the Bangkok day ``remitted_on``: fund
+    payable down, cash down.
 
     A treasurer of the fund or an admin records it; more than the fund is owed is refused.
     """
     if not (actor.is_admin or actor.is_treasurer_of(fund.id)):
         raise Forbidden(_l("You are not a treasurer of this fund."))
-    try:
-        amount_satang = parse_baht(amount, maximum_satang=10**12)
-    except MoneyError:
-        raise DomainError(
-            _l("Enter an amount in baht with at most two decimals."), field="amount"
-        ) from None
+    if not isinstance(amount_satang, int) or isinstance(amount_satang, bool):
+        raise TypeError(f"amount_satang is an int, got {type(amount_satang).__name__}")
+    if isinstance(remitted_on, datetime) or not isinstance(remitted_on, date):
+        raise TypeError(f"remitted_on is a date, got {type(remitted_on).__name__}")
     if amount_satang <= 0:
         raise DomainError(_l("The amount must be more than zero."), field="amount")
-    day = remitted_on if isinstance(remitted_on, date) else parse_day(remitted_on, "remitted_on")
-    if day > to_bangkok(utcnow()).date():
+    if remitted_on > to_bangkok(utcnow()).date():
         raise DomainError(_l("A remittance cannot be dated in the future."), field="remitted_on")
     reference = (bank_reference or "").strip()[:100]
     if not reference:
@@ -461,7 +452,7 @@ def record_remittance(actor, fund, *, amount, remitted_on, bank_reference):
     remittance = Remittance(
         fund_id=fund.id,
         amount_satang=amount_satang,
-        remitted_on=day,
+        remitted_on=remitted_on,
         bank_reference=reference,
         recorded_by_id=actor.id,
     )
@@ -473,7 +464,7 @@ def record_remittance(actor, fund, *, amount, remitted_on, bank_reference):
             kind=EntryKind.REMITTANCE,
             lines=[(payable, amount_satang), (money, -amount_satang)],
             # Dated by the transfer, so reports and the journal agree on the day.
-            occurred_at=datetime.combine(day, time(12), tzinfo=BANGKOK).astimezone(UTC),
+            occurred_at=datetime.combine(remitted_on, time(12), tzinfo=BANGKOK).astimezone(UTC),
             memo=reference,
             dims={"fund_id": fund.id, "remittance_id": remittance.id},
         )

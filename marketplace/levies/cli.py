@@ -1,6 +1,7 @@
 import click
 from flask.cli import AppGroup
 
+from marketplace.clitypes import DAY
 from marketplace.errors import DomainError
 from marketplace.funds import reports
 from marketplace.funds import services as funds
@@ -26,16 +27,16 @@ HEADINGS = {
 @levy_cli.command("report")
 @click.option("--fund", "fund_id", type=int, required=True, help="The fund's id.")
 @click.option(
-    "--from", "start", default=None, help="First day, YYYY-MM-DD (default: 1st of this month)."
+    "--from", "start", type=DAY, default=None, help="First day (default: 1st of this month)."
 )
-@click.option("--to", "end", default=None, help="Last day, YYYY-MM-DD (default: today).")
+@click.option("--to", "end", type=DAY, default=None, help="Last day (default: today).")
 @click.option("--format", "output", type=click.Choice(["csv", "text"]), default="text")
 @click.option("--language", type=click.Choice(["th", "en"]), default="th")
 def report(fund_id, start, end, output, language):
     """A fund's levy report for a period, read from the ledger (CSV: UTF-8 with BOM)."""
     try:
         fund = funds.get(fund_id)
-        first, last = reports.parse_period(start, end)
+        first, last = reports.period(start, end)
     except DomainError as error:
         raise click.ClickException(str(error.message)) from None
     result = reports.levy_report(fund.id, first, last, language)

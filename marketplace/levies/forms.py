@@ -2,12 +2,15 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
+from marketplace.fields import IdSelectField
 from marketplace.forms import BaseForm
 from marketplace.levies import arithmetic
 from marketplace.levies.models import Beneficiary, LevyKind, LevyScope, RuleStatus
-from marketplace.money import format_satang
+from marketplace.levies.services import MAX_AMOUNT_RATE, LevyTerms
+from marketplace.money import MoneyError, format_satang, parse_baht
+from marketplace.parsing import parse_percent
 
 KIND_LABELS = {
     LevyKind.PER_UNIT: _l("Baht per unit sold"),
@@ -35,20 +38,53 @@ def _choices(labels):
     return [SelectChoice(key.value, label) for key, label in labels.items()]
 
 
-class RuleForm(BaseForm):
-    """A levy proposal; ids are checked by the service, so choices are not validated here."""
+def read_rate(kind, text):
+    """A rule's rate as typed: basis points for a percent (``2.5`` → 250), satang for baht
+    per unit or per kg (``4`` → 400). ValueError carries the message to show."""
+    if kind == LevyKind.PERCENT:
+        try:
+            rate = parse_percent(text)
+        except ValueError:
+            raise ValueError(
+                _l("Enter a percent with at most two decimals, such as 2.5.")
+            ) from None
+        if rate > arithmetic.BASIS_POINTS:
+            raise ValueError(_l("A percent levy cannot be more than 100%."))
+    else:
+        try:
+            rate = parse_baht(text, allow_negative=True)
+        except MoneyError:
+            raise ValueError(
+                _l("Enter the levy in baht with at most two decimals, such as 4 or 0.50.")
+            ) from None
+        if rate > MAX_AMOUNT_RATE:
+            raise ValueError(_l("The levy is too large."))
+    if rate <= 0:
+        raise ValueError(_l("The levy must be more than zero."))
+    return rate
 
-    seller_id = SelectField(_l("Seller"), validate_choice=False)
-    fund_id = SelectField(_l("Fund"), validate_choice=False)
-    beneficiary = SelectField(_l("Goes to"), choices=_choices(BENEFICIARY_LABELS))
+
+class RuleForm(BaseForm):
+    """A levy proposal; whether the ids may be chosen is the service's to say."""
+
+    seller_id = IdSelectField(_l("Seller"))
+    fund_id = IdSelectField(_l("Fund"))
+    #: A named fund unless the form says otherwise: a fund's page does not show the field.
+    beneficiary = SelectField(
+        _l("Goes to"), choices=_choices(BENEFICIARY_LABELS), default=Beneficiary.FUND.value
+    )
     scope = SelectField(_l("Applies to"), choices=_choices(SCOPE_LABELS))
-    category_id = SelectField(_l("Category"), validate_choice=False)
-    product_id = SelectField(_l("Product"), validate_choice=False)
+    category_id = IdSelectField(_l("Category"))
+    product_id = IdSelectField(_l("Product"))
     kind = SelectField(_l("Kind"), choices=_choices(KIND_LABELS))
+    #: Baht or percent as typed, by the kind: read into ``rate_value`` when validated.
     rate = StringField(_l("Levy"), validators=[DataRequired(), Length(max=20)])
-    effective_from = DateField(_l("From"), validators=[DataRequired()])
+    #: InputRequired, not DataRequired: a date that is not one says so, not "required".
+    effective_from = DateField(_l("From"), validators=[InputRequired()])
     effective_to = DateField(_l("Until (leave empty: no end)"), validators=[Optional()])
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
+
+    rate_value = None
 
     def load(self, *, sellers, funds, categories, products):
         none = [SelectChoice("", _l("— choose —"))]
@@ -60,23 +96,31 @@ class RuleForm(BaseForm):
             for p in products
         ]
 
-    def values(self):
-        def as_id(field):
-            return int(field.data) if (field.data or "").isdigit() else None
+    def validate_rate(self, field):
+        if self.kind.data not in set(LevyKind):
+            return  # the kind's own error says what to fix
+        try:
+            self.rate_value = read_rate(LevyKind(self.kind.data), field.data)
+        except ValueError as error:
+            raise ValidationError(error.args[0]) from None
 
-        return {
-            "seller_id": as_id(self.seller_id),
-            "fund_id": as_id(self.fund_id),
-            "beneficiary": self.beneficiary.data,
-            "scope": self.scope.data,
-            "category_id": as_id(self.category_id),
-            "product_id": as_id(self.product_id),
-            "kind": self.kind.data,
-            "rate": self.rate.data,
+    def terms(self, **fixed):
+        """The LevyTerms filled in (after ``validate``), with ``fixed`` over them: what the
+        page itself decides, such as its seller."""
+        values = {
+            "seller_id": self.seller_id.data,
+            "fund_id": self.fund_id.data,
+            "beneficiary": Beneficiary(self.beneficiary.data),
+            "scope": LevyScope(self.scope.data),
+            "category_id": self.category_id.data,
+            "product_id": self.product_id.data,
+            "kind": LevyKind(self.kind.data),
+            "rate": self.rate_value,
             "effective_from": self.effective_from.data,
             "effective_to": self.effective_to.data,
-            "note": self.note.data,
+            "note": self.note.data or "",
         }
+        return LevyTerms(**{**values, **fixed})
 
 
 def levy_per_unit(rule, product):

@@ -5,9 +5,8 @@ is active. When the order is placed each item stores its levy lines (see
 :func:`snapshot_order`); nothing done to a rule later changes them.
 """
 
-from dataclasses import dataclass
-from datetime import date
-from decimal import Decimal, InvalidOperation
+from dataclasses import dataclass, replace
+from datetime import date, datetime
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import or_, select
@@ -32,7 +31,6 @@ from marketplace.levies.models import (
     RuleStatus,
     Side,
 )
-from marketplace.money import MoneyError, parse_baht
 from marketplace.sellers.models import Seller
 
 #: The largest per-unit or per-kg levy a rule may set: ฿10,000.
@@ -42,45 +40,6 @@ MAX_AMOUNT_RATE = 1_000_000
 def today(now=None):
     """Today in Asia/Bangkok: rules take effect by Bangkok days."""
     return to_bangkok(now or utcnow()).date()
-
-
-# Reading input
-
-
-def parse_rate(kind, text):
-    """Baht (per unit, per kg) or percent, as typed, into satang or basis points."""
-    text = (text or "").strip().replace(",", "")
-    if kind == LevyKind.PERCENT:
-        try:
-            percent = Decimal(text.rstrip("%").strip())
-        except InvalidOperation:
-            percent = None
-        if percent is None or not percent.is_finite() or percent.as_tuple().exponent < -2:
-            raise DomainError(
-                _l("Enter a percent with at most two decimals, such as 2.5."), field="rate"
-            )
-        if percent <= 0:
-            raise DomainError(_l("The levy must be more than zero."), field="rate")
-        if percent > 100:
-            raise DomainError(_l("A percent levy cannot be more than 100%."), field="rate")
-        return int(percent * 100)
-    try:
-        satang = parse_baht(text, maximum_satang=MAX_AMOUNT_RATE)
-    except MoneyError:
-        raise DomainError(
-            _l("Enter the levy in baht with at most two decimals, such as 4 or 0.50."),
-            field="rate",
-        ) from None
-    if satang <= 0:
-        raise DomainError(_l("The levy must be more than zero."), field="rate")
-    return satang
-
-
-def _enum_value(cls, value, field, message):
-    try:
-        return cls(value)
-    except ValueError:
-        raise DomainError(message, field=field) from None
 
 
 # Lifecycle
@@ -93,80 +52,143 @@ def get_rule(rule_id):
     return rule
 
 
-def _overlapping(rule_like, exclude_id=None, statuses=(RuleStatus.ACTIVE, RuleStatus.PROPOSED)):
-    """Rules for the same seller and beneficiary, on products this one also covers, whose
-    dates overlap: a fund takes one levy from a product, not one per scope."""
+def _overlapping(terms, exclude_id=None, statuses=(RuleStatus.ACTIVE, RuleStatus.PROPOSED)):
+    """Rules for the same seller and beneficiary, on products ``terms`` (LevyTerms or a
+    rule) also covers, whose dates overlap: a fund takes one levy from a product, not one
+    per scope."""
     # Rules of one seller change one at a time, so two overlapping ones cannot both pass.
-    db.session.execute(
-        select(Seller.id).where(Seller.id == rule_like["seller_id"]).with_for_update()
-    )
+    db.session.execute(select(Seller.id).where(Seller.id == terms.seller_id).with_for_update())
     query = select(LevyRule).where(
-        LevyRule.seller_id == rule_like["seller_id"],
-        LevyRule.beneficiary == rule_like["beneficiary"],
+        LevyRule.seller_id == terms.seller_id,
+        LevyRule.beneficiary == terms.beneficiary,
         LevyRule.status.in_(statuses),
-        or_(LevyRule.effective_to.is_(None), LevyRule.effective_to >= rule_like["effective_from"]),
+        or_(LevyRule.effective_to.is_(None), LevyRule.effective_to >= terms.effective_from),
     )
-    fund_id = rule_like["fund_id"]
     query = query.where(
-        LevyRule.fund_id.is_(None) if fund_id is None else LevyRule.fund_id == fund_id
+        LevyRule.fund_id.is_(None) if terms.fund_id is None else LevyRule.fund_id == terms.fund_id
     )
-    if rule_like["effective_to"] is not None:
-        query = query.where(LevyRule.effective_from <= rule_like["effective_to"])
+    if terms.effective_to is not None:
+        query = query.where(LevyRule.effective_from <= terms.effective_to)
     if exclude_id is not None:
         query = query.where(LevyRule.id != exclude_id)
-    return [rule for rule in db.session.scalars(query) if _covers_same(rule_like, rule)]
+    return [rule for rule in db.session.scalars(query) if _covers_same(terms, rule)]
 
 
 def _category_of(product_id):
     return db.session.scalar(select(Product.category_id).where(Product.id == product_id))
 
 
-def _covers_same(rule_like, rule):
+def _covers_same(terms, rule):
     """Whether two scopes of one seller share at least one product."""
-    scopes = {rule_like["scope"], rule.scope}
+    scopes = {terms.scope, rule.scope}
     if LevyScope.SELLER in scopes:
         return True
     if scopes == {LevyScope.CATEGORY}:
-        return rule_like["category_id"] == rule.category_id
+        return terms.category_id == rule.category_id
     if scopes == {LevyScope.PRODUCT}:
-        return rule_like["product_id"] == rule.product_id
+        return terms.product_id == rule.product_id
     # One category and one product: does the product sit in the category?
-    if rule_like["scope"] == LevyScope.PRODUCT:
-        return _category_of(rule_like["product_id"]) == rule.category_id
-    return _category_of(rule.product_id) == rule_like["category_id"]
+    if terms.scope == LevyScope.PRODUCT:
+        return _category_of(terms.product_id) == rule.category_id
+    return _category_of(rule.product_id) == terms.category_id
 
 
-def propose(
-    actor,
-    *,
-    side,
-    seller_id,
-    fund_id,
-    beneficiary,
-    scope,
-    category_id=None,
-    product_id=None,
-    kind,
-    rate,
-    effective_from,
-    effective_to=None,
-    note="",
-):
-    """Propose a rule from the seller's side or the fund's; the other side must accept it."""
-    side = _enum_value(Side, side, "side", _l("Propose as the seller or as the fund."))
-    beneficiary = _enum_value(
-        Beneficiary, beneficiary, "beneficiary", _l("Choose who receives the levy.")
+@dataclass(frozen=True)
+class LevyTerms:
+    """What a levy proposal says, already read from a form: ids, enums, Bangkok days, and
+    the rate in satang (``per_unit``, ``per_kg``) or basis points (``percent``)."""
+
+    seller_id: int | None
+    beneficiary: Beneficiary
+    scope: LevyScope
+    kind: LevyKind
+    rate: int
+    effective_from: date
+    fund_id: int | None = None
+    category_id: int | None = None
+    product_id: int | None = None
+    effective_to: date | None = None
+    note: str = ""
+
+    def __post_init__(self):
+        for name, kind in (
+            ("beneficiary", Beneficiary),
+            ("scope", LevyScope),
+            ("kind", LevyKind),
+        ):
+            if not isinstance(getattr(self, name), kind):
+                raise TypeError(f"{name} is a {kind.__name__}, got {getattr(self, name)!r}")
+        if not isinstance(self.rate, int) or isinstance(self.rate, bool):
+            raise TypeError(f"rate is an int of satang or basis points, got {self.rate!r}")
+        for name, day in (
+            ("effective_from", self.effective_from),
+            ("effective_to", self.effective_to),
+        ):
+            if name == "effective_to" and day is None:
+                continue  # no last day
+            if isinstance(day, datetime) or not isinstance(day, date):
+                raise TypeError(f"{name} is a date, got {day!r}")
+
+
+def propose(actor, side, terms):
+    """Propose ``terms`` (LevyTerms) from the seller's ``side`` or the fund's (a Side); the
+    other side must accept the rule before it applies."""
+    if not isinstance(side, Side):
+        raise TypeError(f"side is a Side, got {side!r}")
+    seller, fund = _parties(actor, side, terms)
+    category_id, product = _scope_of(seller, terms)
+    _check_rate(terms.kind, terms.rate, product)
+    if terms.effective_to is not None and terms.effective_to < terms.effective_from:
+        raise DomainError(_l("The last day comes before the first."), field="effective_to")
+    terms = replace(
+        terms,
+        seller_id=seller.id,
+        fund_id=fund.id if fund else None,
+        category_id=category_id,
+        product_id=product.id if product else None,
     )
-    scope = _enum_value(LevyScope, scope, "scope", _l("Choose what the levy applies to."))
-    kind = _enum_value(LevyKind, kind, "kind", _l("Choose per unit, per kg or percent."))
-    seller = db.session.get(Seller, seller_id) if seller_id else None
+    if _overlapping(terms):
+        raise Conflict(
+            _l("A rule for the same products and fund already covers these dates."), field="scope"
+        )
+    rule = LevyRule(
+        **{column: getattr(terms, column) for column in _TERMS_COLUMNS},
+        status=RuleStatus.PROPOSED,
+        proposed_by_side=side,
+        proposed_by_id=actor.id,
+        note=(terms.note or "").strip()[:2000],
+    )
+    db.session.add(rule)
+    db.session.flush()
+    audit.levy_rule(actor, audit.LEVY_PROPOSED, rule)
+    return rule
+
+
+#: The LevyTerms a rule stores as they are.
+_TERMS_COLUMNS = (
+    "seller_id",
+    "fund_id",
+    "beneficiary",
+    "scope",
+    "category_id",
+    "product_id",
+    "kind",
+    "rate",
+    "effective_from",
+    "effective_to",
+)
+
+
+def _parties(actor, side, terms):
+    """The verified seller and fund the terms name, when ``actor`` may propose for ``side``."""
+    seller = db.session.get(Seller, terms.seller_id) if terms.seller_id else None
     if seller is None or not seller.verified:
         raise DomainError(_l("Choose a verified seller."), field="seller_id")
     if side == Side.SELLER and not can_manage_seller(actor, seller.id):
         raise Forbidden(_l("You are not a member of this seller."))
     fund = None
-    if beneficiary == Beneficiary.FUND:
-        fund = db.session.get(Fund, fund_id) if fund_id else None
+    if terms.beneficiary == Beneficiary.FUND:
+        fund = db.session.get(Fund, terms.fund_id) if terms.fund_id else None
         if fund is None or not fund.verified:
             raise DomainError(_l("Choose a verified welfare fund."), field="fund_id")
     elif side == Side.FUND:
@@ -175,72 +197,34 @@ def propose(
         )
     if side == Side.FUND and not can_manage_fund(actor, fund.id):
         raise Forbidden(_l("You are not a treasurer of this fund."))
-    category = product = None
-    if scope == LevyScope.CATEGORY:
-        category = db.session.get(Category, category_id) if category_id else None
+    return seller, fund
+
+
+def _scope_of(seller, terms):
+    """``(category id, product)`` the scope names: a category, or one of the seller's own
+    products (None for what the scope does not name)."""
+    if terms.scope == LevyScope.CATEGORY:
+        category = db.session.get(Category, terms.category_id) if terms.category_id else None
         if category is None:
             raise DomainError(_l("Choose a category."), field="category_id")
-    if scope == LevyScope.PRODUCT:
-        product = db.session.get(Product, product_id) if product_id else None
+        return category.id, None
+    if terms.scope == LevyScope.PRODUCT:
+        product = db.session.get(Product, terms.product_id) if terms.product_id else None
         if product is None or product.seller_id != seller.id:
             raise DomainError(_l("Choose one of the seller's products."), field="product_id")
-    rate_value = parse_rate(kind, rate) if isinstance(rate, str) else int(rate)
-    if rate_value <= 0 or (kind == LevyKind.PERCENT and rate_value > arithmetic.BASIS_POINTS):
+        return None, product
+    return None, None
+
+
+def _check_rate(kind, rate, product):
+    if rate <= 0 or (kind == LevyKind.PERCENT and rate > arithmetic.BASIS_POINTS):
         raise DomainError(_l("The levy must be more than zero and at most 100%."), field="rate")
-    if kind != LevyKind.PERCENT and rate_value > MAX_AMOUNT_RATE:
+    if kind != LevyKind.PERCENT and rate > MAX_AMOUNT_RATE:
         raise DomainError(_l("The levy is too large."), field="rate")
-    if product is not None and kind == LevyKind.PER_UNIT and rate_value > product.price_satang:
+    if product is not None and kind == LevyKind.PER_UNIT and rate > product.price_satang:
         raise DomainError(
             _l("A levy per unit cannot be more than the product's price."), field="rate"
         )
-    start = (
-        effective_from
-        if isinstance(effective_from, date)
-        else _parse_date(effective_from, "effective_from")
-    )
-    end = None
-    if effective_to not in (None, ""):
-        end = (
-            effective_to
-            if isinstance(effective_to, date)
-            else _parse_date(effective_to, "effective_to")
-        )
-        if end < start:
-            raise DomainError(_l("The last day comes before the first."), field="effective_to")
-    values = {
-        "seller_id": seller.id,
-        "fund_id": fund.id if fund else None,
-        "beneficiary": beneficiary,
-        "scope": scope,
-        "category_id": category.id if category else None,
-        "product_id": product.id if product else None,
-        "effective_from": start,
-        "effective_to": end,
-    }
-    if _overlapping(values):
-        raise Conflict(
-            _l("A rule for the same products and fund already covers these dates."), field="scope"
-        )
-    rule = LevyRule(
-        **values,
-        kind=kind,
-        rate=rate_value,
-        status=RuleStatus.PROPOSED,
-        proposed_by_side=side,
-        proposed_by_id=actor.id,
-        note=(note or "").strip()[:2000],
-    )
-    db.session.add(rule)
-    db.session.flush()
-    audit.levy_rule(actor, audit.LEVY_PROPOSED, rule)
-    return rule
-
-
-def _parse_date(text, field):
-    try:
-        return date.fromisoformat((text or "").strip())
-    except ValueError:
-        raise DomainError(_l("Enter a date as YYYY-MM-DD."), field=field) from None
 
 
 def can_decide(actor, rule):
@@ -273,20 +257,7 @@ def accept(actor, rule):
         raise Forbidden(_l("The other side of the agreement accepts it."))
     if rule.status != RuleStatus.PROPOSED:
         raise Conflict(_l("Only a proposed rule can be accepted."))
-    values = {
-        c: getattr(rule, c)
-        for c in (
-            "seller_id",
-            "fund_id",
-            "beneficiary",
-            "scope",
-            "category_id",
-            "product_id",
-            "effective_from",
-            "effective_to",
-        )
-    }
-    if _overlapping(values, exclude_id=rule.id, statuses=(RuleStatus.ACTIVE,)):
+    if _overlapping(rule, exclude_id=rule.id, statuses=(RuleStatus.ACTIVE,)):
         raise Conflict(_l("A rule for the same products and fund already covers these dates."))
     rule.status = RuleStatus.ACTIVE
     rule.decided_by_id, rule.decided_at = actor.id, utcnow()

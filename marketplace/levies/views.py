@@ -16,7 +16,7 @@ from marketplace.levies.forms import (
     SCOPE_LABELS,
     RuleForm,
 )
-from marketplace.levies.models import Side
+from marketplace.levies.models import Beneficiary, Side
 from marketplace.sellers import services as sellers
 from marketplace.urls import is_safe_next
 
@@ -49,13 +49,11 @@ def seller_rules(seller_id):
         products=catalog.seller_products(seller_id),
     )
     if request.method == "GET":
-        form.seller_id.data = str(seller_id)
+        form.seller_id.data = seller_id
         form.effective_from.data = services.today()
     if form.validate_on_submit():
-        values = {**form.values(), "seller_id": seller_id}
-        saved, _rule = save(
-            form, lambda: services.propose(current_user, side=Side.SELLER, **values)
-        )
+        terms = form.terms(seller_id=seller_id)
+        saved, _rule = save(form, lambda: services.propose(current_user, Side.SELLER, terms))
         if saved:
             flash(_("Proposed. The fund's treasurer accepts it to make it active."), "success")
             return redirect(url_for(".seller_rules", seller_id=seller_id), code=303)
@@ -82,11 +80,11 @@ def fund_rules(fund_id):
         products=catalog.products_on_sale(),
     )
     if request.method == "GET":
-        form.fund_id.data = str(fund_id)
+        form.fund_id.data = fund_id
         form.effective_from.data = services.today()
     if form.validate_on_submit():
-        values = {**form.values(), "fund_id": fund_id, "beneficiary": "fund"}
-        saved, _rule = save(form, lambda: services.propose(current_user, side=Side.FUND, **values))
+        terms = form.terms(fund_id=fund_id, beneficiary=Beneficiary.FUND)
+        saved, _rule = save(form, lambda: services.propose(current_user, Side.FUND, terms))
         if saved:
             flash(_("Proposed. A member of the seller accepts it to make it active."), "success")
             return redirect(url_for(".fund_rules", fund_id=fund_id), code=303)

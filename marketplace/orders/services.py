@@ -137,7 +137,7 @@ def release_stock(order):
 def place_order(buyer, items, *, address, methods=None, payment_method="transfer", now=None):
     """Place an order for ``items`` (``[(product_id, quantity)]``) and take the stock.
 
-    ``methods`` maps a seller id to "delivery" (default) or "pickup". The order is split
+    ``methods`` maps a seller id to a DeliveryMethod (delivery by default). The order is split
     into one shipment per seller, each with its own shipping fee.
     """
     now = now or utcnow()
@@ -155,7 +155,7 @@ def place_order(buyer, items, *, address, methods=None, payment_method="transfer
     parcels = []
     for seller_id in sorted(by_seller):
         lines = by_seller[seller_id]
-        method = DeliveryMethod((methods or {}).get(seller_id, DeliveryMethod.DELIVERY))
+        method = (methods or {}).get(seller_id, DeliveryMethod.DELIVERY)
         weight = sum(product.weight_grams * quantity for product, quantity in lines)
         fee = shipping.quote(lines[0][0].seller, weight, destination["ship_postal_code"], method)
         parcels.append((seller_id, method, weight, fee, lines))
@@ -213,18 +213,18 @@ def place_order(buyer, items, *, address, methods=None, payment_method="transfer
 @dataclass
 class ParcelQuote:
     group: object  # the cart's SellerGroup
-    method: str
+    method: DeliveryMethod
     fee_satang: int
 
 
 def quote_parcels(cart_view, postal_code, chosen):
     """Shipping for each seller's parcel of the cart, with the method the buyer chose
-    (``chosen``: seller id → "pickup" or "delivery"); delivery unless the seller offers
-    pickup. Returns ``(quotes, shipping total in satang)``."""
+    (``chosen``: seller id → DeliveryMethod); delivery unless the seller offers pickup.
+    Returns ``(quotes, shipping total in satang)``."""
     quotes = []
     for group in cart_view.groups:
-        pickup = chosen.get(group.seller.id) == shipping.PICKUP and group.seller.offers_pickup
-        method = shipping.PICKUP if pickup else shipping.DELIVERY
+        pickup = chosen.get(group.seller.id) == DeliveryMethod.PICKUP and group.seller.offers_pickup
+        method = DeliveryMethod.PICKUP if pickup else DeliveryMethod.DELIVERY
         fee = shipping.quote(group.seller, group.weight_grams, postal_code or "", method)
         quotes.append(ParcelQuote(group=group, method=method, fee_satang=fee))
     return quotes, sum(quote.fee_satang for quote in quotes)

@@ -10,11 +10,10 @@ from marketplace.forms import ActionForm, flash_errors, save
 from marketplace.levies import services as levies
 from marketplace.orders import services
 from marketplace.orders.forms import CancelForm, CheckoutForm, ReferenceForm, ShipForm
-from marketplace.orders.models import OrderStatus, ShipmentStatus
+from marketplace.orders.models import DeliveryMethod, OrderStatus, ShipmentStatus
 from marketplace.orders.states import ORDER_STATUS_LABELS, SHIPMENT_STATUS_LABELS
 from marketplace.payments import providers
 from marketplace.sellers import services as sellers
-from marketplace.shipping import services as shipping
 
 bp = Blueprint("orders", __name__)
 
@@ -22,7 +21,9 @@ bp = Blueprint("orders", __name__)
 def _chosen_methods(cart_view):
     """The delivery method the form chose for each seller's parcel."""
     return {
-        group.seller.id: request.form.get(f"method-{group.seller.id}", shipping.DELIVERY)
+        group.seller.id: DeliveryMethod.PICKUP
+        if request.form.get(f"method-{group.seller.id}") == DeliveryMethod.PICKUP.value
+        else DeliveryMethod.DELIVERY
         for group in cart_view.groups
     }
 

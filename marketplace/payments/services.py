@@ -9,6 +9,7 @@ Stripe and records it, so the order ends the same either way.
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
 
 from marketplace.audit import services as audit
 from marketplace.dbtypes import utcnow
@@ -226,3 +227,87 @@ def resolve_issue(actor, issue_id):
     issue.resolved_at, issue.resolved_by_id = utcnow(), actor.id
     db.session.flush()
     return issue
+
+
+# Reconciliation with Stripe
+
+
+def stripe_differences(since):
+    """Every way Stripe's payments and refunds since ``since`` (a date) differ from the
+    marketplace's, one line each for a person to read.
+
+    Stripe is read once for its payments and once for its refunds; ours are read in two
+    queries (the payments with their orders, the refunds), however many there are.
+    """
+    intents = {intent["id"]: intent for intent in stripe_gateway.payment_intents_since(since)}
+    stripe_refunds = {
+        refund["id"]: refund
+        for refund in stripe_gateway.refunds_since(since)
+        if refund["status"] == "succeeded"
+    }
+    payments = {
+        payment.external_id: payment
+        for payment in db.session.scalars(
+            select(Payment)
+            .where(Payment.provider == "stripe", Payment.external_id.is_not(None))
+            .options(joinedload(Payment.order))
+        )
+    }
+    refunds = {
+        refund.provider_refund_id: refund
+        for refund in db.session.scalars(
+            select(Refund).where(Refund.provider_refund_id.is_not(None))
+        )
+    }
+    return _payment_differences(intents, payments, since) + _refund_differences(
+        stripe_refunds, refunds, since
+    )
+
+
+def _payment_differences(intents, payments, since):
+    found = []
+    for intent_id, intent in intents.items():
+        if intent["status"] != "succeeded":
+            continue
+        payment = payments.get(intent_id)
+        if payment is None:
+            found.append(
+                f"Stripe payment {intent_id} ({intent['amount_received']} satang) is not ours"
+            )
+            continue
+        order = payment.order
+        if order.paid_at is None:
+            found.append(
+                f"Stripe payment {intent_id} succeeded but order {order.number} is not paid"
+            )
+        if intent["amount_received"] != payment.amount_satang:
+            found.append(
+                f"Stripe payment {intent_id} received {intent['amount_received']} satang; "
+                f"order {order.number} is {payment.amount_satang}"
+            )
+    for intent_id, payment in payments.items():
+        order = payment.order
+        if order.paid_at is None or order.paid_at.date() < since:
+            continue
+        intent = intents.get(intent_id)
+        if intent is None or intent["status"] != "succeeded":
+            found.append(
+                f"order {order.number} is paid but Stripe has no succeeded payment {intent_id}"
+            )
+    return found
+
+
+def _refund_differences(stripe_refunds, ours, since):
+    found = []
+    for refund_id, refund in stripe_refunds.items():
+        if refund_id not in ours:
+            found.append(f"Stripe refund {refund_id} ({refund['amount']} satang) is not recorded")
+        elif ours[refund_id].amount_satang != refund["amount"]:
+            found.append(
+                f"refund {refund_id}: Stripe {refund['amount']} satang, "
+                f"ours {ours[refund_id].amount_satang}"
+            )
+    for refund_id, refund in ours.items():
+        if refund.created_at.date() >= since and refund_id not in stripe_refunds:
+            found.append(f"refund {refund_id} of {refund.amount_satang} satang is not in Stripe")
+    return found

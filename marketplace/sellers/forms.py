@@ -23,3 +23,6 @@ class SellerForm(OrganisationForm):
     promptpay_id = StringField(
         _l("PromptPay ID for payouts"), validators=[Optional(), Length(max=20)]
     )
+
+    def to_data(self):
+        return {**super().to_data(), "kind": SellerKind(self.kind.data)}

@@ -33,10 +33,10 @@ def all_sellers():
 
 def _clean(data):
     cleaned = organisations.clean_profile(data)
-    try:
-        cleaned["kind"] = SellerKind(data.get("kind") or "")
-    except ValueError:
-        raise DomainError(_l("Choose what kind of group this is."), field="kind") from None
+    kind = data.get("kind")
+    if not isinstance(kind, SellerKind):
+        raise DomainError(_l("Choose what kind of group this is."), field="kind")
+    cleaned["kind"] = kind
     promptpay = "".join(ch for ch in (data.get("promptpay_id") or "") if ch.isdigit())
     if promptpay and len(promptpay) not in (10, 13):
         raise DomainError(

@@ -3,6 +3,7 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.accounts.roles import can_manage_seller, seller_member_required
+from marketplace.fields import query_days
 from marketplace.forms import page_number, save, status_for
 from marketplace.funds import reports
 from marketplace.i18n import current_language
@@ -50,7 +51,7 @@ def edit(seller_id):
 def levies(seller_id):
     """The levies deducted from this seller's sales, per fund, for a period."""
     seller = services.get(seller_id)
-    start, end = reports.parse_period(request.args.get("from"), request.args.get("to"))
+    start, end = reports.period(*query_days(request.args, "from", "to"))
     return render_template(
         "sellers/levies.html",
         seller=seller,

@@ -1,7 +1,5 @@
 """Rate tables (a seller's own, or the platform default) and shipping quotes."""
 
-from decimal import Decimal, InvalidOperation
-
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, or_, select
@@ -9,14 +7,17 @@ from sqlalchemy import delete, or_, select
 from marketplace.accounts.roles import can_manage_seller
 from marketplace.errors import DomainError, Forbidden
 from marketplace.extensions import db
-from marketplace.money import MoneyError, parse_baht
+from marketplace.orders.models import DeliveryMethod
 from marketplace.organisations.services import require_admin
 from marketplace.shipping.fees import Tier, fee_for_weight, remote_surcharge
 from marketplace.shipping.models import ShippingRate
 
-DELIVERY = "delivery"
-PICKUP = "pickup"
+DELIVERY = DeliveryMethod.DELIVERY
+PICKUP = DeliveryMethod.PICKUP
 MAX_TIERS = 10
+#: The heaviest tier (100 tonnes) and the dearest fee (฿100,000) a table may have.
+MAX_TIER_GRAMS = 100_000_000
+MAX_TIER_FEE_SATANG = 10_000_000
 #: The platform default table a fresh marketplace starts with: (kg, baht).
 DEFAULT_TABLE = ((1, 45), (3, 65), (5, 90), (10, 140), (20, 220))
 
@@ -72,48 +73,30 @@ def quote(seller, weight_grams, postal_code, method=DELIVERY):
     )
 
 
-def parse_kg(text):
-    """Kilograms typed by a person (``1.5``) as whole grams; None when it is not that."""
-    try:
-        kg = Decimal((text or "").strip().replace(",", ""))
-    except InvalidOperation:
-        return None
-    if not kg.is_finite() or kg.as_tuple().exponent < -3 or kg <= 0 or kg > 100_000:
-        return None
-    return int(kg * 1000)
-
-
 def kg_text(grams):
     """``1500`` → ``"1.5"``, ``5000`` → ``"5"``."""
     kg, rest = divmod(grams, 1000)
     return str(kg) if not rest else f"{kg}.{rest:03d}".rstrip("0")
 
 
-def clean_tiers(rows):
-    """``rows`` of (max kg text, fee baht text), blanks skipped; return sorted Tiers."""
-    tiers = {}
-    for max_kg, fee in rows:
-        max_kg, fee = (max_kg or "").strip(), (fee or "").strip()
-        if not max_kg and not fee:
-            continue
-        grams = parse_kg(max_kg)
-        try:
-            fee_satang = parse_baht(fee, maximum_satang=100_000 * 100)
-        except MoneyError:
-            fee_satang = None
-        if grams is None or fee_satang is None:
-            raise DomainError(
-                _l("Each tier needs a weight in kg and a fee in baht, such as 5 and 90."),
-                field="tiers",
-            )
-        if grams in tiers:
-            raise DomainError(_l("Two tiers have the same weight."), field="tiers")
-        tiers[grams] = fee_satang
+def check_tiers(tiers):
+    """A rate table's rules for ``tiers`` (Tiers of grams and satang): one to MAX_TIERS,
+    each weight once, a weight above zero and a fee not below; returned by weight."""
     if not tiers:
         raise DomainError(_l("Give at least one tier."), field="tiers")
     if len(tiers) > MAX_TIERS:
         raise DomainError(_l("At most %(count)d tiers.", count=MAX_TIERS), field="tiers")
-    return [Tier(grams, fee) for grams, fee in sorted(tiers.items())]
+    if not all(
+        0 < tier.max_weight_grams <= MAX_TIER_GRAMS and 0 <= tier.fee_satang <= MAX_TIER_FEE_SATANG
+        for tier in tiers
+    ):
+        raise DomainError(
+            _l("Each tier needs a weight in kg and a fee in baht, such as 5 and 90."),
+            field="tiers",
+        )
+    if len({tier.max_weight_grams for tier in tiers}) < len(tiers):
+        raise DomainError(_l("Two tiers have the same weight."), field="tiers")
+    return sorted(tiers, key=lambda tier: tier.max_weight_grams)
 
 
 def _same_table(seller_id):
@@ -134,12 +117,13 @@ def _replace_table(seller_id, tiers):
     db.session.flush()
 
 
-def save_seller_shipping(actor, seller, *, own_table, rows, offers_pickup, pickup_note):
-    """A seller's shipping: its own tiers (or the platform default) and whether it offers pickup."""
+def save_seller_shipping(actor, seller, *, tiers, offers_pickup, pickup_note):
+    """A seller's shipping: its own ``tiers`` (None: the platform default table) and
+    whether it offers pickup."""
     if not can_manage_seller(actor, seller.id):
         raise Forbidden(_l("You are not a member of this seller."))
-    if own_table:
-        _replace_table(seller.id, clean_tiers(rows))
+    if tiers is not None:
+        _replace_table(seller.id, check_tiers(tiers))
     else:
         db.session.execute(delete(ShippingRate).where(ShippingRate.seller_id == seller.id))
     seller.offers_pickup = bool(offers_pickup)
@@ -147,6 +131,7 @@ def save_seller_shipping(actor, seller, *, own_table, rows, offers_pickup, picku
     db.session.flush()
 
 
-def save_default_table(actor, rows):
+def save_default_table(actor, tiers):
+    """The platform's own rate table (Tiers), used by sellers without one; admins only."""
     require_admin(actor)
-    _replace_table(None, clean_tiers(rows))
+    _replace_table(None, check_tiers(tiers))

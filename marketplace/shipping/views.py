@@ -28,8 +28,7 @@ def seller_settings(seller_id):
             lambda: services.save_seller_shipping(
                 current_user,
                 seller,
-                own_table=form.own_table.data,
-                rows=form.rows(),
+                tiers=form.table(),
                 offers_pickup=form.offers_pickup.data,
                 pickup_note=form.pickup_note.data,
             ),
@@ -52,7 +51,7 @@ def default_table():
     if request.method == "GET":
         form.prefill(services.tiers_for(None))
     if form.validate_on_submit():
-        saved, _none = save(form, lambda: services.save_default_table(current_user, form.rows()))
+        saved, _none = save(form, lambda: services.save_default_table(current_user, form.table()))
         if saved:
             flash(_("The marketplace's rate table is saved."), "success")
             return redirect(url_for(".default_table"), code=303)
