@@ -34,7 +34,6 @@ from marketplace.i18n import LANGUAGES
 from marketplace.levies import services as levies
 from marketplace.money import baht_text
 from marketplace.orders import services as orders
-from marketplace.payments import providers
 from marketplace.sellers import services as sellers
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -338,8 +337,7 @@ def create_order():
     def place():
         with api_field_names(ORDER_FIELDS):
             order = orders.place_order(g.api_user, lines, address=address, payment_method=method)
-        payment = order.payments[-1]  # the one just started
-        providers.PROVIDERS[payment.provider].prepare(payment)
+        payment = order.payments[-1]  # the one just started (its Stripe intent: after commit)
         started.append(payment)
         return order
 

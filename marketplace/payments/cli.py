@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from marketplace.errors import DomainError
 from marketplace.extensions import db
-from marketplace.orders.models import Order, Refund
+from marketplace.orders.models import Order, Refund, RefundStatus
 from marketplace.payments import stripe_gateway
 from marketplace.payments.models import Payment
 
@@ -15,9 +15,15 @@ stripe_cli = AppGroup("stripe", help="Card and PromptPay payments through Stripe
 
 
 def differences(since):
-    """Every way Stripe's payments and refunds since ``since`` differ from the marketplace's."""
+    """Every way Stripe's payments and refunds since ``since`` differ from the marketplace's.
+
+    Stripe's lists are read first, before any database read opens a transaction.
+    """
     found = []
     intents = {i["id"]: i for i in stripe_gateway.payment_intents_since(since)}
+    stripe_refunds = {
+        r["id"]: r for r in stripe_gateway.refunds_since(since) if r["status"] == "succeeded"
+    }
     payments = {
         p.external_id: p
         for p in db.session.scalars(
@@ -52,12 +58,13 @@ def differences(since):
             found.append(
                 f"order {order.number} is paid but Stripe has no succeeded payment {intent_id}"
             )
-    stripe_refunds = {
-        r["id"]: r for r in stripe_gateway.refunds_since(since) if r["status"] == "succeeded"
-    }
     ours = {
         r.provider_refund_id: r
-        for r in db.session.scalars(select(Refund).where(Refund.provider_refund_id.is_not(None)))
+        for r in db.session.scalars(
+            select(Refund).where(
+                Refund.provider_refund_id.is_not(None), Refund.status != RefundStatus.FAILED
+            )
+        )
     }
     for refund_id, refund in stripe_refunds.items():
         if refund_id not in ours:
