@@ -10,8 +10,6 @@ from wtforms import EmailField, SelectField, StringField, TelField, TextAreaFiel
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from marketplace.errors import DomainError
-from marketplace.extensions import db
 from marketplace.geo import services as geo
 from marketplace.limits import length
 
@@ -39,6 +37,11 @@ class BaseForm(FlaskForm):
             if formdata is _Auto and request.is_json and not (request.form or request.files):
                 return ImmutableMultiDict() if request.method in SUBMIT_METHODS else None
             return super().wrap_formdata(form, formdata)
+
+    def show_error(self, error):
+        """Show a service's DomainError on this form (see :func:`show_error`); the
+        ``refused`` of :func:`marketplace.transaction.attempt`."""
+        show_error(self, error)
 
 
 def _wtforms_messages():  # pragma: no cover - never called; read by `pybabel extract`
@@ -128,21 +131,6 @@ def csrf_form():
     the request: the page for a refused POST (a 413 for a body too large above all) must
     not read the body again, or it raises a second time and the answer becomes a 500."""
     return ActionForm(formdata=None)
-
-
-def save(form, call):
-    """Run the service ``call`` and commit once; on a DomainError roll back and show it.
-
-    Returns ``(True, result)`` when saved, ``(False, error)`` when the service refused.
-    """
-    try:
-        result = call()
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
-        return False, error
-    return True, result
 
 
 def page_number(name="page"):

@@ -26,6 +26,7 @@ TASK_MODULES = (
     "tasks.notifications",
     "tasks.orders",
     "tasks.levy",
+    "tasks.payments",
     "tasks.bench",
 )
 
@@ -172,14 +173,21 @@ def run_outbox_work(outbox_id, work):
         db.session.commit()
     except Exception as exc:
         db.session.rollback()
-        try:
-            outbox_services.record_failure(outbox_id, "".join(traceback.format_exception_only(exc)))
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("could not record the failure of outbox message %s", outbox_id)
+        record_outbox_failure(outbox_id, exc)
         raise
     return True
+
+
+def record_outbox_failure(outbox_id, exc):
+    """Count a failed attempt at outbox row ``outbox_id``'s work, in a transaction of its own
+    (any open one is rolled back first); the caller re-raises for Celery to retry."""
+    db.session.rollback()
+    try:
+        outbox_services.record_failure(outbox_id, "".join(traceback.format_exception_only(exc)))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("could not record the failure of outbox message %s", outbox_id)
 
 
 #: Outbox rows one batch takes together, at most (see run_outbox_batch).

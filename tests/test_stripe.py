@@ -13,12 +13,15 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import stripe
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, event, func, select, text
+from sqlalchemy.exc import OperationalError
 from werkzeug.serving import make_server
 
 from config import ConfigError, load_config
@@ -28,6 +31,7 @@ from marketplace.ledger.models import EntryKind, JournalEntry
 from marketplace.ledger.verify import verify
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus, Refund
+from marketplace.outbox.models import OutboxMessage
 from marketplace.payments import stripe_gateway
 from marketplace.payments.models import Payment, PaymentIssue, PaymentStatus, StripeEvent
 from tests.conftest import IN_CI, PASSWORD, statements_during
@@ -788,6 +792,424 @@ def test_reconcile_needs_stripe_configured(app, db):
 
     assert result.exit_code == 1
     assert "Stripe is not configured" in result.output
+
+
+# No Stripe call with a transaction open, no half refund
+
+
+@dataclass
+class StripeCall:
+    what: str
+    #: The calling session had a transaction open.
+    in_transaction: bool
+    #: PostgreSQL: the app's connections sitting idle inside a transaction.
+    idle_in_transaction: int = 0
+    #: PostgreSQL: tables with a row some transaction holds locked (FOR UPDATE NOWAIT fails).
+    locked: tuple = ()
+
+
+LOCKABLE = ("products", "orders", "order_items", "payments", "refunds", "shipments")
+
+
+def _probe(engine, app_pids):
+    """From a connection of its own: how many of the app's connections sit in a
+    transaction, and which tables have a row some transaction holds locked."""
+    with engine.connect() as connection:
+        idle = connection.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity WHERE pid = ANY(:pids) "
+                "AND state LIKE 'idle in transaction%'"
+            ),
+            {"pids": sorted(app_pids)},
+        )
+        locked = []
+        for table in LOCKABLE:
+            try:
+                connection.execute(text(f"SELECT id FROM {table} FOR UPDATE NOWAIT"))  # noqa: S608
+            except OperationalError:
+                locked.append(table)
+    return idle, tuple(locked)
+
+
+@pytest.fixture
+def stripe_calls(stripe_app, monkeypatch):
+    """Every call the Stripe module makes, with the state of the database as it is made."""
+    calls = []
+    url = stripe_app.config["SQLALCHEMY_DATABASE_URI"]
+    probe = app_pids = None
+    if url.startswith("postgresql"):
+        probe, app_pids = create_engine(url, isolation_level="AUTOCOMMIT"), set()
+        with stripe_app.app_context():
+            engine = _db.engine
+        engine.dispose()  # from here on every connection of the app is known by its pid
+
+        @event.listens_for(engine, "connect")
+        def remember(dbapi_connection, record):
+            app_pids.add(dbapi_connection.info.backend_pid)
+
+    real_call = stripe_gateway._call
+
+    def observed(what, *args, **kwargs):
+        call = StripeCall(what, _db.session().in_transaction())
+        if probe is not None:
+            call.idle_in_transaction, call.locked = _probe(probe, app_pids)
+        calls.append(call)
+        return real_call(what, *args, **kwargs)
+
+    monkeypatch.setattr(stripe_gateway, "_call", observed)
+    yield calls
+    if probe is not None:
+        probe.dispose()
+
+
+def clean(call):
+    return not call.in_transaction and not call.idle_in_transaction and not call.locked
+
+
+def quiet(db):
+    """End the test's own read, so that only the app's connections are looked at."""
+    db.session.rollback()
+
+
+def paid_by_card(app, db, shop, quantity=10):
+    _client, order_id, _page = order_by_card(app, shop, quantity)
+    payment = intent_of(db, order_id)
+    pay_with_test_card(app, payment.external_id)
+    quiet(db)
+    assert (
+        deliver(app, succeeded_event(payment.external_id, payment.amount_satang)).get_json()[
+            "outcome"
+        ]
+        == "paid"
+    )
+    return order_id, payment.external_id
+
+
+def test_stripe_is_never_called_with_a_transaction_open_or_a_row_locked(
+    stripe_app, db, shop, stripe_calls
+):
+    order_id, intent_id = paid_by_card(stripe_app, db, shop)
+    item_id = db.session.get(Order, order_id).items[0].id
+    admin = stripe_app.test_client()
+    admin.login("admin@example.com", PASSWORD)
+    quiet(db)
+    admin.submit(f"/admin/orders/{order_id}/refund", {f"qty-{item_id}": "3"})
+    # An order through the API: its intent is made after the order's commit too.
+    token = stripe_app.test_client().post(
+        "/api/v1/tokens", json={"email": "buyer@example.com", "password": PASSWORD}
+    )
+    quiet(db)
+    created = stripe_app.test_client().post(
+        "/api/v1/orders",
+        json={
+            "items": [{"product_id": shop["rice"].id, "quantity": 1}],
+            "shipping": {
+                "name": "สมศรี",
+                "phone": "0812345678",
+                "address_line": "45/2",
+                "subdistrict_code": "830107",
+                "postal_code": "83130",
+            },
+            "payment_method": "stripe",
+        },
+        headers={"Authorization": f"Bearer {token.get_json()['token']}", "Idempotency-Key": "k1"},
+    )
+    assert created.status_code == 201, created.get_data(as_text=True)
+    # A refund whose event comes before its payment's: the intent is read before the event's
+    # transaction.
+    _client, early, _page = order_by_card(stripe_app, shop, 1)
+    early_intent = intent_of(db, early)
+    pay_with_test_card(stripe_app, early_intent.external_id)
+    refund = stripe_client(stripe_app).v1.refunds.create(
+        params={"payment_intent": early_intent.external_id, "amount": early_intent.amount_satang}
+    )
+    quiet(db)
+    event = {
+        "id": "evt_refund_first",
+        "type": "refund.created",
+        "data": {
+            "object": {
+                "id": refund.id,
+                "object": "refund",
+                "amount": early_intent.amount_satang,
+                "status": "succeeded",
+                "payment_intent": early_intent.external_id,
+            }
+        },
+    }
+    assert "the whole order, recorded" in deliver(stripe_app, event).get_json()["outcome"]
+    assert reconcile(stripe_app, "2026-01-01").exit_code == 0
+
+    kinds = {call.what for call in stripe_calls}
+    assert {
+        "create payment intent",
+        "read payment intent",
+        "create refund",
+        "list payment intents",
+        "list refunds",
+    } <= kinds
+    assert [call for call in stripe_calls if not clean(call)] == []
+    db.session.expire_all()
+    assert intent_of(db, created.get_json()["id"]).external_id.startswith("pi_")
+    assert reports.balance(shop["fund"].id) == 4000 - 1200  # the early order: +400 -400
+    assert verify().ok
+
+
+@pytest.mark.postgres_only
+def test_the_intent_is_made_while_another_transaction_holds_the_stock_row(
+    stripe_app, db, shop, stripe_calls
+):
+    stripe_app.config["STRIPE_API_BASE"] = "http://127.0.0.1:1"  # Stripe down at checkout
+    buyer, by_page, _page = order_by_card(stripe_app, shop, 2)
+    _buyer, by_task, _page = order_by_card(stripe_app, shop, 3)
+    stripe_app.config["STRIPE_API_BASE"] = stripe_app.config["localstripe"]
+    quiet(db)
+    assert intent_of(db, by_page).external_id is None
+    page = buyer.get(f"/orders/{by_page}").get_data(as_text=True)
+    assert f'action="/orders/{by_page}/payment"' in page  # "Continue to payment"
+    stripe_calls.clear()
+    holder = create_engine(stripe_app.config["SQLALCHEMY_DATABASE_URI"])
+    with holder.connect() as locker:
+        # Another checkout of rice, mid-way: it holds the product's row.
+        locker.execute(
+            text("SELECT id FROM products WHERE id = :id FOR UPDATE"), {"id": shop["rice"].id}
+        )
+
+        steps = {
+            "the buyer's 'Continue to payment'": lambda: buyer.submit(
+                f"/orders/{by_page}/payment", {}
+            ),
+            "the outbox task": lambda: sweep(stripe_app),
+        }
+        for name, step in steps.items():
+            done = []
+            worker = threading.Thread(
+                target=lambda step=step, done=done: done.append(step()), daemon=True
+            )
+            worker.start()
+            worker.join(timeout=60)
+            assert done, f"{name} waited on the locked stock row"
+        locker.rollback()
+    holder.dispose()
+
+    quiet(db)
+    assert intent_of(db, by_page).external_id.startswith("pi_")
+    assert intent_of(db, by_task).external_id.startswith("pi_")
+    made = [call for call in stripe_calls if call.what == "create payment intent"]
+    assert len(made) == 2
+    # While Stripe was asked, the app held nothing; the product stayed locked by the other.
+    assert all(c.locked == ("products",) for c in made)
+    assert not any(c.in_transaction or c.idle_in_transaction for c in made)
+    db.session.expire_all()
+    assert (
+        db.session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.done_at.is_(None))
+        )
+        == 0
+    )
+
+
+class FlakyStripe:
+    """Stripe's refunds as the Stripe module sees them, with Stripe's idempotency keys
+    (localstripe has none), and, for the next calls, failures on demand: ``down`` (no
+    answer and nothing made), ``lost`` (made, the answer lost: a timeout), ``refuse``."""
+
+    def __init__(self, monkeypatch):
+        self.made = {}
+        self.next = []
+        real_client = stripe_gateway._client
+
+        def client():
+            real = real_client()
+            refunds = SimpleNamespace(
+                create=lambda params, options: self.create(real, params, options),
+                list=real.v1.refunds.list,
+            )
+            return SimpleNamespace(
+                v1=SimpleNamespace(payment_intents=real.v1.payment_intents, refunds=refunds)
+            )
+
+        monkeypatch.setattr(stripe_gateway, "_client", client)
+
+    def create(self, real, params, options):
+        mode = self.next.pop(0) if self.next else None
+        if mode == "down":
+            raise stripe.APIConnectionError("no answer")
+        if mode == "refuse":
+            raise stripe.InvalidRequestError(
+                "Charge has already been refunded.", "charge", code="charge_already_refunded"
+            )
+        key = options["idempotency_key"]
+        if key not in self.made:
+            self.made[key] = real.v1.refunds.create(params=params)
+        if mode == "lost":
+            raise stripe.APIConnectionError("timed out")
+        return self.made[key]
+
+
+def sweep(app):
+    with app.app_context():
+        return app.test_cli_runner().invoke(args=["outbox", "sweep", "--older-than", "0"])
+
+
+def refund_state(db, order_id):
+    db.session.expire_all()
+    order = db.session.get(Order, order_id)
+    refunds = db.session.scalars(select(Refund).where(Refund.order_id == order_id)).all()
+    postings = db.session.scalar(
+        select(func.count()).select_from(JournalEntry).where(JournalEntry.kind == EntryKind.REFUND)
+    )
+    state = {
+        "refunds": [r.status.value for r in refunds],
+        "units": order.items[0].refunded_quantity,
+        "refunded_satang": order.refunded_satang,
+        "postings": postings,
+    }
+    db.session.rollback()
+    return state
+
+
+def test_a_stripe_timeout_during_a_refund_leaves_no_half_refund_and_no_lock(
+    stripe_app, db, shop, stripe_calls, monkeypatch
+):
+    order_id, _intent = paid_by_card(stripe_app, db, shop)
+    item_id = db.session.get(Order, order_id).items[0].id
+    flaky = FlakyStripe(monkeypatch)
+    flaky.next = ["lost"]  # Stripe makes the refund; its answer never comes
+    admin = stripe_app.test_client()
+    admin.login("admin@example.com", PASSWORD)
+    quiet(db)
+
+    response = admin.submit(f"/admin/orders/{order_id}/refund", {f"qty-{item_id}": "3"})
+
+    assert response.status_code == 303
+    # Pending: the units are taken (nothing refunded twice), the ledger has not seen it.
+    assert refund_state(db, order_id) == {
+        "refunds": ["pending"],
+        "units": 3,
+        "refunded_satang": 3 * 35000,
+        "postings": 0,
+    }
+    assert reports.balance(shop["fund"].id) == 4000
+    sending = db.session.scalar(
+        select(OutboxMessage).where(OutboxMessage.task == "tasks.payments.send_refund")
+    )
+    assert sending.done_at is None and sending.failure_count == 1
+    assert "StripeUnavailable" in sending.last_error
+    assert verify().ok
+    refund_calls = [c for c in stripe_calls if c.what == "create refund"]
+    assert len(refund_calls) == 1 and clean(refund_calls[0])
+    page = admin.get(f"/admin/orders/{order_id}").get_data(as_text=True)
+    assert "กำลังคืนเงิน ฿1,050.00 ผ่าน Stripe" in page  # "being paid back through Stripe"
+    assert f'action="/admin/orders/{order_id}/refund"' not in page  # one refund at a time
+    quiet(db)
+    again = admin.submit(f"/admin/orders/{order_id}/refund", {f"qty-{item_id}": "2"})
+    assert again.status_code == 303
+    assert refund_state(db, order_id)["refunds"] == ["pending"]  # one at a time
+
+    assert sweep(stripe_app).exit_code == 0  # Stripe answers now: the same key, the same refund
+
+    assert refund_state(db, order_id) == {
+        "refunds": ["succeeded"],
+        "units": 3,
+        "refunded_satang": 3 * 35000,
+        "postings": 1,
+    }
+    stripe_refunds = stripe_client(stripe_app).v1.refunds.list(params={}).data
+    assert [(r.amount, r.metadata.to_dict().get("refund_id")) for r in stripe_refunds] == [
+        (3 * 35000, str(sending.payload["refund_id"]))
+    ]
+    quiet(db)
+    assert sweep(stripe_app).exit_code == 0
+    assert len(stripe_client(stripe_app).v1.refunds.list(params={}).data) == 1
+    period = (date(2026, 1, 1), date(2030, 12, 31))
+    assert reports.levy_report(shop["fund"].id, *period).net_satang == 2800
+    assert all(clean(call) for call in stripe_calls)
+    assert verify().ok
+    assert reconcile(stripe_app, "2026-01-01").exit_code == 0
+
+
+def test_a_refund_stripe_refuses_goes_back_to_the_order(
+    stripe_app, db, shop, stripe_calls, monkeypatch
+):
+    order_id, _intent = paid_by_card(stripe_app, db, shop)
+    item_id = db.session.get(Order, order_id).items[0].id
+    flaky = FlakyStripe(monkeypatch)
+    flaky.next = ["refuse"]
+    admin = stripe_app.test_client()
+    admin.login("admin@example.com", PASSWORD)
+    quiet(db)
+
+    admin.submit(f"/admin/orders/{order_id}/refund", {f"qty-{item_id}": "3"})
+
+    assert refund_state(db, order_id) == {
+        "refunds": ["failed"],
+        "units": 0,
+        "refunded_satang": 0,
+        "postings": 0,
+    }
+    issue = db.session.scalar(select(PaymentIssue))
+    assert issue.kind == "refund_failed" and "charge_already_refunded" in issue.detail
+    assert reports.balance(shop["fund"].id) == 4000
+    assert verify().ok
+    quiet(db)
+
+    admin.submit(f"/admin/orders/{order_id}/refund", {f"qty-{item_id}": "3"})
+
+    assert refund_state(db, order_id)["refunds"] == ["failed", "succeeded"]
+    period = (date(2026, 1, 1), date(2030, 12, 31))
+    assert reports.levy_report(shop["fund"].id, *period).net_satang == 2800
+    assert verify().ok
+    assert all(clean(call) for call in stripe_calls)
+
+
+def test_stripes_refund_event_before_its_answer_settles_the_pending_refund(
+    stripe_app, db, shop, monkeypatch
+):
+    order_id, intent_id = paid_by_card(stripe_app, db, shop)
+    item_id = db.session.get(Order, order_id).items[0].id
+    flaky = FlakyStripe(monkeypatch)
+    flaky.next = ["down"]
+    admin = stripe_app.test_client()
+    admin.login("admin@example.com", PASSWORD)
+    quiet(db)
+    admin.submit(f"/admin/orders/{order_id}/refund", {f"qty-{item_id}": "3"})
+    refund_id = db.session.scalar(select(Refund.id).where(Refund.order_id == order_id))
+    # The call did reach Stripe after all; Stripe's event comes before any retry.
+    made = stripe_client(stripe_app).v1.refunds.create(
+        params={
+            "payment_intent": intent_id,
+            "amount": 3 * 35000,
+            "metadata": {"refund_id": str(refund_id)},
+        }
+    )
+    quiet(db)
+    event = {
+        "id": "evt_refund_answer_lost",
+        "type": "refund.created",
+        "data": {
+            "object": {
+                "id": made.id,
+                "object": "refund",
+                "amount": 3 * 35000,
+                "status": "succeeded",
+                "payment_intent": intent_id,
+                "metadata": {"refund_id": str(refund_id)},
+            }
+        },
+    }
+
+    outcome = deliver(stripe_app, event).get_json()["outcome"]
+
+    assert outcome == f"refund {refund_id}: paid back, recorded"
+    flaky.made[f"talat-refund-{refund_id}"] = made  # what Stripe's key would return
+    assert sweep(stripe_app).exit_code == 0
+    assert refund_state(db, order_id)["refunds"] == ["succeeded"]
+    assert db.session.get(Refund, refund_id).provider_refund_id == made.id
+    assert len(stripe_client(stripe_app).v1.refunds.list(params={}).data) == 1
+    period = (date(2026, 1, 1), date(2030, 12, 31))
+    assert reports.levy_report(shop["fund"].id, *period).net_satang == 2800
+    assert verify().ok
 
 
 # Secrets

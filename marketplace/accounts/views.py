@@ -25,10 +25,10 @@ from marketplace.accounts.forms import (
 )
 from marketplace.cart.views import merge_guest_cart
 from marketplace.errors import DomainError
-from marketplace.extensions import db
-from marketplace.forms import ActionForm, save, status_for
+from marketplace.forms import ActionForm, status_for
 from marketplace.funds import services as fund_services
 from marketplace.i18n import current_language
+from marketplace.transaction import attempt, unit_of_work
 from marketplace.urls import next_url
 from marketplace.validation import normalise_email
 
@@ -36,12 +36,20 @@ bp = Blueprint("accounts", __name__)
 
 
 def _sign_in(user, remember=False):
-    """Sign in, keep the user's language, and bring along what they put in the cart as a guest."""
+    """Sign in, keep the user's language, and bring along what they put in the cart as a
+    guest; part of the caller's unit of work, which commits the cart once."""
     login_user(user, remember=remember)
     throttle.remember_device(user.email)
     session["lang"] = user.language
     merge_guest_cart(user)
-    db.session.commit()
+    return user
+
+
+def _sign_in_instead(user):
+    """Sign ``user`` in, in place of whoever this browser was signed in as."""
+    if current_user.is_authenticated:
+        logout_user()
+    return _sign_in(user)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -52,8 +60,7 @@ def register():
     if request.method == "GET":
         form.language.data = current_language()  # the language the page is read in
     if form.validate_on_submit():
-        saved, email = save(
-            form,
+        saved, email = attempt(
             lambda: services.start_registration(
                 form.email.data,
                 form.password.data,
@@ -61,6 +68,7 @@ def register():
                 form.language.data,
                 allow_mail=throttle.allow_mail,
             ),
+            form.show_error,
         )
         if saved:
             # The same answer whether the address already has an account or not.
@@ -93,11 +101,12 @@ def confirm_registration(token):
         return render_template("accounts/link_invalid.html", message=error.message), 400
     form = ConfirmRegistrationForm()
     if form.validate_on_submit():
-        saved, user = save(form, lambda: services.complete_registration(token, form.password.data))
+        # One unit of work: the account, the sign-in and the guest's cart commit together.
+        saved, user = attempt(
+            lambda: _sign_in_instead(services.complete_registration(token, form.password.data)),
+            form.show_error,
+        )
         if saved:
-            if current_user.is_authenticated:
-                logout_user()
-            _sign_in(user)
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.name), "success")
             return redirect(url_for("main.home"))
     return (
@@ -111,9 +120,9 @@ def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         email = normalise_email(form.email.data)
-        save(
-            form,
+        attempt(
             lambda: services.request_password_reset(email, allow_mail=throttle.allow_mail),
+            form.show_error,
         )
         session["mail_sent_to"] = email
         return redirect(url_for(".reset_sent"))
@@ -142,11 +151,11 @@ def reset_password(token):
         return render_template("accounts/link_invalid.html", message=error.message), 400
     form = ResetPasswordForm()
     if form.validate_on_submit():
-        saved, user = save(form, lambda: services.reset_password(token, form.new_password.data))
+        saved, user = attempt(
+            lambda: _sign_in_instead(services.reset_password(token, form.new_password.data)),
+            form.show_error,
+        )
         if saved:
-            if current_user.is_authenticated:
-                logout_user()
-            _sign_in(user)
             flash(_("Your new password is set. You are signed out everywhere else."), "success")
             return redirect(url_for("main.home"))
     return render_template("accounts/reset_password.html", form=form), status_for()
@@ -160,7 +169,8 @@ def login():
     if form.validate_on_submit():
         user = services.authenticate(form.email.data, form.password.data)
         if user is not None:
-            _sign_in(user, remember=form.remember.data)
+            with unit_of_work():
+                _sign_in(user, remember=form.remember.data)
             return redirect(next_url())
         form.password.errors = list(form.password.errors) + [
             _("The email or the password is not right.")
@@ -176,8 +186,8 @@ def logout():
         user = current_user._get_current_object()
         logout_user()
         # Every other session and remember-me cookie of this user ends too.
-        services.end_sessions(user)
-        db.session.commit()
+        with unit_of_work():
+            services.end_sessions(user)
         session.pop("lang", None)
         flash(_("You are signed out."), "info")
     return redirect(url_for("main.home"))
@@ -219,8 +229,7 @@ def update_profile():
     form = ProfileForm()
     form.load_funds(fund_services.verified_funds())
     if form.validate_on_submit():
-        saved, _user = save(
-            form,
+        saved, _user = attempt(
             lambda: services.update_profile(
                 current_user,
                 name=form.name.data,
@@ -228,6 +237,7 @@ def update_profile():
                 language=form.language.data,
                 fund_id=int(form.fund_id.data) if (form.fund_id.data or "").isdigit() else None,
             ),
+            form.show_error,
         )
         if saved:
             session["lang"] = current_user.language
@@ -242,8 +252,7 @@ def update_address():
     form = ShippingAddressForm()
     form.load_address_choices()
     if form.validate_on_submit() and form.address_matches_chain():
-        saved, _user = save(
-            form,
+        saved, _user = attempt(
             lambda: services.update_shipping_address(
                 current_user,
                 name=form.ship_name.data,
@@ -252,6 +261,7 @@ def update_address():
                 subdistrict_code=form.subdistrict.data,
                 postal_code=form.postal_code.data,
             ),
+            form.show_error,
         )
         if saved:
             flash(_("Your shipping address is saved."), "success")
@@ -264,11 +274,11 @@ def update_address():
 def change_password():
     form = PasswordForm()
     if form.validate_on_submit():
-        saved, _none = save(
-            form,
+        saved, _none = attempt(
             lambda: services.change_password(
                 current_user, form.current_password.data, form.new_password.data
             ),
+            form.show_error,
         )
         if saved:
             # Every earlier session ended with the old password; this one goes on.

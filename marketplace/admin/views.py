@@ -14,18 +14,20 @@ from marketplace.accounts.roles import admin_required
 from marketplace.admin.forms import PersonForm, UserSearchForm
 from marketplace.catalog import services as catalog
 from marketplace.catalog.forms import CategoryForm
-from marketplace.forms import ActionForm, flash_errors, save, status_for
+from marketplace.forms import ActionForm, flash_errors, status_for
 from marketplace.funds import services as funds
 from marketplace.funds.forms import FundForm
 from marketplace.levies import services as levies
 from marketplace.money import format_satang
 from marketplace.orders import services as order_services
 from marketplace.orders.forms import CancelForm, ReferenceForm
+from marketplace.orders.models import RefundStatus
 from marketplace.orders.states import ORDER_STATUS_LABELS, SHIPMENT_STATUS_LABELS
 from marketplace.outbox import services as outbox
 from marketplace.payments import services as payment_services
 from marketplace.sellers import services as sellers
 from marketplace.sellers.forms import SellerForm
+from marketplace.transaction import attempt
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -56,7 +58,9 @@ def dashboard():
 def resolve_payment_issue(issue_id):
     form = ActionForm()
     if form.validate_on_submit():
-        saved, _issue = save(form, lambda: payment_services.resolve_issue(current_user, issue_id))
+        saved, _issue = attempt(
+            lambda: payment_services.resolve_issue(current_user, issue_id), form.show_error
+        )
         if saved:
             flash(_("Marked as resolved."), "success")
     flash_errors(form)
@@ -121,7 +125,9 @@ class OrganisationAdmin:
     def new_view(self):
         form = self.form.for_page()
         if form.submitted_and_valid():
-            saved, organisation = save(form, lambda: self.create(current_user, form.to_data()))
+            saved, organisation = attempt(
+                lambda: self.create(current_user, form.to_data()), form.show_error
+            )
             if saved:
                 flash(_("Created. Add its people below, then verify it."), "success")
                 return redirect(url_for(self.endpoint("edit"), org_id=organisation.id))
@@ -131,8 +137,8 @@ class OrganisationAdmin:
         organisation = self.get(org_id)
         form = self.form.for_page(organisation)
         if form.submitted_and_valid():
-            saved, _org = save(
-                form, lambda: self.update(current_user, organisation, form.to_data())
+            saved, _org = attempt(
+                lambda: self.update(current_user, organisation, form.to_data()), form.show_error
             )
             if saved:
                 flash(_("The profile is saved."), "success")
@@ -144,8 +150,8 @@ class OrganisationAdmin:
         form = ActionForm()
         if form.validate_on_submit():
             verified = request.form.get("verified") == "1"
-            saved, _none = save(
-                form, lambda: self.set_verified(current_user, organisation, verified)
+            saved, _none = attempt(
+                lambda: self.set_verified(current_user, organisation, verified), form.show_error
             )
             if saved:
                 flash(_("Verified.") if verified else _("No longer verified."), "success")
@@ -155,9 +161,9 @@ class OrganisationAdmin:
         organisation = self.get(org_id)
         person_form = PersonForm()
         if person_form.validate_on_submit():
-            saved, _link = save(
-                person_form,
+            saved, _link = attempt(
                 lambda: self.add_person(current_user, organisation, person_form.email.data),
+                person_form.show_error,
             )
             if saved:
                 flash(_("Added %(email)s.", email=person_form.email.data), "success")
@@ -171,8 +177,8 @@ class OrganisationAdmin:
         organisation = self.get(org_id)
         form = ActionForm()
         if form.validate_on_submit():
-            saved, _none = save(
-                form, lambda: self.remove_person(current_user, organisation, user_id)
+            saved, _none = attempt(
+                lambda: self.remove_person(current_user, organisation, user_id), form.show_error
             )
             if saved:
                 flash(_("Removed."), "success")
@@ -224,7 +230,9 @@ def set_admin(user_id):
     user = accounts.get_user(user_id)
     if form.validate_on_submit():
         make_admin = request.form.get("is_admin") == "1"
-        saved, _none = save(form, lambda: accounts.set_admin(current_user, user, make_admin))
+        saved, _none = attempt(
+            lambda: accounts.set_admin(current_user, user, make_admin), form.show_error
+        )
         if saved:
             flash(_("Saved."), "success")
     return redirect(url_for(".users"))
@@ -237,8 +245,7 @@ def categories(category_id=None):
     category = catalog.get_category(category_id) if category_id else None
     form = CategoryForm()
     if form.validate_on_submit():
-        saved, _category = save(
-            form,
+        saved, _category = attempt(
             lambda: catalog.save_category(
                 current_user,
                 category,
@@ -247,6 +254,7 @@ def categories(category_id=None):
                 position=form.position.data or 0,
                 active=form.active.data,
             ),
+            form.show_error,
         )
         if saved:
             flash(_("Saved."), "success")
@@ -278,6 +286,7 @@ def _admin_order_page(order, status=200):
         "admin/order.html",
         order=order,
         payment=order_services.payment_of(order),
+        pending_refund=order_services.pending_refund_of(order),
         status_labels=ORDER_STATUS_LABELS,
         shipment_labels=SHIPMENT_STATUS_LABELS,
         confirm_form=ReferenceForm(formdata=None),
@@ -296,11 +305,11 @@ def confirm_payment(order_id):
     order = order_services.get_order(order_id)
     form = ActionForm()
     if form.validate_on_submit():
-        saved, _order = save(
-            form,
+        saved, _order = attempt(
             lambda: order_services.confirm_transfer(
                 current_user, order, request.form.get("reference", "")
             ),
+            form.show_error,
         )
         if saved:
             flash(_("Payment confirmed; the sellers are told to ship."), "success")
@@ -324,8 +333,7 @@ def refund_order(order_id):
                     return redirect(url_for(".order", order_id=order_id), code=303)
                 items.append((item.id, int(raw)))
         already = (request.form.get("provider_refund_id") or "").strip()[:100] or None
-        saved, refund = save(
-            form,
+        saved, refund = attempt(
             lambda: order_services.refund(
                 current_user,
                 order,
@@ -333,19 +341,35 @@ def refund_order(order_id):
                 reason=request.form.get("reason", ""),
                 provider_refund_id=already,
             ),
+            form.show_error,
         )
         if saved and refund is not None:
-            flash(
-                _(
-                    "Refunded %(amount)s; pay it back to the buyer.",
-                    amount=format_satang(refund.amount_satang),
-                ),
-                "success",
-            )
+            _flash_refund(refund)
         elif saved:
             flash(_("Nothing is left to refund."), "info")
     flash_errors(form)
     return redirect(url_for(".order", order_id=order_id), code=303)
+
+
+def _flash_refund(refund):
+    """Say how the refund stands after the commit: paid back through Stripe already (the
+    task ran at once), on its way, refused, or to pay back by hand."""
+    amount = format_satang(refund.amount_satang)
+    if refund.status == RefundStatus.PENDING:
+        message = _(
+            "Refund of %(amount)s recorded; Stripe pays it back to the buyer.", amount=amount
+        )
+        flash(message, "info")
+    elif refund.status == RefundStatus.FAILED:
+        message = _(
+            "Stripe did not pay back the refund of %(amount)s; see the payment issues.",
+            amount=amount,
+        )
+        flash(message, "error")
+    elif refund.provider_refund_id:
+        flash(_("Refunded %(amount)s through Stripe.", amount=amount), "success")
+    else:
+        flash(_("Refunded %(amount)s; pay it back to the buyer.", amount=amount), "success")
 
 
 @bp.post("/orders/<int:order_id>/cancel")
@@ -353,8 +377,9 @@ def cancel_order(order_id):
     order = order_services.get_order(order_id)
     form = CancelForm()
     if form.validate_on_submit():
-        saved, _order = save(
-            form, lambda: order_services.cancel_order(current_user, order, form.reason.data)
+        saved, _order = attempt(
+            lambda: order_services.cancel_order(current_user, order, form.reason.data),
+            form.show_error,
         )
         if saved:
             flash(_("The order is cancelled and its stock returned."), "success")

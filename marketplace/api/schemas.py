@@ -42,7 +42,14 @@ from marketplace.limits import (
     SEARCH_LENGTH,
     length,
 )
-from marketplace.orders.models import DeliveryMethod, Order, OrderStatus, Shipment, ShipmentStatus
+from marketplace.orders.models import (
+    DeliveryMethod,
+    Order,
+    OrderStatus,
+    RefundStatus,
+    Shipment,
+    ShipmentStatus,
+)
 from marketplace.payments.models import Payment
 
 #: How an order is paid through the API.
@@ -297,8 +304,12 @@ class RefundLineOut(Out):
 
 
 class RefundOut(Out):
+    """A refund: ``pending`` while a card refund waits for Stripe's answer, then
+    ``succeeded`` (posted to the ledger) or ``failed`` (the units are refundable again)."""
+
     id = fields.Integer()
     order_id = fields.Integer()
+    status = EnumText(RefundStatus)
     amount_satang = Satang()
     shipping_satang = Satang()
     items = fields.List(fields.Nested(RefundLineOut))

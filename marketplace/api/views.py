@@ -27,7 +27,6 @@ from marketplace.funds import reports
 from marketplace.funds import services as funds
 from marketplace.levies import services as levies
 from marketplace.orders import services as orders
-from marketplace.payments import providers
 from marketplace.sellers import services as sellers
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1", description="Talat Chumchon API v1")
@@ -266,9 +265,7 @@ def create_order(header, body):
             order = orders.place_order(
                 g.api_user, lines, address=body["shipping"], payment_method=body["payment_method"]
             )
-        payment = order.payments[-1]  # the one just started
-        providers.PROVIDERS[payment.provider].prepare(payment)
-        started.append(payment)
+        started.append(order.payments[-1])  # the one just started
         return order
 
     order, created = api.place_order_once(g.api_user, header["key"], request_json(), place)

@@ -5,8 +5,9 @@ from wtforms import IntegerField, StringField
 from wtforms.validators import DataRequired, Length
 
 from marketplace.cart import services
-from marketplace.forms import ActionForm, BaseForm, flash_errors, save
+from marketplace.forms import ActionForm, BaseForm, flash_errors
 from marketplace.levies import services as levies
+from marketplace.transaction import attempt
 
 bp = Blueprint("cart", __name__, url_prefix="/cart")
 
@@ -59,8 +60,9 @@ def show():
 def add():
     form = AddForm()
     if form.validate_on_submit():
-        saved, total = save(
-            form, lambda: services.add(current_cart(), form.product_id.data, form.quantity.data)
+        saved, total = attempt(
+            lambda: services.add(current_cart(), form.product_id.data, form.quantity.data),
+            form.show_error,
         )
         if saved:
             flash(_("Added to your cart (%(count)d in the cart).", count=total), "success")
@@ -73,8 +75,8 @@ def add():
 def change(product_id):
     form = QuantityForm()
     if form.validate_on_submit():
-        saved, _quantity = save(
-            form, lambda: services.change(current_cart(), product_id, form.quantity.data)
+        saved, _quantity = attempt(
+            lambda: services.change(current_cart(), product_id, form.quantity.data), form.show_error
         )
         if saved:
             return redirect(url_for(".show"), code=303)
@@ -86,5 +88,5 @@ def change(product_id):
 def remove(product_id):
     form = ActionForm()
     if form.validate_on_submit():
-        save(form, lambda: services.remove(current_cart(), product_id))
+        attempt(lambda: services.remove(current_cart(), product_id), form.show_error)
     return redirect(url_for(".show"), code=303)

@@ -14,10 +14,11 @@ from flask_login import current_user
 from marketplace.accounts.roles import seller_member_required
 from marketplace.catalog import fragments, images, services
 from marketplace.catalog.forms import STATUS_LABELS, ImageForm, ProductForm
-from marketplace.forms import ActionForm, save, status_for
+from marketplace.forms import ActionForm, status_for
 from marketplace.guards import MAX_ID
 from marketplace.levies import services as levies
 from marketplace.sellers import services as sellers
+from marketplace.transaction import attempt
 
 bp = Blueprint("catalog", __name__)
 
@@ -122,8 +123,8 @@ def new_product(seller_id):
     seller = sellers.get(seller_id)
     form = _product_form()
     if form.validate_on_submit():
-        saved, product = save(
-            form, lambda: services.create_product(current_user, seller, form.draft())
+        saved, product = attempt(
+            lambda: services.create_product(current_user, seller, form.draft()), form.show_error
         )
         if saved:
             flash(_("The product is saved. Add pictures below."), "success")
@@ -139,8 +140,8 @@ def edit_product(seller_id, product_id):
     product = _owned(seller_id, product_id)
     form = _product_form(product)
     if form.validate_on_submit():
-        saved, _product = save(
-            form, lambda: services.update_product(current_user, product, form.draft())
+        saved, _product = attempt(
+            lambda: services.update_product(current_user, product, form.draft()), form.show_error
         )
         if saved:
             flash(_("The product is saved."), "success")
@@ -165,9 +166,9 @@ def add_image(seller_id, product_id):
     product = _owned(seller_id, product_id)
     image_form = ImageForm()
     if image_form.validate_on_submit():
-        saved, _image = save(
-            image_form,
+        saved, _image = attempt(
             lambda: services.add_image(current_user, product, image_form.image.data.stream),
+            image_form.show_error,
         )
         if saved:
             flash(_("The picture is added."), "success")
@@ -184,7 +185,9 @@ def remove_image(seller_id, product_id, image_id):
     product = _owned(seller_id, product_id)
     form = ActionForm()
     if form.validate_on_submit():
-        saved, _none = save(form, lambda: services.remove_image(current_user, product, image_id))
+        saved, _none = attempt(
+            lambda: services.remove_image(current_user, product, image_id), form.show_error
+        )
         if saved:
             flash(_("The picture is removed."), "success")
     return redirect(url_for(".edit_product", seller_id=seller_id, product_id=product_id))

@@ -4,12 +4,13 @@ from flask_login import current_user
 
 from marketplace.accounts.roles import can_manage_fund, treasurer_required
 from marketplace.fields import query_days
-from marketplace.forms import page_number, save, status_for
+from marketplace.forms import page_number, status_for
 from marketplace.funds import reports, services
 from marketplace.funds.forms import FundForm, RemittanceForm
 from marketplace.guards import MAX_ID
 from marketplace.i18n import current_language
 from marketplace.ledger import services as ledger
+from marketplace.transaction import attempt
 
 bp = Blueprint("funds", __name__, url_prefix="/funds")
 
@@ -35,7 +36,9 @@ def edit(fund_id):
     fund = services.get(fund_id)
     form = FundForm.for_page(fund)
     if form.submitted_and_valid():
-        saved, _fund = save(form, lambda: services.update_fund(current_user, fund, form.to_data()))
+        saved, _fund = attempt(
+            lambda: services.update_fund(current_user, fund, form.to_data()), form.show_error
+        )
         if saved:
             flash(_("The profile is saved."), "success")
             return redirect(url_for(".show", fund_id=fund.id))
@@ -141,8 +144,7 @@ def remittances(fund_id):
     form = RemittanceForm()
     refused = None
     if form.validate_on_submit():
-        saved, result = save(
-            form,
+        saved, result = attempt(
             lambda: ledger.record_remittance(
                 current_user,
                 fund,
@@ -150,6 +152,7 @@ def remittances(fund_id):
                 remitted_on=form.remitted_on.data,
                 bank_reference=form.bank_reference.data,
             ),
+            form.show_error,
         )
         if saved:
             flash(_("The remittance is recorded."), "success")

@@ -6,6 +6,9 @@
 - every account's balance equals the sum of its lines; no fund account is negative;
 - every paid order has its payment entry; every levy of a paid order item is accrued
   exactly once and reversed exactly as its refunds say, never more than accrued;
+- every refund that is done is in the ledger; one Stripe has not paid back yet (pending)
+  or refused (failed) is not, and a pending one still has its Stripe call in the outbox
+  or its Stripe refund id (Stripe's event then settles it);
 - the per-day levy totals the reports read equal the journal.
 
 Levies of orders whose routing task is still waiting in the outbox are counted as waiting,
@@ -33,7 +36,7 @@ from marketplace.ledger.models import (
 from marketplace.ledger.services import entry_hash, natural
 from marketplace.levies import arithmetic
 from marketplace.levies.models import OrderItemLevy
-from marketplace.orders.models import Order, OrderItem, Refund, RefundItem
+from marketplace.orders.models import Order, OrderItem, Refund, RefundItem, RefundStatus
 from marketplace.outbox.models import OutboxMessage
 
 BATCH = 2000
@@ -169,6 +172,8 @@ class _Posted:
     entries: dict  # key → (kind, levy_satang, order_id)
     waiting_orders: set
     waiting_refunds: set
+    #: Pending refunds whose Stripe call still waits in the outbox.
+    refunds_to_send: set
     paid_ids: set
 
 
@@ -203,6 +208,7 @@ def _read_posted(session):
         entries=entries,
         waiting_orders=_waiting(session, "tasks.levy.route_order", "order_id"),
         waiting_refunds=_waiting(session, "tasks.levy.post_refund", "refund_id"),
+        refunds_to_send=_waiting(session, "tasks.payments.send_refund", "refund_id"),
         paid_ids=set(session.scalars(select(Order.id).where(Order.paid_at.is_not(None)))),
     )
 
@@ -234,7 +240,9 @@ def _levies_posted(session, report, posted):
             RefundItem.quantity,
             RefundItem.refunded_before,
             RefundItem.refund_id,
-        ).where(RefundItem.order_item_id.is_not(None))
+        )
+        .join(Refund, RefundItem.refund_id == Refund.id)
+        .where(RefundItem.order_item_id.is_not(None), Refund.status == RefundStatus.SUCCEEDED)
     ):
         refund_items[item_id].append((quantity, before, refund_id))
     accruals, reversals = {}, defaultdict(int)
@@ -282,9 +290,23 @@ def _reversals_match(report, posted, levy_id, amount, quantity, refunds, reverse
 
 
 def _refunds_posted(session, report, posted):
-    """Every refund is in the ledger (or waits in the outbox)."""
-    for refund_id in session.scalars(select(Refund.id).order_by(Refund.id)):
-        if f"refund:{refund_id}" not in posted.entries and refund_id not in posted.waiting_refunds:
+    """Every refund that is done is in the ledger (or waits in the outbox); one that Stripe
+    has not paid back yet, or refused, is not; a pending one still has a way to finish."""
+    for refund_id, status, provider_refund_id in session.execute(
+        select(Refund.id, Refund.status, Refund.provider_refund_id).order_by(Refund.id)
+    ):
+        key = f"refund:{refund_id}"
+        if status != RefundStatus.SUCCEEDED:
+            if key in posted.entries:
+                report.problem(f"refund {refund_id} is {status} but in the ledger")
+            elif (
+                status == RefundStatus.PENDING
+                and provider_refund_id is None
+                and refund_id not in posted.refunds_to_send
+            ):
+                report.problem(f"refund {refund_id} is pending and nothing sends it to Stripe")
+            continue
+        if key not in posted.entries and refund_id not in posted.waiting_refunds:
             report.problem(f"refund {refund_id} is not in the ledger")
 
 
@@ -308,7 +330,9 @@ def _money_amounts(session, report):
     ]
     checks += [
         (f"refund:{refund_id}", -amount, f"refund {refund_id}")
-        for refund_id, amount in session.execute(select(Refund.id, Refund.amount_satang))
+        for refund_id, amount in session.execute(
+            select(Refund.id, Refund.amount_satang).where(Refund.status == RefundStatus.SUCCEEDED)
+        )
     ]
     checks += [
         (f"remittance:{remittance_id}", -amount, f"remittance {remittance_id}")
@@ -332,7 +356,8 @@ def _refund_sequences(session, report):
     running = defaultdict(int)
     for item_id, quantity, before in session.execute(
         select(RefundItem.order_item_id, RefundItem.quantity, RefundItem.refunded_before)
-        .where(RefundItem.order_item_id.is_not(None))
+        .join(Refund, RefundItem.refund_id == Refund.id)
+        .where(RefundItem.order_item_id.is_not(None), Refund.status != RefundStatus.FAILED)
         .order_by(RefundItem.id)
     ):
         if before != running[item_id]:

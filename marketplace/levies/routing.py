@@ -16,7 +16,7 @@ from marketplace.extensions import db
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import EntryKind, JournalEntry
 from marketplace.levies import arithmetic
-from marketplace.orders.models import Order, OrderItem, Refund
+from marketplace.orders.models import Order, OrderItem, Refund, RefundStatus
 
 
 def _load_orders(order_ids):
@@ -144,11 +144,15 @@ def _accrue(order, item, levy, seller_id):
 
 
 def post_refund(refund_id):
-    """Post a refund and the levy reversals it causes (after the order's own postings)."""
+    """Post a refund and the levy reversals it causes (after the order's own postings).
+
+    Only a refund that is done: one Stripe has not paid back yet (or refused) is not money
+    that left, and its own task posts it once Stripe says so.
+    """
     refund = db.session.scalar(
         select(Refund).where(Refund.id == refund_id).options(selectinload(Refund.items))
     )
-    if refund is None:
+    if refund is None or refund.status != RefundStatus.SUCCEEDED:
         return 0
     order = _load_order(refund.order_id)
     _lock_accounts_of(order)

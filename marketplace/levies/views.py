@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 
 from marketplace.accounts.roles import admin_required, seller_member_required, treasurer_required
 from marketplace.catalog import services as catalog
-from marketplace.forms import ActionForm, flash_errors, save, status_for
+from marketplace.forms import ActionForm, flash_errors, status_for
 from marketplace.funds import services as funds
 from marketplace.levies import services
 from marketplace.levies.forms import (
@@ -18,6 +18,7 @@ from marketplace.levies.forms import (
 )
 from marketplace.levies.models import Beneficiary, Side
 from marketplace.sellers import services as sellers
+from marketplace.transaction import attempt
 from marketplace.urls import is_safe_next
 
 bp = Blueprint("levies", __name__)
@@ -53,7 +54,9 @@ def seller_rules(seller_id):
         form.effective_from.data = services.today()
     if form.validate_on_submit():
         terms = form.terms(seller_id=seller_id)
-        saved, _rule = save(form, lambda: services.propose(current_user, Side.SELLER, terms))
+        saved, _rule = attempt(
+            lambda: services.propose(current_user, Side.SELLER, terms), form.show_error
+        )
         if saved:
             flash(_("Proposed. The fund's treasurer accepts it to make it active."), "success")
             return redirect(url_for(".seller_rules", seller_id=seller_id), code=303)
@@ -84,7 +87,9 @@ def fund_rules(fund_id):
         form.effective_from.data = services.today()
     if form.validate_on_submit():
         terms = form.terms(fund_id=fund_id, beneficiary=Beneficiary.FUND)
-        saved, _rule = save(form, lambda: services.propose(current_user, Side.FUND, terms))
+        saved, _rule = attempt(
+            lambda: services.propose(current_user, Side.FUND, terms), form.show_error
+        )
         if saved:
             flash(_("Proposed. A member of the seller accepts it to make it active."), "success")
             return redirect(url_for(".fund_rules", fund_id=fund_id), code=303)
@@ -111,7 +116,7 @@ def _decide(rule_id, action, allowed, done_message):
         abort(403)
     form = ActionForm()
     if form.validate_on_submit():
-        saved, _rule = save(form, lambda: action(current_user, rule))
+        saved, _rule = attempt(lambda: action(current_user, rule), form.show_error)
         if saved:
             flash(done_message, "success")
     flash_errors(form)

@@ -4,7 +4,6 @@ from flask_login import current_user
 from marketplace.accounts import services as accounts
 from marketplace.catalog import fragments
 from marketplace.catalog import services as catalog
-from marketplace.extensions import db
 from marketplace.forms import ActionForm
 from marketplace.funds import services as funds
 from marketplace.health import check_health
@@ -12,6 +11,7 @@ from marketplace.i18n import LANGUAGES
 from marketplace.levies import services as levies
 from marketplace.sellers import services as sellers
 from marketplace.sellers.forms import KIND_LABELS
+from marketplace.transaction import unit_of_work
 from marketplace.urls import next_url
 
 bp = Blueprint("main", __name__)
@@ -52,8 +52,8 @@ def set_language(lang):
     if lang in LANGUAGES and form.validate_on_submit():
         session["lang"] = lang
         if current_user.is_authenticated:
-            accounts.set_language(current_user, lang)
-            db.session.commit()
+            with unit_of_work():
+                accounts.set_language(current_user, lang)
     return redirect(next_url())
 
 

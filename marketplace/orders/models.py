@@ -22,6 +22,17 @@ class OrderStatus(enum.StrEnum):
     CANCELLED = "cancelled"
 
 
+class RefundStatus(enum.StrEnum):
+    #: Recorded, its units and amount taken from the order; the payment provider (Stripe)
+    #: has not yet said it paid the money back. The ledger has not seen it.
+    PENDING = "pending"
+    #: Paid back (through the provider, or by the admin by hand); posted to the ledger.
+    SUCCEEDED = "succeeded"
+    #: The provider refused it: its units and amount went back to the order, and the
+    #: ledger never saw it.
+    FAILED = "failed"
+
+
 class ShipmentStatus(enum.StrEnum):
     PREPARING = "preparing"
     SHIPPED = "shipped"
@@ -175,6 +186,11 @@ class Refund(db.Model):
     reason: Mapped[str] = mapped_column(Text, default="")
     #: The payment provider's refund id (Stripe), when there is one.
     provider_refund_id: Mapped[str | None] = mapped_column(String(100), nullable=True, unique=True)
+    #: A refund paid back through Stripe is pending until Stripe says it succeeded; only
+    #: then is it posted to the ledger (see ``payments.services.record_refund_sent``).
+    status: Mapped[RefundStatus] = mapped_column(
+        str_enum(RefundStatus), default=RefundStatus.SUCCEEDED, server_default="succeeded"
+    )
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -31,6 +31,7 @@ from marketplace.orders.models import (
     OrderStatus,
     Refund,
     RefundItem,
+    RefundStatus,
     Shipment,
     ShipmentStatus,
 )
@@ -427,8 +428,17 @@ def cancel_order(actor, order, reason=""):
 def refund(actor, order, items=None, *, reason="", provider_refund_id=None):
     """Refund whole units of items (``[(order_item_id, quantity)]``), or everything left.
 
-    A full refund (``items=None``) also returns the shipping fees. The money leaves the
-    ledger, and the levies of the refunded units are reversed, in a task after commit.
+    A full refund (``items=None``) also returns the shipping fees. The units and the amount
+    are taken from the order at once, so two refunds can never return more than was sold.
+
+    Paid by transfer (the admin pays the buyer back by hand), or already refunded in
+    Stripe (``provider_refund_id``), the refund is done: the money leaves the ledger, and
+    the levies of the refunded units are reversed, in a task after commit. Paid through
+    Stripe, the refund is *pending*: Stripe is asked after this commit, outside any
+    transaction (``tasks.payments.send_refund``), and the ledger sees the refund only once
+    Stripe says it paid it; if Stripe refuses, the units and the amount go back to the
+    order (:func:`refund_failed`). A Stripe that is down or slow leaves the refund pending,
+    holding no lock, until a retry gets its answer.
     """
     if actor is not None and not actor.is_admin:
         raise Forbidden(_l("Only an admin can do this."))
@@ -468,7 +478,20 @@ def _refund_rest(actor, order, reason, provider_refund_id=None):
     )
 
 
+def pending_refund_of(order):
+    """The order's refund still waiting for Stripe's answer, if any."""
+    return db.session.scalar(
+        select(Refund).where(Refund.order_id == order.id, Refund.status == RefundStatus.PENDING)
+    )
+
+
 def _create_refund(actor, order, quantities, *, shipping, reason, provider_refund_id=None):
+    if pending_refund_of(order) is not None:
+        # One at a time: a refund that fails gives its units back, and the refunds after
+        # it must not have counted them (their levy reversals depend on it).
+        raise Conflict(
+            _l("A refund of this order is still being paid back; try again in a moment.")
+        )
     items = {item.id: item for item in order.items}
     refund = Refund(
         order_id=order.id,
@@ -523,16 +546,70 @@ def _create_refund(actor, order, quantities, *, shipping, reason, provider_refun
     if refund.amount_satang <= 0:
         raise DomainError(_l("Choose at least one unit to refund."), field="items")
     order.refunded_satang += refund.amount_satang
+    payment = payment_of(order) if provider_refund_id is None else None
+    provider = providers.PROVIDERS.get(payment.provider) if payment else None
+    # The money goes back the way it came (Stripe), after this commit; for transfers an
+    # admin pays it back by hand.
+    sent_later = provider is not None and provider.pays_back(payment)
+    refund.status = RefundStatus.PENDING if sent_later else RefundStatus.SUCCEEDED
     db.session.add(refund)
     db.session.flush()
-    if provider_refund_id is None:
-        # The money goes back the way it came (Stripe); for transfers an admin pays it back.
-        payment = payment_of(order)
-        provider = providers.PROVIDERS.get(payment.provider) if payment else None
-        if provider is not None:
-            provider.send_refund(refund, payment)
     audit.order_refunded(actor, order, refund)
+    if sent_later:
+        outbox.enqueue("tasks.payments.send_refund", refund_id=refund.id)
+    else:
+        outbox.enqueue("tasks.levy.post_refund", refund_id=refund.id)
+    return refund
+
+
+def locked_refund(refund_id):
+    """The refund, with its order's row locked (refunds of an order take turns)."""
+    refund = db.session.get(Refund, refund_id)
+    if refund is None:
+        raise NotFound(_l("No such refund."))
+    _locked(refund.order)
+    db.session.refresh(refund)
+    return refund
+
+
+def refund_paid_back(refund, provider_refund_id=None):
+    """The provider paid a pending refund back: it is done, and goes to the ledger (a task
+    after commit). The caller holds the order's lock (:func:`locked_refund`)."""
+    if refund.status != RefundStatus.PENDING:
+        raise Conflict(_l("This refund is not waiting to be paid back."))
+    if provider_refund_id and refund.provider_refund_id is None:
+        refund.provider_refund_id = provider_refund_id
+    refund.status = RefundStatus.SUCCEEDED
+    db.session.flush()
     outbox.enqueue("tasks.levy.post_refund", refund_id=refund.id)
+    return refund
+
+
+def refund_failed(refund):
+    """The provider will not pay a pending refund back: its units and amount go back to
+    the order (it can be refunded again, another way), and the ledger never sees it.
+
+    Only the order's latest refund can be pending (:func:`_create_refund`), so no refund
+    after it has counted the units it gives back. The caller holds the order's lock.
+    """
+    if refund.status != RefundStatus.PENDING:
+        raise Conflict(_l("This refund is not waiting to be paid back."))
+    order = refund.order
+    shipments = {shipment.id: shipment for shipment in order.shipments}
+    for refund_item in refund.items:
+        if refund_item.order_item_id is None:
+            shipments[refund_item.shipment_id].shipping_refunded_satang -= refund_item.amount_satang
+            continue
+        db.session.execute(
+            update(OrderItem)
+            .where(OrderItem.id == refund_item.order_item_id)
+            .values(refunded_quantity=OrderItem.refunded_quantity - refund_item.quantity)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.expire(refund_item.order_item, ["refunded_quantity"])
+    order.refunded_satang -= refund.amount_satang
+    refund.status = RefundStatus.FAILED
+    db.session.flush()
     return refund
 
 

@@ -2,18 +2,20 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from marketplace import transaction
 from marketplace.accounts.roles import seller_member_required
 from marketplace.cart import services as cart_services
 from marketplace.errors import DomainError
-from marketplace.extensions import db
-from marketplace.forms import ActionForm, flash_errors, save
+from marketplace.forms import ActionForm, flash_errors
 from marketplace.levies import services as levies
 from marketplace.orders import services
 from marketplace.orders.forms import CancelForm, CheckoutForm, ReferenceForm, ShipForm
 from marketplace.orders.models import DeliveryMethod, OrderStatus, ShipmentStatus
 from marketplace.orders.states import ORDER_STATUS_LABELS, SHIPMENT_STATUS_LABELS
 from marketplace.payments import providers
+from marketplace.payments import services as payments
 from marketplace.sellers import services as sellers
+from marketplace.transaction import attempt
 
 bp = Blueprint("orders", __name__)
 
@@ -48,8 +50,7 @@ def checkout():
             cart_view, form.postal_code.data, _chosen_methods(cart_view)
         )
         methods = {quote.group.seller.id: quote.method for quote in quotes}
-        saved, result = save(
-            form,
+        saved, result = attempt(
             lambda: services.place_order_from_cart(
                 current_user,
                 cart,
@@ -57,6 +58,7 @@ def checkout():
                 methods=methods,
                 payment_method=form.payment_method.data,
             ),
+            form.show_error,
         )
         if saved:
             flash(
@@ -94,16 +96,15 @@ def history():
 
 
 def _order_page(order, reference_form=None, status=200):
+    """The buyer's order page. It writes nothing (a GET, and the page a refused POST shows
+    again): a Stripe payment's intent is made after checkout, or by :func:`prepare_payment`."""
     payment = services.payment_of(order)
     provider = providers.PROVIDERS.get(payment.provider) if payment else None
     payment_context = {}
     if provider is not None and order.status == OrderStatus.PENDING_PAYMENT:
         try:
-            provider.prepare(payment)  # e.g. Stripe's PaymentIntent, made once
-            db.session.commit()
             payment_context = provider.buyer_context(payment)
         except DomainError as error:
-            db.session.rollback()
             flash(error.message, "error")
             provider = None
     return render_template(
@@ -126,15 +127,43 @@ def show(order_id):
     return _order_page(services.order_for_buyer(current_user, order_id))
 
 
+@bp.post("/orders/<int:order_id>/payment")
+@login_required
+def prepare_payment(order_id):
+    """Make the Stripe payment's PaymentIntent now, when the task that makes it after
+    checkout has not (yet): Stripe was down, or the worker is behind.
+
+    Stripe is called with no transaction open, with the payment's own idempotency key (the
+    task and this give the same intent); its id is then stored in one commit.
+    """
+    order = services.order_for_buyer(current_user, order_id)
+    form = ActionForm()
+    if form.validate_on_submit():
+        payment = services.payment_of(order)
+        wanted = payments.intent_to_create(payment.id) if payment else None
+        transaction.end_reads()
+        if wanted is not None:
+            try:
+                intent_id = payments.create_intent(wanted)
+            except DomainError as error:
+                flash(error.message, "error")
+            else:
+                attempt(
+                    lambda: payments.record_intent(wanted.payment_id, intent_id), form.show_error
+                )
+    flash_errors(form)
+    return redirect(url_for(".show", order_id=order_id), code=303)
+
+
 @bp.post("/orders/<int:order_id>/reference")
 @login_required
 def submit_reference(order_id):
     order = services.order_for_buyer(current_user, order_id)
     form = ReferenceForm()
     if form.validate_on_submit():
-        saved, _payment = save(
-            form,
+        saved, _payment = attempt(
             lambda: services.submit_transfer_reference(current_user, order, form.reference.data),
+            form.show_error,
         )
         if saved:
             flash(_("Thank you. We will confirm your payment soon."), "success")
@@ -148,8 +177,8 @@ def cancel(order_id):
     order = services.order_for_buyer(current_user, order_id)
     form = CancelForm()
     if form.validate_on_submit():
-        saved, _order = save(
-            form, lambda: services.cancel_order(current_user, order, form.reason.data)
+        saved, _order = attempt(
+            lambda: services.cancel_order(current_user, order, form.reason.data), form.show_error
         )
         if saved:
             flash(_("The order is cancelled."), "success")
@@ -166,7 +195,9 @@ def received(order_id, shipment_id):
         abort(404)
     form = ActionForm()
     if form.validate_on_submit():
-        saved, _shipment = save(form, lambda: services.confirm_delivery(current_user, shipment))
+        saved, _shipment = attempt(
+            lambda: services.confirm_delivery(current_user, shipment), form.show_error
+        )
         if saved:
             flash(_("Thank you for confirming."), "success")
     flash_errors(form)
@@ -197,14 +228,14 @@ def ship(seller_id, shipment_id):
     shipment = services.shipment_for_seller(seller_id, shipment_id)
     form = ShipForm()
     if form.validate_on_submit():
-        saved, _shipment = save(
-            form,
+        saved, _shipment = attempt(
             lambda: services.ship(
                 current_user,
                 shipment,
                 carrier=form.carrier.data,
                 tracking_number=form.tracking_number.data,
             ),
+            form.show_error,
         )
         if saved:
             flash(_("Marked as shipped; the buyer is told."), "success")
@@ -219,7 +250,9 @@ def hand_over(seller_id, shipment_id):
     shipment = services.shipment_for_seller(seller_id, shipment_id)
     form = ActionForm()
     if form.validate_on_submit():
-        saved, _shipment = save(form, lambda: services.hand_over(current_user, shipment))
+        saved, _shipment = attempt(
+            lambda: services.hand_over(current_user, shipment), form.show_error
+        )
         if saved:
             flash(_("Handed over."), "success")
     flash_errors(form)

@@ -64,6 +64,7 @@ class IssueKind(enum.StrEnum):
     PAID_AFTER_CANCEL = "paid_after_cancel"
     UNMATCHED_REFUND = "unmatched_refund"
     UNKNOWN_PAYMENT = "unknown_payment"
+    REFUND_FAILED = "refund_failed"
 
 
 class PaymentIssue(db.Model):

@@ -3,13 +3,19 @@
 A provider starts a payment for a newly placed order and says what the buyer sees on the
 order page. The transfer provider is always there; the Stripe provider plugs in beside it
 (``PROVIDERS``) when its keys are set.
+
+Nothing here calls Stripe inside the caller's transaction: the Stripe payment's
+PaymentIntent is made after the order's commit (an outbox task, see
+``payments.services.intent_to_create``), and a refund's money is sent after the refund's
+commit (``payments.services.refund_to_send``).
 """
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
+from marketplace import transaction
 from marketplace.extensions import db
+from marketplace.outbox import services as outbox
 from marketplace.payments import promptpay, stripe_gateway
 from marketplace.payments.models import Payment, PaymentStatus
 
@@ -39,15 +45,14 @@ class PaymentProvider:
         db.session.add(payment)
         return payment
 
-    def prepare(self, payment):
-        """Get the payment ready to show the buyer (may write; the caller commits)."""
-
     def buyer_context(self, payment):
         """What the payment template needs (reads only)."""
         return {}
 
-    def send_refund(self, refund, payment):
-        """Pay a refund back through the provider; by default the admin does it by hand."""
+    def pays_back(self, payment):
+        """Whether a refund of ``payment`` is paid back through the provider (after the
+        refund's commit); otherwise the admin pays it back by hand."""
+        return False
 
 
 class TransferProvider(PaymentProvider):
@@ -81,42 +86,41 @@ class StripeProvider(PaymentProvider):
     def available(self):
         return stripe_gateway.enabled()
 
-    def prepare(self, payment):
-        """Create the PaymentIntent once: the payment row is locked while it is made."""
-        db.session.execute(select(Payment.id).where(Payment.id == payment.id).with_for_update())
-        db.session.refresh(payment)
-        if payment.external_id or payment.status != PaymentStatus.PENDING:
-            return
-        order = payment.order
-        payment.external_id = stripe_gateway.create_payment_intent(
-            amount_satang=payment.amount_satang,
-            order_id=order.id,
-            order_number=order.number,
-            idempotency_key=f"talat-payment-{payment.id}",
-        )
+    def start(self, order):
+        """The pending payment, and the outbox row that makes its PaymentIntent once this
+        transaction has committed (never while the order's stock rows are locked)."""
+        payment = super().start(order)
         db.session.flush()
+        outbox.enqueue("tasks.payments.create_intent", payment_id=payment.id)
+        return payment
 
     def buyer_context(self, payment):
+        """The client secret of the payment's PaymentIntent, read from Stripe.
+
+        Ends the page's read-only transaction first (its objects load again when the page
+        uses them): Stripe's answer is awaited with no transaction open. With no intent yet
+        (the task that makes it has not run), ``needs_intent`` asks the buyer to make it.
+        """
         context = {
             "publishable_key": current_app.config["STRIPE_PUBLISHABLE_KEY"],
             "client_secret": None,
             "intent_status": None,
+            "needs_intent": False,
         }
-        if payment.external_id and payment.status == PaymentStatus.PENDING:
-            intent = stripe_gateway.payment_intent(payment.external_id)
-            context["client_secret"] = intent["client_secret"]
-            context["intent_status"] = intent["status"]
+        if payment.status != PaymentStatus.PENDING:
+            return context
+        intent_id = payment.external_id
+        if not intent_id:
+            context["needs_intent"] = True
+            return context
+        transaction.end_reads()
+        intent = stripe_gateway.payment_intent(intent_id)
+        context["client_secret"] = intent["client_secret"]
+        context["intent_status"] = intent["status"]
         return context
 
-    def send_refund(self, refund, payment):
-        if not payment.external_id:
-            return
-        refund.provider_refund_id, _status = stripe_gateway.create_refund(
-            intent_id=payment.external_id,
-            amount_satang=refund.amount_satang,
-            idempotency_key=f"talat-refund-{refund.id}",
-        )
-        db.session.flush()
+    def pays_back(self, payment):
+        return bool(payment.external_id)
 
 
 PROVIDERS = {provider.name: provider for provider in (TransferProvider(), StripeProvider())}

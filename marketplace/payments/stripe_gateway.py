@@ -1,8 +1,14 @@
 """The one module that talks to Stripe.
 
 Amounts are satang (Stripe's smallest THB unit). Every call that creates something carries
-an idempotency key derived from the marketplace's own ids. Errors from Stripe become
-:class:`StripeUnavailable`, whose message is safe to show; keys never reach a log line.
+an idempotency key derived from the marketplace's own ids, so the same call made again (a
+retried task, a second click) gets the same object back. Errors from Stripe become
+:class:`StripeUnavailable` (try again later), or for a refund Stripe will not make,
+:class:`StripeRefused`; their messages are safe to show; keys never reach a log line.
+
+No call is made with a database transaction open (``transaction.require_no_transaction``
+refuses): a slow Stripe must hold neither a connection nor a row lock. Callers read what
+they need, end that transaction, call, then record the answer.
 """
 
 import json
@@ -14,6 +20,7 @@ import stripe
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from marketplace import transaction
 from marketplace.errors import DomainError
 
 log = logging.getLogger(__name__)
@@ -29,6 +36,18 @@ class StripeUnavailable(DomainError):
         super().__init__(
             _l("Card and PromptPay payments are not available right now; please try again soon.")
         )
+
+
+class StripeRefused(DomainError):
+    """Stripe answered, and will not do it (a refund beyond what is left, a disputed
+    charge): asking again changes nothing. ``detail`` is Stripe's error code, for admins."""
+
+    status = 409
+    code = "refused"
+
+    def __init__(self, detail):
+        super().__init__(_l("Stripe refused the refund."))
+        self.detail = detail
 
 
 class BadSignature(Exception):
@@ -58,9 +77,23 @@ def _client():
     )
 
 
-def _call(what, function, *args, **kwargs):
+#: Stripe errors that are its final answer to a request (a retry gets the same).
+REFUSALS = (stripe.InvalidRequestError, stripe.CardError)
+
+
+def _call(what, function, *args, refusals=(), **kwargs):
+    transaction.require_no_transaction(f"stripe: {what}")
     try:
         return function(*args, **kwargs)
+    except refusals as error:
+        log.warning(
+            "stripe: %s refused: %s %s (request %s)",
+            what,
+            type(error).__name__,
+            error.code,
+            error.request_id,
+        )
+        raise StripeRefused(f"{type(error).__name__}: {error.code or 'refused'}") from None
     except stripe.StripeError as error:
         # The class and Stripe's request id say enough; the message may echo parameters.
         log.warning(
@@ -107,13 +140,20 @@ def _received(intent):
     return received or 0
 
 
-def create_refund(*, intent_id, amount_satang, idempotency_key):
-    """Refund part or all of a PaymentIntent; returns ``(refund id, status)``."""
+def create_refund(*, intent_id, amount_satang, idempotency_key, metadata):
+    """Refund part or all of a PaymentIntent; returns ``(refund id, status)``.
+
+    ``metadata`` (our refund's id) comes back in Stripe's refund events, so an event that
+    arrives before the answer is recorded still finds its refund. Raises
+    :class:`StripeRefused` when Stripe will not make it, :class:`StripeUnavailable` when
+    the answer did not come (the same idempotency key then asks again safely).
+    """
     refund = _call(
         "create refund",
         _client().v1.refunds.create,
-        params={"payment_intent": intent_id, "amount": amount_satang},
+        params={"payment_intent": intent_id, "amount": amount_satang, "metadata": metadata},
         options={"idempotency_key": idempotency_key},
+        refusals=REFUSALS,
     )
     return refund.id, refund.status
 

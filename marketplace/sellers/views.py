@@ -4,11 +4,12 @@ from flask_login import current_user
 
 from marketplace.accounts.roles import can_manage_seller, seller_member_required
 from marketplace.fields import query_days
-from marketplace.forms import page_number, save, status_for
+from marketplace.forms import page_number, status_for
 from marketplace.funds import reports
 from marketplace.i18n import current_language
 from marketplace.sellers import services
 from marketplace.sellers.forms import KIND_LABELS, SellerForm
+from marketplace.transaction import attempt
 
 bp = Blueprint("sellers", __name__, url_prefix="/sellers")
 
@@ -37,8 +38,8 @@ def edit(seller_id):
     seller = services.get(seller_id)
     form = SellerForm.for_page(seller)
     if form.submitted_and_valid():
-        saved, _seller = save(
-            form, lambda: services.update_seller(current_user, seller, form.to_data())
+        saved, _seller = attempt(
+            lambda: services.update_seller(current_user, seller, form.to_data()), form.show_error
         )
         if saved:
             flash(_("The profile is saved."), "success")

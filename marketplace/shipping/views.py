@@ -3,10 +3,11 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.accounts.roles import admin_required, seller_member_required
-from marketplace.forms import save, status_for
+from marketplace.forms import status_for
 from marketplace.sellers import services as sellers
 from marketplace.shipping import services
 from marketplace.shipping.forms import RateTableForm, SellerShippingForm
+from marketplace.transaction import attempt
 
 bp = Blueprint("shipping", __name__)
 
@@ -23,8 +24,7 @@ def seller_settings(seller_id):
         form.offers_pickup.data = seller.offers_pickup
         form.pickup_note.data = seller.pickup_note
     if form.validate_on_submit():
-        saved, _none = save(
-            form,
+        saved, _none = attempt(
             lambda: services.save_seller_shipping(
                 current_user,
                 seller,
@@ -32,6 +32,7 @@ def seller_settings(seller_id):
                 offers_pickup=form.offers_pickup.data,
                 pickup_note=form.pickup_note.data,
             ),
+            form.show_error,
         )
         if saved:
             flash(_("Shipping settings are saved."), "success")
@@ -51,7 +52,9 @@ def default_table():
     if request.method == "GET":
         form.prefill(services.tiers_for(None))
     if form.validate_on_submit():
-        saved, _none = save(form, lambda: services.save_default_table(current_user, form.table()))
+        saved, _none = attempt(
+            lambda: services.save_default_table(current_user, form.table()), form.show_error
+        )
         if saved:
             flash(_("The marketplace's rate table is saved."), "success")
             return redirect(url_for(".default_table"), code=303)
