@@ -26,8 +26,11 @@ run: install translations
 up: install translations
 	scripts/up
 
+# The suite runs on PYTEST_WORKERS pytest-xdist processes (0: in pytest's own process).
+PYTEST_WORKERS ?= 2
+
 test: install $(AUDIT_STAMP) translations
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Known vulnerabilities in the pinned requirements, offline: a packaged snapshot of the GitHub
 # Advisory Database (requirements-audit.txt), checked by scripts/audit_dependencies.py.

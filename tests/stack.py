@@ -250,9 +250,19 @@ class Stack:
             timeout=timeout,
         )
 
-    def stop(self):
-        for process in reversed(self.processes):
-            process.stop()
+    def stop(self, timeout=20):
+        """Each process stopped as ``Process.stop`` does, all at once: SIGTERM to every one,
+        then SIGKILL to those still running after ``timeout`` seconds."""
+        running = [process for process in reversed(self.processes) if process.running]
+        for process in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.popen.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for process in running:
+            try:
+                process.popen.wait(timeout=max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                process.kill()
 
     def output(self):
         return "\n".join(process.output() for process in self.processes)
