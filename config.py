@@ -163,6 +163,9 @@ class Config:
         self.ORDER_EXPIRY_SWEEP_INTERVAL = _int(env, "ORDER_EXPIRY_SWEEP_INTERVAL", 300)
         #: A shipped parcel the buyer has not confirmed counts as delivered after this many days.
         self.SHIPMENT_AUTO_DELIVER_DAYS = _int(env, "SHIPMENT_AUTO_DELIVER_DAYS", 14)
+        #: The marketplace's fee on goods sold, in basis points (1% = 100), unless an admin
+        #: set another rate for the seller; fixed on each order item when the order is placed.
+        self.PLATFORM_FEE_BPS = _int(env, "PLATFORM_FEE_BPS", 0)
         #: The marketplace's PromptPay ID (mobile or tax ID) that buyers pay by QR.
         self.PROMPTPAY_ID = env.get("PROMPTPAY_ID", "0105561000000")
         #: The marketplace's bank account, shown for bank transfers.
@@ -271,6 +274,11 @@ class Config:
         for name in self.required:
             if not self.env.get(name):
                 raise ConfigError(f"{name} must be set when MARKETPLACE_CONFIG={self.name}")
+        if not 0 <= self.PLATFORM_FEE_BPS <= 10_000:
+            raise ConfigError(
+                "PLATFORM_FEE_BPS must be from 0 to 10000 (basis points), "
+                f"got {self.PLATFORM_FEE_BPS}"
+            )
         stripe_keys = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
         given = [name for name in stripe_keys if getattr(self, name)]
         if given and len(given) < len(stripe_keys):

@@ -134,6 +134,7 @@ def register_blueprints(app):
     from marketplace.main.views import bp as main_bp
     from marketplace.orders.views import bp as orders_bp
     from marketplace.payments.views import bp as payments_bp
+    from marketplace.payouts.views import bp as payouts_bp
     from marketplace.sellers.views import bp as sellers_bp
     from marketplace.shipping.views import bp as shipping_bp
 
@@ -151,6 +152,7 @@ def register_blueprints(app):
         levies_bp,
         admin_bp,
         audit_bp,
+        payouts_bp,
     ):
         app.register_blueprint(blueprint)
     register_api(app, api_bp)

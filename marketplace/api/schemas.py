@@ -237,6 +237,9 @@ class OrderItemOut(Out):
     unit_price_satang = Satang()
     line_total_satang = Satang()
     levies = fields.List(fields.Nested(LevyLine))
+    platform_fee_satang = Satang(
+        metadata={"description": "The marketplace's fee, deducted from the seller's proceeds."}
+    )
 
 
 class ShipmentOut(Out):
@@ -266,6 +269,7 @@ class OrderOut(Out):
     total_satang = Satang()
     refunded_satang = Satang()
     levy_total_satang = Satang()
+    platform_fee_total_satang = Satang()
     shipments = fields.List(fields.Nested(ShipmentOut))
     payment = fields.Nested(PaymentOut, allow_none=True)
 

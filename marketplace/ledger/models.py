@@ -25,6 +25,8 @@ class AccountKind(enum.StrEnum):
     FUND_PAYABLE = "fund_payable"
     #: Asset: levies reversed after the fund was already paid them; later levies settle it.
     FUND_RECEIVABLE = "fund_receivable"
+    #: The marketplace's own income: platform fees on sales, less those refunded.
+    PLATFORM_REVENUE = "platform_revenue"
 
 
 ASSET_KINDS = (AccountKind.CASH, AccountKind.FUND_RECEIVABLE)
@@ -36,6 +38,9 @@ class EntryKind(enum.StrEnum):
     LEVY_REVERSAL = "levy_reversal"
     REFUND = "refund"
     REMITTANCE = "remittance"
+    #: The platform fee of an order item, and its share given back by a refund.
+    FEE = "fee"
+    FEE_REVERSAL = "fee_reversal"
 
 
 class Account(db.Model):

@@ -6,6 +6,7 @@ from marketplace.accounts.roles import can_manage_seller, seller_member_required
 from marketplace.forms import page_number, save, status_for
 from marketplace.funds import reports
 from marketplace.i18n import current_language
+from marketplace.payouts import services as payouts
 from marketplace.sellers import services
 from marketplace.sellers.forms import KIND_LABELS, SellerForm
 
@@ -57,4 +58,5 @@ def levies(seller_id):
         start=start,
         end=end,
         rows=reports.seller_levies(seller_id, start, end, current_language()),
+        fees=payouts.fee_totals(seller_id, start, end),
     )
