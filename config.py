@@ -166,6 +166,9 @@ class Config:
         #: The marketplace's fee on goods sold, in basis points (1% = 100), unless an admin
         #: set another rate for the seller; fixed on each order item when the order is placed.
         self.PLATFORM_FEE_BPS = _int(env, "PLATFORM_FEE_BPS", 0)
+        #: A delivered shipment's proceeds become available to pay out this many days after
+        #: delivery (0: at once).
+        self.PAYOUT_HOLD_DAYS = _int(env, "PAYOUT_HOLD_DAYS", 3)
         #: The marketplace's PromptPay ID (mobile or tax ID) that buyers pay by QR.
         self.PROMPTPAY_ID = env.get("PROMPTPAY_ID", "0105561000000")
         #: The marketplace's bank account, shown for bank transfers.
@@ -278,6 +281,10 @@ class Config:
             raise ConfigError(
                 "PLATFORM_FEE_BPS must be from 0 to 10000 (basis points), "
                 f"got {self.PLATFORM_FEE_BPS}"
+            )
+        if not 0 <= self.PAYOUT_HOLD_DAYS <= 365:
+            raise ConfigError(
+                f"PAYOUT_HOLD_DAYS must be from 0 to 365, got {self.PAYOUT_HOLD_DAYS}"
             )
         stripe_keys = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
         given = [name for name in stripe_keys if getattr(self, name)]

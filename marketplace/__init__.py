@@ -155,6 +155,8 @@ def register_blueprints(app):
         payouts_bp,
     ):
         app.register_blueprint(blueprint)
+    import marketplace.payouts.api  # noqa: F401  (its routes join /api/v1)
+
     register_api(app, api_bp)
     throttle.install(app)
 

@@ -26,6 +26,7 @@ TASK_MODULES = (
     "tasks.notifications",
     "tasks.orders",
     "tasks.levy",
+    "tasks.payouts",
     "tasks.bench",
 )
 
@@ -47,6 +48,11 @@ def beat_schedule(config):
         },
         "orders-auto-deliver": {
             "task": "tasks.orders.auto_deliver",
+            "schedule": 3600.0,
+            "options": {"expires": 3600.0},
+        },
+        "payouts-release-due": {
+            "task": "tasks.payouts.release_due",
             "schedule": 3600.0,
             "options": {"expires": 3600.0},
         },

@@ -1,6 +1,8 @@
 """Sellers get paid: the platform fee, proceeds held until delivery, payout runs,
 statements, and the ledger's checks of all of it."""
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -10,14 +12,15 @@ from marketplace.audit.models import AuditRecord
 from marketplace.errors import DomainError, Forbidden
 from marketplace.extensions import db as _db
 from marketplace.ledger import services as ledger
-from marketplace.ledger.models import AccountKind, EntryKind, JournalEntry
+from marketplace.ledger.models import Account, AccountKind, EntryKind, JournalEntry
 from marketplace.ledger.verify import verify
 from marketplace.levies import routing
 from marketplace.levies import services as levies
 from marketplace.orders import services as orders
 from marketplace.orders.models import OrderItem
-from marketplace.payouts import arithmetic, fees
+from marketplace.payouts import arithmetic, fees, proceeds
 from marketplace.sellers.models import Seller
+from tests.conftest import PASSWORD
 from tests.factories import (
     AdminFactory,
     FundTreasurerFactory,
@@ -284,6 +287,238 @@ def test_the_database_refuses_a_fee_above_the_line(db, market):
     order = buy(market, [(market["rice"], 1)], pay=False)
     item = db.session.get(OrderItem, order.items[0].id)
     item.platform_fee_satang = item.line_total_satang + 1
+    with pytest.raises(IntegrityError):
+        db.session.flush()
+    db.session.rollback()
+
+
+# Balances: pending until delivered and held, then available
+
+
+def token_for(client, email):
+    response = client.post("/api/v1/tokens", json={"email": email, "password": PASSWORD})
+    assert response.status_code == 201, response.json
+    return {"Authorization": f"Bearer {response.json['token']}"}
+
+
+def parcel_of(order, seller):
+    return next(s for s in order.shipments if s.seller_id == seller.id)
+
+
+def proceeds_of(order, seller):
+    """Goods + shipping − levies − fee of the seller's shipment, from the order's own rows."""
+    shipment = parcel_of(order, seller)
+    items = [i for i in order.items if i.shipment_id == shipment.id]
+    return (
+        shipment.subtotal_satang
+        + shipment.shipping_satang
+        - sum(i.levy_satang for i in items)
+        - sum(i.platform_fee_satang for i in items)
+    )
+
+
+def deliver(market, order, seller):
+    shipment = parcel_of(order, seller)
+    orders.ship(
+        market["rice_member"] if seller == market["rice_seller"] else market["weaver"],
+        shipment,
+        carrier="ไปรษณีย์ไทย",
+        tracking_number="EX123456789TH",
+    )
+    orders.confirm_delivery(market["buyer"], shipment)
+    _db.session.commit()
+    return shipment
+
+
+def amounts(balance):
+    return (
+        balance.pending_satang,
+        balance.available_satang,
+        balance.in_payout_satang,
+        balance.paid_out_satang,
+        balance.owed_satang,
+    )
+
+
+@with_fee
+def test_proceeds_are_pending_until_delivered_and_the_hold_is_over(db, market):
+    order = buy(market, [(market["rice"], 10), (market["basket"], 2)])
+    rice, weave = market["rice_seller"], market["weave_seller"]
+    rice_proceeds = proceeds_of(order, rice)
+    shipping = parcel_of(order, rice).shipping_satang
+    assert rice_proceeds == 350000 + shipping - 4000 - 8750
+    assert amounts(proceeds.balance(rice.id)) == (rice_proceeds, 0, 0, 0, 0)
+
+    shipment = deliver(market, order, rice)
+    delivered = shipment.delivered_at
+    held = delivered + timedelta(days=3) - timedelta(seconds=1)
+    over = delivered + timedelta(days=3)
+
+    assert amounts(proceeds.balance(rice.id)) == (rice_proceeds, 0, 0, 0, 0)
+    assert amounts(proceeds.balance(rice.id, now=held)) == (rice_proceeds, 0, 0, 0, 0)
+    assert amounts(proceeds.balance(rice.id, now=over)) == (0, rice_proceeds, 0, 0, 0)
+    # The other seller's parcel has not arrived: its proceeds stay pending.
+    weave_proceeds = proceeds_of(order, weave)
+    assert amounts(proceeds.balance(weave.id, now=over)) == (weave_proceeds, 0, 0, 0, 0)
+
+    assert proceeds.release_due(now=held) == 0
+    assert proceeds.release_due(now=over) == 1
+    db.session.commit()
+    assert proceeds.release_due(now=over) == 0  # posted once
+    assert balance_of(AccountKind.SELLER_PAYABLE, rice.id) == 0
+    assert balance_of(AccountKind.SELLER_AVAILABLE, rice.id) == rice_proceeds
+    assert amounts(proceeds.balance(rice.id, now=over)) == (0, rice_proceeds, 0, 0, 0)
+    assert (
+        db.session.scalar(
+            select(JournalEntry.kind).where(JournalEntry.key == f"release:{shipment.id}")
+        )
+        == EntryKind.RELEASE
+    )
+    assert verify().ok
+
+
+@configured(PAYOUT_HOLD_DAYS=0)
+def test_with_no_hold_a_parcel_received_over_the_api_is_available_at_once(client, db, market):
+    order = buy(market, [(market["rice"], 2)])
+    shipment = parcel_of(order, market["rice_seller"])
+    orders.ship(market["rice_member"], shipment, carrier="Kerry", tracking_number="K1")
+    db.session.commit()
+    seller_id = market["rice_seller"].id
+    expected = proceeds_of(order, market["rice_seller"])
+
+    received = client.post(
+        f"/api/v1/shipments/{shipment.id}/received", headers=token_for(client, "buyer@example.com")
+    )
+    assert received.status_code == 200, received.json
+    assert received.json["status"] == "delivered"
+    entries = db.session.scalar(select(func.count()).select_from(JournalEntry))
+    accounts = db.session.scalar(select(func.count()).select_from(Account))
+
+    seen = client.get(
+        f"/api/v1/sellers/{seller_id}/balance", headers=token_for(client, "rice@example.com")
+    )
+
+    assert seen.status_code == 200
+    assert seen.json == {
+        "seller_id": seller_id,
+        "pending_satang": 0,
+        "available_satang": expected,
+        "in_payout_satang": 0,
+        "paid_out_satang": 0,
+        "owed_satang": 0,
+    }
+    # A GET writes nothing: the release is counted, not posted.
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == entries
+    assert db.session.scalar(select(func.count()).select_from(Account)) == accounts
+    celery = client.application.extensions["celery"]
+    assert celery.tasks["tasks.payouts.release_due"].apply().get() == 1
+    db.session.expire_all()
+    assert balance_of(AccountKind.SELLER_AVAILABLE, seller_id) == expected
+    assert verify().ok
+
+
+@with_fee
+def test_a_refund_before_release_reduces_pending(db, market):
+    order = buy(market, [(market["rice"], 10)])
+    seller = market["rice_seller"]
+    before = proceeds_of(order, seller)
+
+    orders.refund(market["admin"], order, [(order.items[0].id, 3)])
+    db.session.commit()
+
+    # 3 bags: 105000 back to the buyer, ฿12 of levy and ฿26.25 of fee back to the seller.
+    assert amounts(proceeds.balance(seller.id)) == (before - 105000 + 1200 + 2625, 0, 0, 0, 0)
+    assert verify().ok
+
+
+@with_fee
+def test_a_refund_after_release_reduces_available(db, market):
+    order = buy(market, [(market["rice"], 10)])
+    seller = market["rice_seller"]
+    before = proceeds_of(order, seller)
+    shipment = deliver(market, order, seller)
+    later = shipment.delivered_at + timedelta(days=4)
+    proceeds.release_due(now=later)
+    db.session.commit()
+
+    refund = orders.refund(market["admin"], order, [(order.items[0].id, 3)])
+    db.session.commit()
+
+    left = before - 105000 + 1200 + 2625
+    assert amounts(proceeds.balance(seller.id, now=later)) == (0, left, 0, 0, 0)
+    assert balance_of(AccountKind.SELLER_PAYABLE, seller.id) == 0
+    moved = db.session.scalar(
+        select(JournalEntry).where(JournalEntry.key == f"release:{shipment.id}:refund:{refund.id}")
+    )
+    assert moved.kind == EntryKind.RELEASE
+    assert routing.post_refund(refund.id) == 0  # the task again: nothing new
+    assert verify().ok
+
+
+def test_balances_are_for_the_sellers_members_and_admins(client, db, market):
+    seller_id = market["rice_seller"].id
+    url = f"/api/v1/sellers/{seller_id}/balance"
+
+    assert client.get(url).status_code == 401
+    for email in ("weaver@example.com", "buyer@example.com"):
+        refused = client.get(url, headers=token_for(client, email))
+        assert refused.status_code == 403 and refused.json["error"]["code"] == "forbidden"
+    assert client.get(url, headers=token_for(client, "admin@example.com")).status_code == 200
+    admin = token_for(client, "admin@example.com")
+    assert client.get("/api/v1/sellers/99999/balance", headers=admin).status_code == 404
+    assert client.get("/api/v1/sellers/-1/balance", headers=admin).status_code == 404
+    assert client.get("/api/v1/sellers/0/balance", headers=admin).status_code == 404
+
+
+def test_received_over_the_api_follows_the_webs_rules(client, db, market):
+    unpaid = buy(market, [(market["rice"], 1)], pay=False)
+    paid = buy(market, [(market["rice"], 1)])
+    buyer = token_for(client, "buyer@example.com")
+    other = token_for(client, "weaver@example.com")
+    unpaid_parcel, paid_parcel = unpaid.shipments[0], paid.shipments[0]
+
+    # Another user's parcel is not found; an unpaid order's parcel cannot arrive.
+    assert (
+        client.post(f"/api/v1/shipments/{paid_parcel.id}/received", headers=other).status_code
+        == 404
+    )
+    assert client.post("/api/v1/shipments/99999/received", headers=buyer).status_code == 404
+    refused = client.post(f"/api/v1/shipments/{unpaid_parcel.id}/received", headers=buyer)
+    assert refused.status_code == 409
+    # A parcel not yet shipped cannot be received (delivery, not pickup).
+    assert (
+        client.post(f"/api/v1/shipments/{paid_parcel.id}/received", headers=buyer).status_code
+        == 409
+    )
+    db.session.expire_all()
+    assert paid_parcel.status == "preparing" and paid_parcel.delivered_at is None
+
+    orders.ship(market["rice_member"], paid_parcel, carrier="Kerry", tracking_number="K2")
+    db.session.commit()
+    assert (
+        client.post(f"/api/v1/shipments/{paid_parcel.id}/received", headers=buyer).status_code
+        == 200
+    )
+    again = client.post(f"/api/v1/shipments/{paid_parcel.id}/received", headers=buyer)
+    assert again.status_code == 409
+
+
+def test_released_money_settles_what_is_owed_first_and_never_goes_negative():
+    assert arithmetic.released(1000, available=0, owed=0) == (1000, 0)
+    assert arithmetic.released(1000, available=0, owed=300) == (700, -300)
+    assert arithmetic.released(200, available=0, owed=300) == (0, -200)
+    assert arithmetic.released(-500, available=800, owed=0) == (-500, 0)
+    assert arithmetic.released(-500, available=200, owed=0) == (-200, 300)
+    assert arithmetic.released(-500, available=0, owed=100) == (0, 500)
+    assert arithmetic.released(0, available=5, owed=0) == (0, 0)
+    with pytest.raises(ValueError):
+        arithmetic.released(1, available=-1, owed=0)
+
+
+def test_the_database_refuses_a_negative_available_balance(db, market):
+    available = ledger.account(AccountKind.SELLER_AVAILABLE, seller_id=market["rice_seller"].id)
+    db.session.commit()
+    available.balance_satang = -1
     with pytest.raises(IntegrityError):
         db.session.flush()
     db.session.rollback()

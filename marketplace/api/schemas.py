@@ -387,3 +387,20 @@ class LedgerEntry(Out):
 class LedgerPage(Out):
     items = fields.List(fields.Nested(LedgerEntry))
     next_cursor = fields.String(allow_none=True)
+
+
+# Sellers' money (issue 13)
+
+
+class SellerBalance(Out):
+    """What the marketplace holds for a seller: ``pending`` (paid, not yet delivered, or in
+    the hold after delivery), ``available`` (free to be paid), ``in_payout`` (reserved by a
+    payout not yet paid), ``paid_out`` (paid, in all) and ``owed`` (what the seller owes
+    back: a refund after the money was paid out, settled by later proceeds)."""
+
+    seller_id = fields.Integer()
+    pending_satang = Satang()
+    available_satang = Satang()
+    in_payout_satang = Satang()
+    paid_out_satang = Satang()
+    owed_satang = Satang()

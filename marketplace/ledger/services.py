@@ -51,6 +51,9 @@ def _account_code(kind, seller_id=None, fund_id=None):
         AccountKind.FUND_PAYABLE: f"fund:{fund_id}",
         AccountKind.FUND_RECEIVABLE: f"fund-receivable:{fund_id}",
         AccountKind.PLATFORM_REVENUE: "platform-revenue",
+        AccountKind.SELLER_AVAILABLE: f"seller-available:{seller_id}",
+        AccountKind.SELLER_IN_PAYOUT: f"seller-payout:{seller_id}",
+        AccountKind.SELLER_RECEIVABLE: f"seller-receivable:{seller_id}",
     }[kind]
 
 

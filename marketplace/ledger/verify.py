@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from marketplace.extensions import db
 from marketplace.ledger.models import (
+    NEVER_NEGATIVE,
     Account,
-    AccountKind,
     EntryKind,
     FundLevyDay,
     FundLevyMonth,
@@ -155,7 +155,7 @@ def _balances(session, report):
             report.problem(
                 f"account {acct.code}: balance {acct.balance_satang} but its lines say {expected}"
             )
-        if acct.kind in (AccountKind.FUND_PAYABLE, AccountKind.FUND_RECEIVABLE) and (
+        if acct.kind in NEVER_NEGATIVE and (
             acct.balance_satang < 0 or expected < 0
         ):
             report.problem(f"account {acct.code} is negative")

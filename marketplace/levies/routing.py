@@ -10,7 +10,9 @@ posts nothing new:
 - ``fee:{order item}:charge`` — the seller's payable down, platform revenue up (items with
   a platform fee only);
 - ``fee:{order item}:reverse:{refund item}`` — the refunded units' share of the fee given
-  back to the seller, as levies are.
+  back to the seller, as levies are;
+- ``release:{shipment}:refund:{refund}`` — a refund of a shipment whose proceeds were
+  already released comes off the seller's released money (marketplace/payouts/proceeds.py).
 
 Every entry here touches cash, or is posted while cash is locked (the fees), so each
 keeps the main chain's head safe in a batch (see ``ledger.batch``).
@@ -24,6 +26,7 @@ from marketplace.ledger import services as ledger
 from marketplace.ledger.models import EntryKind, JournalEntry
 from marketplace.levies import arithmetic
 from marketplace.orders.models import Order, OrderItem, Refund
+from marketplace.payouts import proceeds
 
 
 def _load_orders(order_ids):
@@ -196,6 +199,8 @@ def post_refund(refund_id):
         for levy in item.levies:
             created += _reverse(order, item, levy, refund, refund_item, seller_id)
         created += _reverse_fee(order, item, refund, refund_item, seller_id)
+    # A shipment already released: the refund comes off the seller's released money.
+    created += proceeds.release_refunded(order, refund)
     return created
 
 
