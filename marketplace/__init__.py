@@ -227,8 +227,18 @@ def register_commands(app):
     from marketplace.levies.cli import levy_cli
     from marketplace.outbox.cli import outbox_cli
     from marketplace.payments.cli import stripe_cli
+    from marketplace.payouts.cli import payouts_cli
 
-    for group in (users_cli, geo_cli, demo_cli, outbox_cli, ledger_cli, levy_cli, stripe_cli):
+    for group in (
+        users_cli,
+        geo_cli,
+        demo_cli,
+        outbox_cli,
+        ledger_cli,
+        levy_cli,
+        stripe_cli,
+        payouts_cli,
+    ):
         app.cli.add_command(group)
 
 

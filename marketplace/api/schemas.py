@@ -44,6 +44,8 @@ from marketplace.limits import (
 )
 from marketplace.orders.models import DeliveryMethod, Order, OrderStatus, Shipment, ShipmentStatus
 from marketplace.payments.models import Payment
+from marketplace.payouts.models import Payout, PayoutStatus
+from marketplace.payouts.services import REASON_LENGTH
 
 #: How an order is paid through the API.
 PAYMENT_METHODS = ("transfer", "stripe")
@@ -404,3 +406,32 @@ class SellerBalance(Out):
     in_payout_satang = Satang()
     paid_out_satang = Satang()
     owed_satang = Satang()
+
+
+class PayoutOut(Out):
+    """A payout: ``pending`` (reserved, to be sent), ``paid`` or ``failed``."""
+
+    id = fields.Integer()
+    run_id = fields.Integer()
+    seller_id = fields.Integer()
+    amount_satang = Satang()
+    status = EnumText(PayoutStatus)
+    bank_reference = fields.String()
+    paid_on = fields.Date(allow_none=True)
+    failure_reason = fields.String()
+
+
+class PayoutRunOut(Out):
+    id = fields.Integer()
+    created_at = fields.DateTime()
+    total_satang = Satang()
+    payouts = fields.List(fields.Nested(PayoutOut))
+
+
+class PayoutPaid(Body):
+    bank_reference = Text(length(Payout.bank_reference), min_length=1, required=True)
+    paid_on = Day(required=True, metadata={"description": "The day of the transfer (Bangkok)"})
+
+
+class PayoutFailed(Body):
+    reason = Text(REASON_LENGTH, min_length=1, required=True)

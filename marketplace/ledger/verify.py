@@ -155,9 +155,7 @@ def _balances(session, report):
             report.problem(
                 f"account {acct.code}: balance {acct.balance_satang} but its lines say {expected}"
             )
-        if acct.kind in NEVER_NEGATIVE and (
-            acct.balance_satang < 0 or expected < 0
-        ):
+        if acct.kind in NEVER_NEGATIVE and (acct.balance_satang < 0 or expected < 0):
             report.problem(f"account {acct.code} is negative")
 
 

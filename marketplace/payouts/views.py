@@ -3,15 +3,20 @@ the platform fee an admin sets for a seller."""
 
 from flask import Blueprint, current_app, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from marketplace.accounts.roles import admin_required
+from marketplace.dbtypes import utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import db
-from marketplace.forms import show_error, status_for
+from marketplace.forms import ActionForm, flash_errors, show_error, status_for
+from marketplace.i18n import to_bangkok
 from marketplace.levies.forms import percent_text
-from marketplace.payouts import fees
-from marketplace.payouts.forms import PlatformFeeForm
+from marketplace.money import format_satang
+from marketplace.payouts import fees, services
+from marketplace.payouts.forms import PayoutFailedForm, PayoutPaidForm, PlatformFeeForm
+from marketplace.payouts.models import PayoutStatus
 from marketplace.sellers import services as sellers
 
 bp = Blueprint("payouts", __name__)
@@ -53,3 +58,110 @@ def platform_fee(seller_id):
         form=form,
         default_bps=current_app.config["PLATFORM_FEE_BPS"],
     ), status_for()
+
+
+# Payout runs (admins)
+
+STATUS_LABELS = {
+    PayoutStatus.PENDING: _l("To be paid"),
+    PayoutStatus.PAID: _l("Paid"),
+    PayoutStatus.FAILED: _l("Failed"),
+}
+
+
+@bp.get("/admin/payouts")
+@admin_required
+def runs():
+    return render_template(
+        "payouts/runs.html",
+        runs=services.runs(),
+        minimum=current_app.config["PAYOUT_MINIMUM"],
+        hold_days=current_app.config["PAYOUT_HOLD_DAYS"],
+    )
+
+
+@bp.post("/admin/payouts/runs")
+@admin_required
+def start_run():
+    form = ActionForm()
+    if form.validate_on_submit():
+        saved, run = _attempt(form, lambda: services.start_run(current_user))
+        if saved:
+            flash(
+                _(
+                    "Payout run %(id)s: %(count)d payouts, %(amount)s in all.",
+                    id=run.id,
+                    count=len(run.payouts),
+                    amount=format_satang(run.total_satang),
+                ),
+                "success",
+            )
+            return redirect(url_for(".run", run_id=run.id), code=303)
+    flash_errors(form)
+    return redirect(url_for(".runs"), code=303)
+
+
+def _run_page(run, status=200, forms=None):
+    """The run with a paid form and a failed form for each payout (``forms``: the ones
+    just refused, by payout id, shown with their errors)."""
+    forms = forms or {}
+    today = to_bangkok(utcnow()).date().isoformat()
+    rows = []
+    for payout in run.payouts:
+        paid_form, failed_form = forms.get(payout.id, (None, None))
+        if paid_form is None:
+            paid_form = PayoutPaidForm(formdata=None, paid_on=today)
+        rows.append((payout, paid_form, failed_form or PayoutFailedForm(formdata=None)))
+    return render_template(
+        "payouts/run.html", run=run, rows=rows, status_labels=STATUS_LABELS
+    ), status
+
+
+@bp.get("/admin/payout-runs/<int:run_id>")
+@admin_required
+def run(run_id):
+    return _run_page(services.get_run(run_id))
+
+
+@bp.post("/admin/payout-runs/<int:run_id>/payouts/<int:payout_id>/paid")
+@admin_required
+def payout_paid(run_id, payout_id):
+    payout = services.get_payout(payout_id, run_id=run_id)
+    form = PayoutPaidForm()
+    if form.validate_on_submit():
+        saved, outcome = _attempt(
+            form,
+            lambda: services.mark_paid(
+                current_user, payout, bank_reference=form.bank_reference.data, paid_on=form.day
+            ),
+        )
+        if saved:
+            flash(
+                _("Recorded as paid; the seller is told by mail.")
+                if outcome[1]
+                else _("This payout was already recorded as paid."),
+                "success",
+            )
+            return redirect(url_for(".run", run_id=run_id), code=303)
+        status = status_for(outcome)
+    else:
+        status = 400
+    return _run_page(services.get_run(run_id), status, {payout_id: (form, None)})
+
+
+@bp.post("/admin/payout-runs/<int:run_id>/payouts/<int:payout_id>/failed")
+@admin_required
+def payout_failed(run_id, payout_id):
+    payout = services.get_payout(payout_id, run_id=run_id)
+    form = PayoutFailedForm()
+    if form.validate_on_submit():
+        saved, outcome = _attempt(
+            form, lambda: services.mark_failed(current_user, payout, reason=form.reason.data)
+        )
+        if saved:
+            flash(_("Recorded as failed; the amount is available to the seller again."), "success")
+            return redirect(url_for(".run", run_id=run_id), code=303)
+        status = status_for(outcome)
+    else:
+        status = 400
+    return _run_page(services.get_run(run_id), status, {payout_id: (None, form)})
