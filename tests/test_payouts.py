@@ -851,3 +851,156 @@ def test_two_runs_at_once_create_each_sellers_payout_once(app, db, market):
     ]
     assert len({p.run_id for p in payouts}) == 1
     assert verify().ok
+
+
+# The issue's acceptance walk, on both databases
+
+
+def verified(app):
+    """`flask ledger verify` exits 0 and says the ledger is OK."""
+    result = app.test_cli_runner().invoke(args=["ledger", "verify"])
+    assert result.exit_code == 0, result.output
+    assert "ledger OK" in result.output
+    return True
+
+
+@at_once
+def test_two_sellers_paid_held_delivered_paid_out_refunded_and_netted(app, client, db, market):
+    rice, weave = market["rice_seller"], market["weave_seller"]
+    admin = token_for(client, "admin@example.com")
+    buyer = token_for(client, "buyer@example.com")
+    rice_member = token_for(client, "rice@example.com")
+    weaver = token_for(client, "weaver@example.com")
+
+    def balance(seller, token):
+        answer = client.get(f"/api/v1/sellers/{seller.id}/balance", headers=token)
+        assert answer.status_code == 200, answer.json
+        return tuple(
+            answer.json[name]
+            for name in (
+                "pending_satang",
+                "available_satang",
+                "in_payout_satang",
+                "paid_out_satang",
+                "owed_satang",
+            )
+        )
+
+    # One order from both sellers, paid: everything pending.
+    order = buy(market, [(market["rice"], 10), (market["basket"], 2)])
+    rice_parcel, weave_parcel = parcel_of(order, rice), parcel_of(order, weave)
+    rice_goods = 350000 + rice_parcel.shipping_satang - 4000 - 8750  # levy ฿40, fee ฿87.50
+    weave_goods = 90100 + weave_parcel.shipping_satang - 2253  # fee 2.5% of ฿901 = ฿22.525
+    assert balance(rice, rice_member) == (rice_goods, 0, 0, 0, 0)
+    assert balance(weave, weaver) == (weave_goods, 0, 0, 0, 0)
+    assert verified(app)
+
+    # The rice parcel arrives: its proceeds are available (no hold), the basket's pending.
+    orders.ship(market["rice_member"], rice_parcel, carrier="ไปรษณีย์ไทย", tracking_number="A1")
+    db.session.commit()
+    received = client.post(f"/api/v1/shipments/{rice_parcel.id}/received", headers=buyer)
+    assert received.status_code == 200
+    assert balance(rice, rice_member) == (0, rice_goods, 0, 0, 0)
+    assert balance(weave, weaver) == (weave_goods, 0, 0, 0, 0)
+    assert verified(app)
+
+    # A run pays the rice group (the weaving group has nothing available).
+    run = client.post("/api/v1/payout-runs", headers=admin).json
+    assert [(p["seller_id"], p["amount_satang"]) for p in run["payouts"]] == [(rice.id, rice_goods)]
+    assert balance(rice, rice_member) == (0, 0, rice_goods, 0, 0)
+    payout_id = run["payouts"][0]["id"]
+    paid = client.post(
+        f"/api/v1/payouts/{payout_id}/paid",
+        json={"bank_reference": "BAAC-0001", "paid_on": levies.today().isoformat()},
+        headers=admin,
+    )
+    assert paid.status_code == 200
+    assert balance(rice, rice_member) == (0, 0, 0, rice_goods, 0)
+    assert verified(app)
+
+    # Three bags refunded after the payout: the group owes exactly their proceeds.
+    refunded = client.post(
+        f"/api/v1/orders/{order.id}/refunds",
+        json={"items": [{"order_item_id": rice_parcel.items[0].id, "quantity": 3}]},
+        headers=admin,
+    )
+    assert refunded.status_code == 201
+    owed = 3 * 35000 - 3 * 400 - 3 * 875  # goods back, less the levy and fee given back
+    assert balance(rice, rice_member) == (0, 0, 0, rice_goods, owed)
+    assert verified(app)
+
+    # The next sale nets it off once delivered.
+    second = buy(market, [(market["rice"], 5)])
+    second_goods = 175000 + second.shipments[0].shipping_satang - 2000 - 4375
+    assert balance(rice, rice_member) == (second_goods, 0, 0, rice_goods, owed)
+    deliver(market, second, rice)
+    assert balance(rice, rice_member) == (0, second_goods - owed, 0, rice_goods, 0)
+    assert verified(app)
+
+    # The statement adds up to the ledger: every movement, in order, and the balances.
+    statement = client.get(
+        f"/api/v1/sellers/{rice.id}/statement?from={levies.today()}&to={levies.today()}",
+        headers=rice_member,
+    ).json
+    assert [line["kind"] for line in statement["lines"]] == [
+        "proceeds",
+        "levy",
+        "platform_fee",
+        "payout",
+        "refund",
+        "levy_reversal",
+        "platform_fee_reversal",
+        "proceeds",
+        "levy",
+        "platform_fee",
+    ]
+    totals = statement["totals"]
+    assert totals["opening_balance_satang"] == 0
+    assert totals["closing_balance_satang"] == second_goods - owed
+    assert statement["lines"][-1]["balance_satang"] == second_goods - owed
+    assert (totals["available_satang"], totals["owed_satang"]) == (second_goods - owed, 0)
+    assert statement["lines"][3]["amount_satang"] == -rice_goods
+    assert statement["lines"][4]["order_id"] == order.id
+    assert statement["lines"][4]["amount_satang"] == -105000
+
+
+@at_once
+def test_the_statement_page_and_csv(client, db, market):
+    order = delivered_order(market, [(market["rice"], 10)])
+    services.start_run(market["admin"])
+    db.session.commit()
+    client.login("rice@example.com")
+    seller_id = market["rice_seller"].id
+    today = levies.today()
+    due = proceeds_of(order, market["rice_seller"])
+
+    page = client.get(f"/sellers/{seller_id}/statement")
+    csv_file = client.get(f"/sellers/{seller_id}/statement.csv?from={today}&to={today}")
+
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert order.number in text and "฿40.00" in text and "฿87.50" in text
+    assert f"฿{due // 100:,}.{due % 100:02d}" in text  # in payout
+    assert csv_file.status_code == 200 and csv_file.mimetype == "text/csv"
+    body = csv_file.get_data()
+    assert body.startswith("\ufeff".encode())
+    rows = body.decode("utf-8-sig").splitlines()
+    be_day = f"{today.day:02d}/{today.month:02d}/{today.year + 543}"
+    assert any(row.startswith(be_day) and order.number in row for row in rows)
+    assert any(row.startswith("ขาย,") or ",ขาย," in row for row in rows)
+    assert f"{due // 100}.{due % 100:02d}" in body.decode("utf-8-sig")
+
+
+def test_statements_are_for_the_sellers_members_and_admins(client, db, market):
+    seller_id = market["rice_seller"].id
+    client.login("weaver@example.com")
+    assert client.get(f"/sellers/{seller_id}/statement").status_code == 403
+    assert client.get(f"/sellers/{seller_id}/statement.csv").status_code == 403
+    api = f"/api/v1/sellers/{seller_id}/statement"
+    assert client.get(api, headers=token_for(client, "weaver@example.com")).status_code == 403
+    admin = token_for(client, "admin@example.com")
+    assert client.get(api, headers=admin).status_code == 200
+    for query in ("from=2026-13-01", "from=2026-02-01&to=2026-01-01", "from=1900-01-01"):
+        refused = client.get(f"{api}?{query}", headers=admin)
+        assert refused.status_code == 400, query
+    assert client.get("/api/v1/sellers/99999/statement", headers=admin).status_code == 404

@@ -435,3 +435,56 @@ class PayoutPaid(Body):
 
 class PayoutFailed(Body):
     reason = Text(REASON_LENGTH, min_length=1, required=True)
+
+
+class StatementLine(Out):
+    """One movement of a seller's money: ``proceeds`` (a shipment's goods and shipping),
+    ``levy``, ``platform_fee``, ``refund``, ``levy_reversal`` and ``platform_fee_reversal``
+    (the shares a refund gives back), ``payout``. ``amount_satang`` is how it moves what
+    the marketplace owes the seller; ``balance_satang`` what it owes after the line."""
+
+    kind = fields.String(
+        validate=validate.OneOf(
+            [
+                "proceeds",
+                "levy",
+                "levy_reversal",
+                "platform_fee",
+                "platform_fee_reversal",
+                "refund",
+                "payout",
+            ]
+        )
+    )
+    occurred_at = fields.DateTime()
+    order_id = fields.Integer(allow_none=True)
+    order_number = fields.String(allow_none=True)
+    description = fields.String()
+    amount_satang = Satang()
+    balance_satang = Satang()
+
+
+class StatementTotals(Out):
+    """The period's opening and closing balance and its movements by kind (levies and fees
+    net of what refunds gave back), and the seller's balances now."""
+
+    opening_balance_satang = Satang()
+    closing_balance_satang = Satang()
+    proceeds_satang = Satang()
+    levies_satang = Satang()
+    platform_fees_satang = Satang()
+    refunds_satang = Satang()
+    payouts_satang = Satang()
+    pending_satang = Satang()
+    available_satang = Satang()
+    in_payout_satang = Satang()
+    paid_out_satang = Satang()
+    owed_satang = Satang()
+
+
+class SellerStatement(Out):
+    seller_id = fields.Integer()
+    start = fields.Date(data_key="from")
+    end = fields.Date(data_key="to")
+    lines = fields.List(fields.Nested(StatementLine))
+    totals = fields.Nested(StatementTotals)

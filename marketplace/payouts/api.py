@@ -11,6 +11,7 @@ from marketplace.api import schemas
 from marketplace.api.views import bp, token_required
 from marketplace.errors import Forbidden, NotFound
 from marketplace.extensions import db
+from marketplace.funds import reports
 from marketplace.orders import services as orders
 from marketplace.orders.models import Shipment
 from marketplace.payouts import proceeds, services
@@ -109,3 +110,16 @@ def payout_failed(body, payout_id):
     services.mark_failed(g.api_user, payout, reason=body["reason"])
     db.session.commit()
     return payout
+
+
+@bp.route("/sellers/<int:seller_id>/statement", methods=["GET"])
+@token_required
+@bp.arguments(schemas.PeriodQuery, location="query")
+@bp.response(200, schemas.SellerStatement)
+@bp.errors(400, 403, 404)
+def seller_statement(query, seller_id):
+    """A seller's statement for a period (the current month by default): every movement
+    with a running balance, and the totals (its members, admins)"""
+    seller = _seller_for(seller_id)
+    start, end = reports.check_period(query.get("start"), query.get("end"))
+    return services.statement(seller.id, start, end)

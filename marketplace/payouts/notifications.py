@@ -21,6 +21,6 @@ def payout_paid(payout):
                 "mail/payout_paid.txt",
                 payout=payout,
                 user=user,
-                statement_url=mail.public_url("sellers.show", seller_id=payout.seller_id),
+                statement_url=mail.public_url("payouts.statement", seller_id=payout.seller_id),
             )
         mail.send(user.email, subject, body)

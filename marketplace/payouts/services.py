@@ -4,6 +4,8 @@ Services take typed values (satang ints, dates, ids), flush and never commit. Th
 side (accounts, releases, balances) is marketplace/payouts/proceeds.py.
 """
 
+import csv
+import io
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
@@ -16,9 +18,12 @@ from marketplace.audit import services as audit
 from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import db
-from marketplace.i18n import BANGKOK, to_bangkok
+from marketplace.funds.models import Fund
+from marketplace.i18n import BANGKOK, format_date, localized, to_bangkok
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import Account, AccountKind, EntryKind, JournalEntry, JournalLine
+from marketplace.money import baht_text
+from marketplace.orders.models import Order, OrderItem, Shipment
 from marketplace.outbox import services as outbox
 from marketplace.payouts import proceeds
 from marketplace.payouts.arithmetic import released
@@ -325,3 +330,232 @@ def mark_failed(actor, payout, *, reason, now=None):
         detail={"reason": reason, "run": payout.run_id},
     )
     return payout, True
+
+
+# Statements
+
+#: What each journal entry is on a seller's statement.
+STATEMENT_KINDS = {
+    EntryKind.PAYMENT: "proceeds",
+    EntryKind.LEVY: "levy",
+    EntryKind.LEVY_REVERSAL: "levy_reversal",
+    EntryKind.FEE: "platform_fee",
+    EntryKind.FEE_REVERSAL: "platform_fee_reversal",
+    EntryKind.REFUND: "refund",
+    EntryKind.PAYOUT: "payout",
+}
+
+
+@dataclass
+class StatementLine:
+    kind: str
+    occurred_at: datetime
+    order_id: int | None
+    order_number: str | None
+    description: str
+    #: How the line moves what the marketplace owes the seller (negative: less).
+    amount_satang: int
+    #: What the marketplace owes the seller after the line (negative: the seller owes).
+    balance_satang: int
+    entry_id: int
+
+
+@dataclass
+class StatementTotals:
+    opening_balance_satang: int = 0
+    closing_balance_satang: int = 0
+    proceeds_satang: int = 0
+    levies_satang: int = 0
+    platform_fees_satang: int = 0
+    refunds_satang: int = 0
+    payouts_satang: int = 0
+    pending_satang: int = 0
+    available_satang: int = 0
+    in_payout_satang: int = 0
+    paid_out_satang: int = 0
+    owed_satang: int = 0
+
+
+@dataclass
+class Statement:
+    seller_id: int
+    start: date
+    end: date
+    lines: list
+    totals: StatementTotals
+
+
+def _seller_account_ids(seller_id):
+    return [
+        acct.id
+        for kind in proceeds.KINDS
+        if (acct := ledger.find_account(kind, seller_id=seller_id)) is not None
+    ]
+
+
+def statement(seller_id, start, end, *, now=None):
+    """Every movement of the seller's money in the period (Bangkok days, both inclusive),
+    in order (by day, then as posted), with a running balance; and the totals, with the
+    balances now.
+
+    A line is a journal entry that changes what the marketplace owes the seller: proceeds
+    (a shipment's goods and shipping), levies by fund, platform fees, refunds, the levy and
+    fee shares refunds give back, payouts paid. Moves between the seller's own accounts
+    (releases, reservations, failed payouts) change nothing in all and are not lines. The
+    closing balance is the ledger's: pending + available + in payout − owed.
+    """
+    account_ids = _seller_account_ids(seller_id)
+    totals = StatementTotals()
+    lines = []
+    if account_ids:
+        moved = -func.sum(JournalLine.amount_satang)  # a liability's credit is the seller's
+        opening = db.session.scalar(
+            select(func.coalesce(moved, 0))
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(JournalLine.account_id.in_(account_ids), JournalEntry.local_date < start)
+        )
+        totals.opening_balance_satang = int(opening)
+        rows = db.session.execute(
+            select(JournalEntry, moved.label("moved"))
+            .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+            .where(
+                JournalLine.account_id.in_(account_ids),
+                JournalEntry.local_date.between(start, end),
+            )
+            .group_by(JournalEntry.id)
+            .having(func.sum(JournalLine.amount_satang) != 0)
+            # By day, then as posted (a payout is dated by its transfer's day, at noon).
+            .order_by(JournalEntry.local_date, JournalEntry.id)
+        ).all()
+        lines = _statement_lines(seller_id, rows, totals)
+    totals.closing_balance_satang = totals.opening_balance_satang + sum(
+        line.amount_satang for line in lines
+    )
+    now_balance = proceeds.balance(seller_id, now=now)
+    totals.pending_satang = now_balance.pending_satang
+    totals.available_satang = now_balance.available_satang
+    totals.in_payout_satang = now_balance.in_payout_satang
+    totals.paid_out_satang = now_balance.paid_out_satang
+    totals.owed_satang = now_balance.owed_satang
+    return Statement(seller_id, start, end, lines, totals)
+
+
+def _statement_lines(seller_id, rows, totals):
+    """The rows as lines with their descriptions and running balance; adds up ``totals``."""
+    order_ids = {entry.order_id for entry, _moved in rows if entry.order_id is not None}
+    numbers = dict(
+        db.session.execute(select(Order.id, Order.number).where(Order.id.in_(order_ids))).all()
+    )
+    items_by_order = {}
+    item_names = {}
+    for item in db.session.scalars(
+        select(OrderItem)
+        .join(Shipment, Shipment.id == OrderItem.shipment_id)
+        .where(OrderItem.order_id.in_(order_ids), Shipment.seller_id == seller_id)
+        .order_by(OrderItem.id)
+    ):
+        items_by_order.setdefault(item.order_id, []).append(f"{item.name} × {item.quantity}")
+        item_names[item.id] = item.name
+    fund_ids = {entry.fund_id for entry, _moved in rows if entry.fund_id is not None}
+    funds = {
+        fund.id: localized(fund.name_th, fund.name_en)
+        for fund in db.session.scalars(select(Fund).where(Fund.id.in_(fund_ids)))
+    }
+    balance = totals.opening_balance_satang
+    lines = []
+    for entry, moved in rows:
+        kind = STATEMENT_KINDS.get(entry.kind, str(entry.kind))
+        amount = int(moved)
+        balance += amount
+        if kind == "proceeds":
+            description = ", ".join(items_by_order.get(entry.order_id, []))
+            totals.proceeds_satang += amount
+        elif kind in ("levy", "levy_reversal"):
+            fund = funds.get(entry.fund_id, "")
+            item = item_names.get(entry.order_item_id, "")
+            description = f"{fund}: {item}" if item else fund
+            totals.levies_satang -= amount
+        elif kind in ("platform_fee", "platform_fee_reversal"):
+            description = item_names.get(entry.order_item_id, "")
+            totals.platform_fees_satang -= amount
+        elif kind == "refund":
+            description = entry.memo
+            totals.refunds_satang -= amount
+        elif kind == "payout":
+            description = entry.memo  # the bank's reference
+            totals.payouts_satang -= amount
+        else:
+            description = entry.memo
+        lines.append(
+            StatementLine(
+                kind=kind,
+                occurred_at=entry.occurred_at,
+                order_id=entry.order_id,
+                order_number=numbers.get(entry.order_id),
+                description=description,
+                amount_satang=amount,
+                balance_satang=balance,
+                entry_id=entry.id,
+            )
+        )
+    return lines
+
+
+def statement_csv(found, seller_name, labels, headings, language):
+    """The statement as CSV text: UTF-8 with a BOM (so Excel shows Thai), Bangkok dates in
+    the language's calendar (Buddhist Era in Thai), amounts in baht."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+
+    def day(value):
+        return format_date(value, "short", language)
+
+    writer.writerow([headings["seller"], _cell(seller_name)])
+    writer.writerow([headings["period"], day(found.start), day(found.end)])
+    writer.writerow([headings["opening"], baht_text(found.totals.opening_balance_satang)])
+    writer.writerow([])
+    writer.writerow(
+        [
+            headings["date"],
+            headings["kind"],
+            headings["order"],
+            headings["description"],
+            headings["amount"],
+            headings["balance"],
+        ]
+    )
+    for line in found.lines:
+        writer.writerow(
+            [
+                day(line.occurred_at),
+                labels.get(line.kind, line.kind),
+                line.order_number or "",
+                _cell(line.description),
+                baht_text(line.amount_satang),
+                baht_text(line.balance_satang),
+            ]
+        )
+    writer.writerow([])
+    totals = found.totals
+    for name in (
+        "closing_balance",
+        "proceeds",
+        "levies",
+        "platform_fees",
+        "refunds",
+        "payouts",
+        "pending",
+        "available",
+        "in_payout",
+        "paid_out",
+        "owed",
+    ):
+        writer.writerow([headings[name], baht_text(getattr(totals, f"{name}_satang"))])
+    return buffer.getvalue()
+
+
+def _cell(text):
+    """Text as a CSV cell, never a formula: Excel runs cells that start with = + - @."""
+    text = str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

@@ -1,17 +1,27 @@
 """Payout pages: the back office's runs and payouts, a seller's balance and statement, and
 the platform fee an admin sets for a seller."""
 
-from flask import Blueprint, current_app, flash, redirect, render_template, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
-from marketplace.accounts.roles import admin_required
+from marketplace.accounts.roles import admin_required, seller_member_required
 from marketplace.dbtypes import utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.forms import ActionForm, flash_errors, show_error, status_for
-from marketplace.i18n import to_bangkok
+from marketplace.funds import reports
+from marketplace.i18n import current_language, to_bangkok
 from marketplace.levies.forms import percent_text
 from marketplace.money import format_satang
 from marketplace.payouts import fees, services
@@ -165,3 +175,80 @@ def payout_failed(run_id, payout_id):
     else:
         status = 400
     return _run_page(services.get_run(run_id), status, {payout_id: (None, form)})
+
+
+# A seller's balance and statement (its members, admins)
+
+STATEMENT_LABELS = {
+    "proceeds": _l("Sale"),
+    "levy": _l("Levy"),
+    "levy_reversal": _l("Levy given back"),
+    "platform_fee": _l("Platform fee"),
+    "platform_fee_reversal": _l("Platform fee given back"),
+    "refund": _l("Refund"),
+    "payout": _l("Payout"),
+}
+
+
+def _statement_for(seller_id):
+    seller = sellers.get(seller_id)
+    start, end = reports.parse_period(request.args.get("from"), request.args.get("to"))
+    return seller, services.statement(seller.id, start, end)
+
+
+@bp.get("/sellers/<int:seller_id>/statement")
+@seller_member_required
+def statement(seller_id):
+    seller, found = _statement_for(seller_id)
+    return render_template(
+        "payouts/statement.html",
+        seller=seller,
+        statement=found,
+        labels=STATEMENT_LABELS,
+        minimum=current_app.config["PAYOUT_MINIMUM"],
+        has_details=services.has_payout_details(seller),
+    )
+
+
+@bp.get("/sellers/<int:seller_id>/statement.csv")
+@seller_member_required
+def statement_csv(seller_id):
+    seller, found = _statement_for(seller_id)
+    body = services.statement_csv(
+        found,
+        seller.name,
+        {kind: str(label) for kind, label in STATEMENT_LABELS.items()},
+        csv_headings(),
+        current_language(),
+    )
+    filename = f"statement-seller{seller.id}-{found.start.isoformat()}-{found.end.isoformat()}.csv"
+    return Response(
+        body.encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def csv_headings():
+    return {
+        "seller": _("Seller"),
+        "period": _("Period"),
+        "opening": _("Balance at the start"),
+        "date": _("Date"),
+        "kind": _("What"),
+        "order": _("Order"),
+        "description": _("Details"),
+        "amount": _("Amount"),
+        "balance": _("Balance"),
+        "closing_balance": _("Balance at the end"),
+        "proceeds": _("Sales"),
+        "levies": _("Levies"),
+        "platform_fees": _("Platform fees"),
+        "refunds": _("Refunds"),
+        "payouts": _("Payouts"),
+        "pending": _("Pending"),
+        "available": _("Available"),
+        "in_payout": _("In payout"),
+        "paid_out": _("Paid out"),
+        "owed": _("Owed to the marketplace"),
+    }
