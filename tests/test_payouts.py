@@ -3,15 +3,18 @@ statements, and the ledger's checks of all of it."""
 
 import logging
 import threading
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
-from sqlalchemy import func, select
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError
 
 from config import ConfigError, load_config
 from marketplace.accounts.models import User
 from marketplace.audit.models import AuditRecord
+from marketplace.dbtypes import utcnow
 from marketplace.errors import DomainError, Forbidden
 from marketplace.extensions import db as _db
 from marketplace.ledger import services as ledger
@@ -20,7 +23,7 @@ from marketplace.ledger.verify import verify
 from marketplace.levies import routing
 from marketplace.levies import services as levies
 from marketplace.orders import services as orders
-from marketplace.orders.models import OrderItem
+from marketplace.orders.models import Order, OrderItem
 from marketplace.outbox.models import OutboxMessage
 from marketplace.payouts import arithmetic, fees, proceeds, services
 from marketplace.payouts.models import Payout, PayoutRun
@@ -1004,3 +1007,232 @@ def test_statements_are_for_the_sellers_members_and_admins(client, db, market):
         refused = client.get(f"{api}?{query}", headers=admin)
         assert refused.status_code == 400, query
     assert client.get("/api/v1/sellers/99999/statement", headers=admin).status_code == 404
+
+
+# flask ledger verify: each invariant, broken on purpose
+
+
+def problems():
+    report = verify()
+    return report.problems
+
+
+@at_once
+def test_verify_notices_a_sellers_payable_that_its_orders_do_not_explain(app, db, market):
+    delivered_order(market, [(market["rice"], 2)])
+    seller = market["rice_seller"]
+    ledger.post(  # balanced and hash-chained, but no order earned it
+        ledger.Posting(
+            key="bogus:1",
+            kind=EntryKind.PAYMENT,
+            lines=[(ledger.cash(), 100), (ledger.seller_payable(seller.id), -100)],
+            occurred_at=utcnow(),
+            dims={"seller_id": seller.id},
+        )
+    )
+    db.session.commit()
+
+    assert any(p.startswith(f"seller {seller.id}: the ledger owes") for p in problems())
+    result = app.test_cli_runner().invoke(args=["ledger", "verify"])
+    assert result.exit_code == 1 and f"seller {seller.id}: the ledger owes" in result.output
+
+
+@at_once
+def test_verify_notices_a_payout_above_what_was_available(db, market):
+    delivered_order(market, [(market["rice"], 2)])
+    payout = services.start_run(market["admin"]).payouts[0]
+    db.session.commit()
+    assert verify().ok
+    db.session.execute(
+        text(
+            "UPDATE payouts SET amount_satang = amount_satang + 100,"
+            " available_satang = available_satang + 100 WHERE id = :id"
+        ),
+        {"id": payout.id},
+    )
+    db.session.commit()
+
+    found = problems()
+    assert any(
+        p.startswith(f"payout {payout.id} is") and "available when it was made" in p for p in found
+    ), found
+
+
+@at_once
+def test_verify_notices_proceeds_released_before_delivery(db, market):
+    order = delivered_order(market, [(market["rice"], 2)])
+    assert proceeds.release_due() == 1
+    db.session.commit()
+    shipment = order.shipments[0]
+    shipment.delivered_at = utcnow() + timedelta(days=1)
+    db.session.commit()
+
+    assert (
+        f"shipment {shipment.id}: its proceeds were released before it was delivered" in problems()
+    )
+
+
+@at_once
+def test_verify_notices_a_paid_payout_that_cash_never_paid(db, market):
+    delivered_order(market, [(market["rice"], 2)])
+    payout = services.start_run(market["admin"]).payouts[0]
+    db.session.commit()
+    db.session.execute(
+        text(
+            "UPDATE payouts SET status = 'paid', bank_reference = 'X', paid_on = :day"
+            " WHERE id = :id"
+        ),
+        {"id": payout.id, "day": levies.today().isoformat()},
+    )
+    db.session.commit()
+
+    found = problems()
+    assert f"payout {payout.id} is paid but no cash left for it" in found, found
+
+
+@at_once
+def test_verify_notices_platform_revenue_that_the_fees_do_not_explain(db, market):
+    order = buy(market, [(market["rice"], 2)])
+    db.session.execute(
+        text("UPDATE order_items SET platform_fee_satang = platform_fee_satang + 1 WHERE id = :id"),
+        {"id": order.items[0].id},
+    )
+    db.session.commit()
+
+    found = problems()
+    assert any(p.startswith("platform revenue is 1750, but the fees") for p in found), found
+
+
+# Any sequence of sales, deliveries, refunds and payouts adds up
+
+
+sequences = st.lists(
+    st.one_of(
+        st.tuples(st.just("place"), st.integers(0, 2), st.integers(1, 5)),
+        st.tuples(st.just("buy"), st.integers(0, 2), st.integers(1, 5)),
+        st.tuples(st.just("pay"), st.integers(0, 9), st.just(0)),
+        st.tuples(st.just("ship"), st.integers(0, 9), st.just(0)),
+        st.tuples(st.just("deliver"), st.integers(0, 9), st.just(0)),
+        st.tuples(st.just("refund"), st.integers(0, 9), st.integers(1, 3)),
+        st.tuples(st.just("run"), st.just(0), st.just(0)),
+        st.tuples(st.just("paid"), st.integers(0, 9), st.just(0)),
+        st.tuples(st.just("failed"), st.integers(0, 9), st.just(0)),
+    ),
+    min_size=3,
+    max_size=16,
+)
+
+
+def _world(db):
+    first = SellerMemberFactory(seller__promptpay_id="0812345602")
+    second = SellerMemberFactory(seller__bank_name="ออมสิน", seller__bank_account_number="0201")
+    treasurer = FundTreasurerFactory()
+    products = [
+        ProductFactory(seller=first.seller, price_satang=35000, weight_grams=5050, stock=10**5),
+        ProductFactory(seller=first.seller, price_satang=4533, weight_grams=333, stock=10**5),
+        ProductFactory(seller=second.seller, price_satang=45050, weight_grams=400, stock=10**5),
+    ]
+    agreed_levy(first, treasurer, products[0])
+    agreed_levy(second, treasurer, kind="percent", rate="3.33")
+    world = {
+        "members": {first.seller_id: first.user, second.seller_id: second.user},
+        "admin": AdminFactory(),
+        "buyer": UserFactory(),
+        "products": products,
+        "orders": [],
+        "payouts": [],
+    }
+    db.session.commit()
+    return world
+
+
+def _apply(db, world, step):
+    action, index, amount = step
+    if action in ("place", "buy"):
+        product = world["products"][index]
+        order = orders.place_order(world["buyer"], [(product.id, amount)], address=ADDRESS)
+        world["orders"].append(order.id)
+        if action == "buy":
+            orders.confirm_transfer(world["admin"], order)
+        return action
+    if action == "run":
+        run = services.start_run(world["admin"])
+        world["payouts"] += [p.id for p in run.payouts]
+        return f"run paying {min(len(run.payouts), 2)}"
+    if action in ("paid", "failed"):
+        if not world["payouts"]:
+            return "no payout to mark"
+        payout = db.session.get(Payout, world["payouts"][index % len(world["payouts"])])
+        if action == "paid":
+            services.mark_paid(
+                world["admin"], payout, bank_reference=f"R{payout.id}", paid_on=levies.today()
+            )
+        else:
+            services.mark_failed(world["admin"], payout, reason="บัญชีปิด")
+        return f"{action} ({payout.status})"
+    if not world["orders"]:
+        return "no order"
+    order = db.session.get(Order, world["orders"][index % len(world["orders"])])
+    shipment = order.shipments[0]
+    member = world["members"][shipment.seller_id]
+    if action == "pay":
+        orders.confirm_transfer(world["admin"], order)
+    elif action == "ship":
+        orders.ship(member, shipment, carrier="ไปรษณีย์ไทย", tracking_number="T1")
+    elif action == "deliver":
+        if shipment.status == "preparing":  # ship it on the way, so deliveries happen
+            orders.ship(member, shipment, carrier="ไปรษณีย์ไทย", tracking_number="T1")
+        orders.confirm_delivery(world["buyer"], shipment)
+    elif action == "refund":
+        item = order.items[0]
+        left = item.quantity - item.refunded_quantity
+        refunded = orders.refund(world["admin"], order, [(item.id, min(amount, left))])
+        return (
+            f"refund {'after' if shipment.status == 'delivered' else 'before'} delivery"
+            if (refunded)
+            else "refund"
+        )
+    return action
+
+
+def _check(db, world):
+    db.session.expire_all()
+    first, last = date(2020, 1, 1), levies.today() + timedelta(days=1)
+    for seller_id in world["members"]:
+        found = services.statement(seller_id, first, last)
+        now = proceeds.balance(seller_id)
+        assert found.totals.closing_balance_satang == now.total_satang
+        in_ledger = -sum(
+            ledger.find_account(kind, seller_id=seller_id).balance_satang
+            * (-1 if kind == AccountKind.SELLER_RECEIVABLE else 1)
+            for kind in proceeds.KINDS
+            if ledger.find_account(kind, seller_id=seller_id) is not None
+        )
+        assert found.totals.closing_balance_satang == -in_ledger
+        assert min(now.available_satang, now.in_payout_satang, now.owed_satang) >= 0
+    report = verify()
+    assert report.ok, report.problems
+
+
+@at_once
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(sequence=sequences)
+def test_any_sequence_keeps_statements_equal_to_the_ledger_and_verify_clean(db, sequence):
+    world = _world(db)
+    # Each seller starts with a paid order, so that every step has something to act on.
+    for start in (("buy", 0, 3), ("buy", 2, 2)):
+        _apply(db, world, start)
+        db.session.commit()
+    for step in sequence:
+        try:
+            done = _apply(db, world, step)
+            db.session.commit()
+            event(f"did {done}")
+        except DomainError:
+            db.session.rollback()
+            event(f"refused {step[0]}")
+        _check(db, world)

@@ -6,7 +6,9 @@
 - every account's balance equals the sum of its lines; no fund account is negative;
 - every paid order has its payment entry; every levy of a paid order item is accrued
   exactly once and reversed exactly as its refunds say, never more than accrued;
-- the per-day levy totals the reports read equal the journal.
+- the per-day levy totals the reports read equal the journal;
+- sellers' money: payables, payouts, releases, cash out and platform revenue agree with the
+  orders, refunds and payouts (marketplace/payouts/verify.py).
 
 Levies of orders whose routing task is still waiting in the outbox are counted as waiting,
 not as discrepancies.
@@ -35,6 +37,7 @@ from marketplace.levies import arithmetic
 from marketplace.levies.models import OrderItemLevy
 from marketplace.orders.models import Order, OrderItem, Refund, RefundItem
 from marketplace.outbox.models import OutboxMessage
+from marketplace.payouts import verify as payouts
 
 BATCH = 2000
 
@@ -65,6 +68,7 @@ def verify():
         _money_amounts(session, report)
         _refund_sequences(session, report)
         _day_totals(session, report)
+        payouts.check(session, report)
     return report
 
 

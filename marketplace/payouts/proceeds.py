@@ -198,7 +198,9 @@ def release_refunded(order, refund):
         amount = pending_shares(seller.pending.id, [order.id]).get(order.id, 0)
         if amount == 0 or ledger.is_posted(key):
             continue
-        created += _post_release(key, shipment.id, order.id, seller, amount, refund.created_at)
+        # Dated when it is posted: a refund recorded before the delivery can reach the
+        # ledger after the release.
+        created += _post_release(key, shipment.id, order.id, seller, amount, utcnow())
     return created
 
 
