@@ -1,6 +1,8 @@
 """Sellers get paid: the platform fee, proceeds held until delivery, payout runs,
 statements, and the ledger's checks of all of it."""
 
+import csv
+import io
 import logging
 import threading
 from datetime import date, timedelta
@@ -22,9 +24,11 @@ from marketplace.ledger.models import Account, AccountKind, EntryKind, JournalEn
 from marketplace.ledger.verify import verify
 from marketplace.levies import routing
 from marketplace.levies import services as levies
+from marketplace.money import baht_text
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderItem
 from marketplace.outbox.models import OutboxMessage
+from marketplace.payments import promptpay
 from marketplace.payouts import arithmetic, fees, proceeds, services
 from marketplace.payouts.models import Payout, PayoutRun
 from marketplace.sellers.models import Seller
@@ -1236,3 +1240,61 @@ def test_any_sequence_keeps_statements_equal_to_the_ledger_and_verify_clean(db, 
             db.session.rollback()
             event(f"refused {step[0]}")
         _check(db, world)
+
+
+# The back office's payout page: bank details, a PromptPay QR, the bank's bulk file
+
+
+@at_once
+def test_each_payout_shows_a_promptpay_qr_for_its_exact_amount(client, db, market):
+    order = delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
+    run = services.start_run(market["admin"])
+    db.session.commit()
+    rice_payout, weave_payout = sorted(run.payouts, key=lambda p: p.seller_id)
+    due = proceeds_of(order, market["rice_seller"])
+    client.login("admin@example.com")
+
+    page = client.get(f"/admin/payout-runs/{run.id}").get_data(as_text=True)
+
+    code = promptpay.payload("0812345602", due)
+    assert f"54{len(baht_text(due)):02d}{baht_text(due)}" in code  # EMVCo tag 54: the amount
+    assert "0066812345602" in code  # the seller's mobile number as PromptPay formats it
+    assert promptpay.svg(code) in page
+    # The weaving group has a bank account and no PromptPay ID: its details, no QR.
+    section = page[page.index(f'id="payout-{weave_payout.id}"') :]
+    assert "0201234567" in section and "<svg" not in section.split("</section>")[0]
+
+
+@at_once
+def test_the_bank_bulk_transfer_file_of_a_run(client, db, market):
+    order = delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
+    run = services.start_run(market["admin"])
+    db.session.commit()
+    rice_payout, weave_payout = sorted(run.payouts, key=lambda p: p.seller_id)
+    services.mark_paid(market["admin"], rice_payout, bank_reference="R1", paid_on=levies.today())
+    db.session.commit()
+    client.login("admin@example.com")
+
+    answer = client.get(f"/admin/payout-runs/{run.id}/transfers.csv")
+
+    assert answer.status_code == 200 and answer.mimetype == "text/csv"
+    body = answer.get_data()
+    assert body.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
+    assert rows[0][0] == "ลำดับ" and len(rows) == 2  # the paid one is not sent again
+    weave_due = proceeds_of(order, market["weave_seller"])
+    assert rows[1] == [
+        "1",
+        str(weave_payout.id),
+        market["weave_seller"].name_th,
+        "ธ.ก.ส.",
+        "0201234567",
+        "กลุ่มจักสานกระจูด",
+        "",
+        baht_text(weave_due),
+        f"TC-PAYOUT-{weave_payout.id}",
+    ]
+    assert client.get("/admin/payout-runs/999/transfers.csv").status_code == 404
+    client.submit("/logout", {})
+    client.login("rice@example.com")
+    assert client.get(f"/admin/payout-runs/{run.id}/transfers.csv").status_code == 403

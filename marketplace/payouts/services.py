@@ -559,3 +559,41 @@ def _cell(text):
     """Text as a CSV cell, never a formula: Excel runs cells that start with = + - @."""
     text = str(text)
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def bank_transfer_csv(run, headings):
+    """The run's payouts still to be sent, one transfer a row, for a bank's bulk transfer:
+    UTF-8 with a BOM, amounts in baht with two decimals, the payout number as the
+    transfer's reference (what the admin then records as paid)."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            headings["number"],
+            headings["payout"],
+            headings["seller"],
+            headings["bank"],
+            headings["account_number"],
+            headings["account_name"],
+            headings["promptpay"],
+            headings["amount"],
+            headings["reference"],
+        ]
+    )
+    waiting = [p for p in run.payouts if p.status == PayoutStatus.PENDING]
+    for number, payout in enumerate(waiting, start=1):
+        writer.writerow(
+            [
+                number,
+                payout.id,
+                _cell(payout.seller.name_th),
+                _cell(payout.bank_name),
+                _cell(payout.bank_account_number),
+                _cell(payout.bank_account_name),
+                _cell(payout.promptpay_id),
+                baht_text(payout.amount_satang),
+                f"TC-PAYOUT-{payout.id}",
+            ]
+        )
+    return buffer.getvalue()

@@ -1,6 +1,8 @@
 """Payout pages: the back office's runs and payouts, a seller's balance and statement, and
 the platform fee an admin sets for a seller."""
 
+from dataclasses import dataclass
+
 from flask import (
     Blueprint,
     Response,
@@ -24,6 +26,7 @@ from marketplace.funds import reports
 from marketplace.i18n import current_language, to_bangkok
 from marketplace.levies.forms import percent_text
 from marketplace.money import format_satang
+from marketplace.payments import promptpay
 from marketplace.payouts import fees, services
 from marketplace.payouts.forms import PayoutFailedForm, PayoutPaidForm, PlatformFeeForm
 from marketplace.payouts.models import PayoutStatus
@@ -74,7 +77,7 @@ def platform_fee(seller_id):
 
 STATUS_LABELS = {
     PayoutStatus.PENDING: _l("To be paid"),
-    PayoutStatus.PAID: _l("Paid"),
+    PayoutStatus.PAID: _l("Transferred"),
     PayoutStatus.FAILED: _l("Failed"),
 }
 
@@ -121,16 +124,66 @@ def _run_page(run, status=200, forms=None):
         paid_form, failed_form = forms.get(payout.id, (None, None))
         if paid_form is None:
             paid_form = PayoutPaidForm(formdata=None, paid_on=today)
-        rows.append((payout, paid_form, failed_form or PayoutFailedForm(formdata=None)))
+        rows.append(
+            PayoutRow(
+                payout,
+                paid_form,
+                failed_form or PayoutFailedForm(formdata=None),
+                _qr(payout) if payout.status == PayoutStatus.PENDING else None,
+            )
+        )
     return render_template(
         "payouts/run.html", run=run, rows=rows, status_labels=STATUS_LABELS
     ), status
+
+
+@dataclass
+class PayoutRow:
+    payout: object
+    paid_form: PayoutPaidForm
+    failed_form: PayoutFailedForm
+    #: The PromptPay QR (inline SVG) that pays exactly the payout, when the seller has an ID.
+    qr_svg: str | None
+
+
+def _qr(payout):
+    """A QR a banking app scans to send exactly the payout to the seller's PromptPay ID (the
+    buyers' payment QR code, pointed the other way)."""
+    if not payout.promptpay_id:
+        return None
+    return promptpay.svg(promptpay.payload(payout.promptpay_id, payout.amount_satang))
 
 
 @bp.get("/admin/payout-runs/<int:run_id>")
 @admin_required
 def run(run_id):
     return _run_page(services.get_run(run_id))
+
+
+@bp.get("/admin/payout-runs/<int:run_id>/transfers.csv")
+@admin_required
+def transfers_csv(run_id):
+    """The run's payouts still to be sent, for the bank's bulk transfer."""
+    found = services.get_run(run_id)
+    body = services.bank_transfer_csv(
+        found,
+        {
+            "number": _("No."),
+            "payout": _("Payout"),
+            "seller": _("Seller"),
+            "bank": _("Bank"),
+            "account_number": _("Account number"),
+            "account_name": _("Account name"),
+            "promptpay": _("PromptPay ID"),
+            "amount": _("Amount (baht)"),
+            "reference": _("Reference"),
+        },
+    )
+    return Response(
+        body.encode("utf-8"),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="payout-run-{found.id}.csv"'},
+    )
 
 
 @bp.post("/admin/payout-runs/<int:run_id>/payouts/<int:payout_id>/paid")
