@@ -809,6 +809,8 @@ def test_flask_payouts_run(app, db, market):
         select(AuditRecord).where(AuditRecord.action == "payout_run.started")
     )
     assert record.actor_id is None and record.actor_label == "cli"
+    released = app.test_cli_runner().invoke(args=["payouts", "release"])
+    assert released.exit_code == 0 and "released 0 shipments" in released.output
 
 
 def test_the_weekly_run_is_off_unless_scheduled():
@@ -1298,3 +1300,36 @@ def test_the_bank_bulk_transfer_file_of_a_run(client, db, market):
     client.submit("/logout", {})
     client.login("rice@example.com")
     assert client.get(f"/admin/payout-runs/{run.id}/transfers.csv").status_code == 403
+
+
+@at_once
+def test_long_statements_and_runs_are_shown_a_page_at_a_time(client, db, market, monkeypatch):
+    from marketplace.payouts import views
+
+    delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
+    run = services.start_run(market["admin"])
+    db.session.commit()
+    rice_payout, weave_payout = sorted(run.payouts, key=lambda p: p.seller_id)
+    monkeypatch.setattr(views, "STATEMENT_PAGE_LINES", 2)
+    monkeypatch.setattr(views, "RUN_PAGE_PAYOUTS", 1)
+    client.login("admin@example.com")
+
+    runs_page = client.get("/admin/payouts").get_data(as_text=True)
+    assert f"#{run.id}" in runs_page and "รอโอน 2 รายการ" in runs_page
+    statement = client.get(f"/sellers/{market['rice_seller'].id}/statement")
+    first = client.get(f"/admin/payout-runs/{run.id}").get_data(as_text=True)
+    second = client.get(f"/admin/payout-runs/{run.id}?page=2").get_data(as_text=True)
+
+    text = statement.get_data(as_text=True)
+    assert text.count('class="statement-line') == 2 and "ช่วงนี้มี 3 รายการ" in text
+    assert (
+        f'id="payout-{rice_payout.id}"' in first and f'id="payout-{weave_payout.id}"' not in first
+    )
+    assert f'id="payout-{weave_payout.id}"' in second
+    # A refused form comes back on the page that holds its payout.
+    refused = client.submit(
+        f"/admin/payout-runs/{run.id}/payouts/{weave_payout.id}/paid",
+        {"bank_reference": "", "paid_on": levies.today().isoformat()},
+    )
+    assert refused.status_code == 400
+    assert f'id="payout-{weave_payout.id}"' in refused.get_data(as_text=True)

@@ -158,7 +158,7 @@ def _post_release(key, shipment_id, order_id, seller, amount, occurred_at):
     return int(new)
 
 
-def release_due(now=None, seller_ids=None):
+def release_due(now=None):
     """Post the release of every shipment whose hold is over; return how many.
 
     A shipment whose order has left nothing on pending yet (its routing still waits in
@@ -166,8 +166,6 @@ def release_due(now=None, seller_ids=None):
     """
     now = now or utcnow()
     due = due_shipments(now)
-    if seller_ids is not None:
-        due = [row for row in due if row.seller_id in set(seller_ids)]
     if not due:
         return 0
     locked = lock({row.seller_id for row in due})
@@ -187,12 +185,12 @@ def release_refunded(order, refund):
     """After a refund is posted: move on the share of each shipment already released
     (``release:{shipment}:refund:{refund}``), so the refund comes off the released money.
     Return how many entries were new."""
-    released_ids = [s for s in order.shipments if ledger.is_posted(release_key(s.id))]
-    if not released_ids:
+    done = [s for s in order.shipments if ledger.is_posted(release_key(s.id))]
+    if not done:
         return 0
-    locked = lock({s.seller_id for s in released_ids})
+    locked = lock({s.seller_id for s in done})
     created = 0
-    for shipment in released_ids:
+    for shipment in done:
         seller = locked[shipment.seller_id]
         key = f"{release_key(shipment.id)}:refund:{refund.id}"
         amount = pending_shares(seller.pending.id, [order.id]).get(order.id, 0)

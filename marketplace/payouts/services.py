@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import exists, func, or_, select
+from sqlalchemy import case, exists, func, or_, select
 from sqlalchemy.orm import selectinload
 
 from marketplace.audit import services as audit
@@ -181,14 +181,25 @@ def get_run(run_id):
     return run
 
 
+@dataclass
+class RunSummary:
+    run: PayoutRun
+    payouts: int
+    waiting: int
+
+
 def runs(limit=50):
-    """The latest payout runs, newest first."""
-    return db.session.scalars(
-        select(PayoutRun)
+    """The latest payout runs, newest first, with how many payouts each made and how many
+    still wait to be paid (one query)."""
+    waiting = func.sum(case((Payout.status == PayoutStatus.PENDING, 1), else_=0))
+    rows = db.session.execute(
+        select(PayoutRun, func.count(Payout.id), func.coalesce(waiting, 0))
+        .outerjoin(Payout, Payout.run_id == PayoutRun.id)
+        .group_by(PayoutRun.id)
         .order_by(PayoutRun.id.desc())
         .limit(limit)
-        .options(selectinload(PayoutRun.payouts))
     ).all()
+    return [RunSummary(run, int(count), int(left)) for run, count, left in rows]
 
 
 def get_payout(payout_id, run_id=None):

@@ -18,10 +18,11 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from marketplace.accounts.roles import admin_required, seller_member_required
+from marketplace.catalog.services import Page
 from marketplace.dbtypes import utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import db
-from marketplace.forms import ActionForm, flash_errors, show_error, status_for
+from marketplace.forms import ActionForm, flash_errors, page_number, show_error, status_for
 from marketplace.funds import reports
 from marketplace.i18n import current_language, to_bangkok
 from marketplace.levies.forms import percent_text
@@ -114,13 +115,24 @@ def start_run():
     return redirect(url_for(".runs"), code=303)
 
 
-def _run_page(run, status=200, forms=None):
-    """The run with a paid form and a failed form for each payout (``forms``: the ones
-    just refused, by payout id, shown with their errors)."""
+#: Payouts a run's page shows at once (each with its QR code and forms).
+RUN_PAGE_PAYOUTS = 50
+
+
+def _run_page(run, status=200, forms=None, page=None):
+    """A page of the run's payouts, each with a paid and a failed form (``forms``: the ones
+    just refused, by payout id, shown with their errors, on the page that holds them)."""
     forms = forms or {}
+    if page is None:
+        page = page_number()
+    if forms:
+        ids = [payout.id for payout in run.payouts]
+        page = ids.index(next(iter(forms))) // RUN_PAGE_PAYOUTS + 1
+    page = max(1, min(page, -(-len(run.payouts) // RUN_PAGE_PAYOUTS) or 1))
+    shown = run.payouts[(page - 1) * RUN_PAGE_PAYOUTS : page * RUN_PAGE_PAYOUTS]
     today = to_bangkok(utcnow()).date().isoformat()
     rows = []
-    for payout in run.payouts:
+    for payout in shown:
         paid_form, failed_form = forms.get(payout.id, (None, None))
         if paid_form is None:
             paid_form = PayoutPaidForm(formdata=None, paid_on=today)
@@ -133,7 +145,11 @@ def _run_page(run, status=200, forms=None):
             )
         )
     return render_template(
-        "payouts/run.html", run=run, rows=rows, status_labels=STATUS_LABELS
+        "payouts/run.html",
+        run=run,
+        rows=rows,
+        page=Page(items=rows, total=len(run.payouts), page=page, per_page=RUN_PAGE_PAYOUTS),
+        status_labels=STATUS_LABELS,
     ), status
 
 
@@ -243,6 +259,10 @@ STATEMENT_LABELS = {
 }
 
 
+#: Lines a statement page shows at most (the totals and the CSV cover the whole period).
+STATEMENT_PAGE_LINES = 500
+
+
 def _statement_for(seller_id):
     seller = sellers.get(seller_id)
     start, end = reports.parse_period(request.args.get("from"), request.args.get("to"))
@@ -257,6 +277,7 @@ def statement(seller_id):
         "payouts/statement.html",
         seller=seller,
         statement=found,
+        lines=found.lines[:STATEMENT_PAGE_LINES],
         labels=STATEMENT_LABELS,
         minimum=current_app.config["PAYOUT_MINIMUM"],
         has_details=services.has_payout_details(seller),
