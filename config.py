@@ -7,6 +7,7 @@ every class. Every setting is listed in README's configuration table.
 
 import contextlib
 import os
+import re
 import secrets
 from pathlib import Path
 
@@ -21,6 +22,10 @@ DEFAULT_REMOTE_AREAS = (
     "20120,23170,58000,58110,58120,58130,58140,58150,63170,71240,"
     "81150,82160,84140,84280,84310,84320,84330,84360"
 )
+
+
+#: A weekly moment: a weekday and a 24-hour time ("mon 09:00").
+WEEKLY = re.compile(r"(mon|tue|wed|thu|fri|sat|sun) ([01][0-9]|2[0-3]):([0-5][0-9])")
 
 
 class ConfigError(Exception):
@@ -163,6 +168,17 @@ class Config:
         self.ORDER_EXPIRY_SWEEP_INTERVAL = _int(env, "ORDER_EXPIRY_SWEEP_INTERVAL", 300)
         #: A shipped parcel the buyer has not confirmed counts as delivered after this many days.
         self.SHIPMENT_AUTO_DELIVER_DAYS = _int(env, "SHIPMENT_AUTO_DELIVER_DAYS", 14)
+        #: The marketplace's fee on goods sold, in basis points (1% = 100), unless an admin
+        #: set another rate for the seller; fixed on each order item when the order is placed.
+        self.PLATFORM_FEE_BPS = _int(env, "PLATFORM_FEE_BPS", 0)
+        #: A delivered shipment's proceeds become available to pay out this many days after
+        #: delivery (0: at once).
+        self.PAYOUT_HOLD_DAYS = _int(env, "PAYOUT_HOLD_DAYS", 3)
+        #: A payout run pays a seller only this much available money or more (satang).
+        self.PAYOUT_MINIMUM = _int(env, "PAYOUT_MINIMUM", 10_000)
+        #: When the beat starts a payout run by itself: "mon 09:00" (a weekday and a
+        #: Bangkok time), or empty for never (runs are then started by an admin).
+        self.PAYOUT_RUN_SCHEDULE = env.get("PAYOUT_RUN_SCHEDULE", "").strip().lower()
         #: The marketplace's PromptPay ID (mobile or tax ID) that buyers pay by QR.
         self.PROMPTPAY_ID = env.get("PROMPTPAY_ID", "0105561000000")
         #: The marketplace's bank account, shown for bank transfers.
@@ -271,6 +287,24 @@ class Config:
         for name in self.required:
             if not self.env.get(name):
                 raise ConfigError(f"{name} must be set when MARKETPLACE_CONFIG={self.name}")
+        if not 0 <= self.PLATFORM_FEE_BPS <= 10_000:
+            raise ConfigError(
+                "PLATFORM_FEE_BPS must be from 0 to 10000 (basis points), "
+                f"got {self.PLATFORM_FEE_BPS}"
+            )
+        if not 0 <= self.PAYOUT_HOLD_DAYS <= 365:
+            raise ConfigError(
+                f"PAYOUT_HOLD_DAYS must be from 0 to 365, got {self.PAYOUT_HOLD_DAYS}"
+            )
+        if not 1 <= self.PAYOUT_MINIMUM <= 10**12:
+            raise ConfigError(
+                f"PAYOUT_MINIMUM must be from 1 to 10^12 satang, got {self.PAYOUT_MINIMUM}"
+            )
+        if self.PAYOUT_RUN_SCHEDULE and not WEEKLY.fullmatch(self.PAYOUT_RUN_SCHEDULE):
+            raise ConfigError(
+                "PAYOUT_RUN_SCHEDULE must be a weekday and a time, such as 'mon 09:00', "
+                f"got {self.PAYOUT_RUN_SCHEDULE!r}"
+            )
         stripe_keys = ("STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY", "STRIPE_WEBHOOK_SECRET")
         given = [name for name in stripe_keys if getattr(self, name)]
         if given and len(given) < len(stripe_keys):

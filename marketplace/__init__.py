@@ -134,6 +134,7 @@ def register_blueprints(app):
     from marketplace.main.views import bp as main_bp
     from marketplace.orders.views import bp as orders_bp
     from marketplace.payments.views import bp as payments_bp
+    from marketplace.payouts.views import bp as payouts_bp
     from marketplace.sellers.views import bp as sellers_bp
     from marketplace.shipping.views import bp as shipping_bp
 
@@ -151,8 +152,11 @@ def register_blueprints(app):
         levies_bp,
         admin_bp,
         audit_bp,
+        payouts_bp,
     ):
         app.register_blueprint(blueprint)
+    import marketplace.payouts.api  # noqa: F401  (its routes join /api/v1)
+
     register_api(app, api_bp)
     throttle.install(app)
 
@@ -223,8 +227,18 @@ def register_commands(app):
     from marketplace.levies.cli import levy_cli
     from marketplace.outbox.cli import outbox_cli
     from marketplace.payments.cli import stripe_cli
+    from marketplace.payouts.cli import payouts_cli
 
-    for group in (users_cli, geo_cli, demo_cli, outbox_cli, ledger_cli, levy_cli, stripe_cli):
+    for group in (
+        users_cli,
+        geo_cli,
+        demo_cli,
+        outbox_cli,
+        ledger_cli,
+        levy_cli,
+        stripe_cli,
+        payouts_cli,
+    ):
         app.cli.add_command(group)
 
 

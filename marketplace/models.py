@@ -19,6 +19,7 @@ from marketplace.levies.models import LevyRule, OrderItemLevy
 from marketplace.orders.models import Order, OrderItem, Refund, RefundItem, Shipment
 from marketplace.outbox.models import OutboxMessage
 from marketplace.payments.models import Payment, PaymentIssue, StripeEvent
+from marketplace.payouts.models import Payout, PayoutRun
 from marketplace.sellers.models import Seller, SellerMember
 from marketplace.shipping.models import ShippingRate
 
@@ -42,6 +43,8 @@ __all__ = [
     "OrderItem",
     "Payment",
     "PaymentIssue",
+    "Payout",
+    "PayoutRun",
     "StripeEvent",
     "Shipment",
     "ShippingRate",

@@ -7,12 +7,15 @@ import logging
 import threading
 import time
 import traceback
+from datetime import datetime
 
 from celery import Celery, Task
+from celery.schedules import crontab
 
 from config import INSTANCE_DIR
 from marketplace.audit.context import origin as audit_origin
 from marketplace.extensions import db
+from marketplace.i18n import BANGKOK
 from marketplace.outbox import services as outbox_services
 
 log = logging.getLogger(__name__)
@@ -27,12 +30,37 @@ TASK_MODULES = (
     "tasks.orders",
     "tasks.levy",
     "tasks.payments",
+    "tasks.payouts",
     "tasks.bench",
 )
 
 
+def bangkok_now():
+    """Now in Bangkok, for schedules set in Bangkok time (a module function: beat pickles
+    its schedule)."""
+    return datetime.now(BANGKOK)
+
+
+def weekly(moment):
+    """A crontab for ``"mon 09:00"`` (a weekday and a Bangkok time)."""
+    day, clock = moment.split()
+    hour, minute = clock.split(":")
+    return crontab(minute=int(minute), hour=int(hour), day_of_week=day, nowfun=bangkok_now)
+
+
 def beat_schedule(config):
     """The whole beat schedule, in one place."""
+    schedule = _beat_schedule(config)
+    if config.get("PAYOUT_RUN_SCHEDULE"):
+        # Off by default: an admin starts runs. Only a real beat keeps crontab schedules.
+        schedule["payouts-weekly-run"] = {
+            "task": "tasks.payouts.start_run",
+            "schedule": weekly(config["PAYOUT_RUN_SCHEDULE"]),
+        }
+    return schedule
+
+
+def _beat_schedule(config):
     sweep_every = float(config["OUTBOX_SWEEP_INTERVAL"])
     return {
         "outbox-sweep": {
@@ -48,6 +76,11 @@ def beat_schedule(config):
         },
         "orders-auto-deliver": {
             "task": "tasks.orders.auto_deliver",
+            "schedule": 3600.0,
+            "options": {"expires": 3600.0},
+        },
+        "payouts-release-due": {
+            "task": "tasks.payouts.release_due",
             "schedule": 3600.0,
             "options": {"expires": 3600.0},
         },
@@ -125,7 +158,11 @@ def install_embedded_beat(app):
     """
     if app.config["CELERY_BROKER_URL"] or not app.config["EMBEDDED_BEAT"]:
         return
-    schedule = beat_schedule(app.config)
+    schedule = {
+        name: entry
+        for name, entry in beat_schedule(app.config).items()
+        if isinstance(entry["schedule"], float)  # every so many seconds; not a crontab
+    }
     last_run = {}
     running = threading.Lock()
 

@@ -320,7 +320,15 @@ def world(stripe_app, db, mails):  # noqa: F811
         "confirm_link": mailed_link(mails, "newcomer@example.com", "/register/confirm/"),
         "reset_link": mailed_link(mails, "buyer@example.com", "/password/reset/"),
     }
-    tokens = {name: _token(app, f"{name}@example.com") for name in ("buyer", "member", "treasurer")}
+    tokens = {
+        name: _token(app, f"{name}@example.com")
+        for name in ("buyer", "member", "treasurer", "admin")
+    }
+    run = anonymous.post(
+        "/api/v1/payout-runs", headers={"Authorization": f"Bearer {tokens['admin']}"}, json={}
+    )
+    assert run.status_code == 201, run.get_json()
+    ids["run"] = run.get_json()["id"]
     db.session.rollback()
     return SimpleNamespace(app=app, clients=clients, ids=ids, tokens=tokens)
 
@@ -404,6 +412,15 @@ def _get_routes(world):
         ("api.get_fund", "treasurer", f"/api/v1/funds/{fund}"),
         ("api.fund_levy_report", "treasurer", f"/api/v1/funds/{fund}/levy-report?{period}"),
         ("api.fund_ledger", "treasurer", f"/api/v1/funds/{fund}/ledger"),
+        ("payouts.platform_fee", "admin", f"/admin/sellers/{seller}/platform-fee"),
+        ("payouts.runs", "admin", "/admin/payouts"),
+        ("payouts.run", "admin", f"/admin/payout-runs/{i['run']}"),
+        ("payouts.transfers_csv", "admin", f"/admin/payout-runs/{i['run']}/transfers.csv"),
+        ("payouts.statement", "member", f"/sellers/{seller}/statement?{period}"),
+        ("payouts.statement_csv", "member", f"/sellers/{seller}/statement.csv?{period}"),
+        ("api.seller_balance", "member", f"/api/v1/sellers/{seller}/balance"),
+        ("api.get_payout_run", "admin", f"/api/v1/payout-runs/{i['run']}"),
+        ("api.seller_statement", "member", f"/api/v1/sellers/{seller}/statement?{period}"),
     ]
 
 

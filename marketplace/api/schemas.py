@@ -51,6 +51,8 @@ from marketplace.orders.models import (
     ShipmentStatus,
 )
 from marketplace.payments.models import Payment
+from marketplace.payouts.models import Payout, PayoutStatus
+from marketplace.payouts.services import REASON_LENGTH
 
 #: How an order is paid through the API.
 PAYMENT_METHODS = ("transfer", "stripe")
@@ -244,6 +246,9 @@ class OrderItemOut(Out):
     unit_price_satang = Satang()
     line_total_satang = Satang()
     levies = fields.List(fields.Nested(LevyLine))
+    platform_fee_satang = Satang(
+        metadata={"description": "The marketplace's fee, deducted from the seller's proceeds."}
+    )
 
 
 class ShipmentOut(Out):
@@ -273,6 +278,7 @@ class OrderOut(Out):
     total_satang = Satang()
     refunded_satang = Satang()
     levy_total_satang = Satang()
+    platform_fee_total_satang = Satang()
     shipments = fields.List(fields.Nested(ShipmentOut))
     payment = fields.Nested(PaymentOut, allow_none=True)
 
@@ -394,3 +400,102 @@ class LedgerEntry(Out):
 class LedgerPage(Out):
     items = fields.List(fields.Nested(LedgerEntry))
     next_cursor = fields.String(allow_none=True)
+
+
+# Sellers' money (issue 13)
+
+
+class SellerBalance(Out):
+    """What the marketplace holds for a seller: ``pending`` (paid, not yet delivered, or in
+    the hold after delivery), ``available`` (free to be paid), ``in_payout`` (reserved by a
+    payout not yet paid), ``paid_out`` (paid, in all) and ``owed`` (what the seller owes
+    back: a refund after the money was paid out, settled by later proceeds)."""
+
+    seller_id = fields.Integer()
+    pending_satang = Satang()
+    available_satang = Satang()
+    in_payout_satang = Satang()
+    paid_out_satang = Satang()
+    owed_satang = Satang()
+
+
+class PayoutOut(Out):
+    """A payout: ``pending`` (reserved, to be sent), ``paid`` or ``failed``."""
+
+    id = fields.Integer()
+    run_id = fields.Integer()
+    seller_id = fields.Integer()
+    amount_satang = Satang()
+    status = EnumText(PayoutStatus)
+    bank_reference = fields.String()
+    paid_on = fields.Date(allow_none=True)
+    failure_reason = fields.String()
+
+
+class PayoutRunOut(Out):
+    id = fields.Integer()
+    created_at = fields.DateTime()
+    total_satang = Satang()
+    payouts = fields.List(fields.Nested(PayoutOut))
+
+
+class PayoutPaid(Body):
+    bank_reference = Text(length(Payout.bank_reference), min_length=1, required=True)
+    paid_on = Day(required=True, metadata={"description": "The day of the transfer (Bangkok)"})
+
+
+class PayoutFailed(Body):
+    reason = Text(REASON_LENGTH, min_length=1, required=True)
+
+
+class StatementLine(Out):
+    """One movement of a seller's money: ``proceeds`` (a shipment's goods and shipping),
+    ``levy``, ``platform_fee``, ``refund``, ``levy_reversal`` and ``platform_fee_reversal``
+    (the shares a refund gives back), ``payout``. ``amount_satang`` is how it moves what
+    the marketplace owes the seller; ``balance_satang`` what it owes after the line."""
+
+    kind = fields.String(
+        validate=validate.OneOf(
+            [
+                "proceeds",
+                "levy",
+                "levy_reversal",
+                "platform_fee",
+                "platform_fee_reversal",
+                "refund",
+                "payout",
+            ]
+        )
+    )
+    occurred_at = fields.DateTime()
+    order_id = fields.Integer(allow_none=True)
+    order_number = fields.String(allow_none=True)
+    description = fields.String()
+    amount_satang = Satang()
+    balance_satang = Satang()
+
+
+class StatementTotals(Out):
+    """The period's opening and closing balance and its movements by kind (levies and fees
+    net of what refunds gave back), and the seller's balances now."""
+
+    opening_balance_satang = Satang()
+    closing_balance_satang = Satang()
+    proceeds_satang = Satang()
+    levies_satang = Satang()
+    platform_fees_satang = Satang()
+    refunds_satang = Satang()
+    payouts_satang = Satang()
+    pending_satang = Satang()
+    available_satang = Satang()
+    in_payout_satang = Satang()
+    paid_out_satang = Satang()
+    owed_satang = Satang()
+
+
+class SellerStatement(Out):
+    seller_id = fields.Integer()
+    start = fields.Date(data_key="from")
+    end = fields.Date(data_key="to")
+    lines = fields.List(fields.Nested(StatementLine))
+    totals = fields.Nested(StatementTotals)

@@ -173,6 +173,10 @@ class OrderSeen:
         return sum(levy.amount_satang for s in self.shipments for i in s.items for levy in i.levies)
 
     @property
+    def platform_fee_total_satang(self):
+        return sum(item.platform_fee_satang for s in self.shipments for item in s.items)
+
+    @property
     def payment(self):
         if self._payment is None:
             return None

@@ -30,8 +30,11 @@ class AuditError(RuntimeError):
 PAYMENT_CONFIRMED = "payment.confirmed"
 ORDER_REFUNDED = "order.refunded"
 REMITTANCE_RECORDED = "remittance.recorded"
-#: For payout runs (not built yet): one record per seller paid, amount in satang.
+#: Payout runs: one record per run started, per seller paid, per payout that failed.
+PAYOUT_RUN_STARTED = "payout_run.started"
 PAYOUT_PAID = "payout.paid"
+PAYOUT_FAILED = "payout.failed"
+PLATFORM_FEE_SET = "seller.platform_fee_set"
 LEVY_PROPOSED = "levy_rule.proposed"
 LEVY_ACCEPTED = "levy_rule.accepted"
 LEVY_DECLINED = "levy_rule.declined"
@@ -51,7 +54,10 @@ ACTIONS = {
     PAYMENT_CONFIRMED: _l("Payment confirmed"),
     ORDER_REFUNDED: _l("Refund"),
     REMITTANCE_RECORDED: _l("Remittance to a fund"),
+    PAYOUT_RUN_STARTED: _l("Payout run started"),
     PAYOUT_PAID: _l("Payout to a seller"),
+    PAYOUT_FAILED: _l("Payout failed"),
+    PLATFORM_FEE_SET: _l("Platform fee set"),
     LEVY_PROPOSED: _l("Levy rule proposed"),
     LEVY_ACCEPTED: _l("Levy rule accepted"),
     LEVY_DECLINED: _l("Levy rule declined"),
@@ -72,6 +78,7 @@ OBJECT_TYPES = {
     "order": _l("Order"),
     "remittance": _l("Remittance"),
     "payout": _l("Payout"),
+    "payout_run": _l("Payout run"),
     "levy_rule": _l("Levy rule"),
     "seller": _l("Seller"),
     "fund": _l("Fund"),
@@ -136,6 +143,7 @@ OBJECT_TYPE_OF = {
     "orders": "order",
     "remittances": "remittance",
     "payouts": "payout",
+    "payout_runs": "payout_run",
     "levy_rules": "levy_rule",
     "sellers": "seller",
     "funds": "fund",
@@ -217,7 +225,7 @@ def remittance_recorded(actor, remittance):
 
 
 def payout_paid(actor, payout, *, seller_id, amount_satang, detail=None):
-    """For payout runs, when they are built: one record per seller paid."""
+    """A payout to a seller marked paid: one record per seller paid."""
     return record(
         actor,
         PAYOUT_PAID,
@@ -226,6 +234,56 @@ def payout_paid(actor, payout, *, seller_id, amount_satang, detail=None):
         sellers=[seller_id],
         amount_satang=amount_satang,
         detail=detail,
+    )
+
+
+def payout_failed(actor, payout, *, seller_id, amount_satang, detail=None):
+    """A payout that did not reach the seller: its amount is theirs to be paid again."""
+    return record(
+        actor,
+        PAYOUT_FAILED,
+        payout,
+        object_type="payout",
+        sellers=[seller_id],
+        amount_satang=amount_satang,
+        detail=detail,
+    )
+
+
+def payout_run_started(actor, run, *, seller_ids, amount_satang, system="system"):
+    """A payout run reserved what each of its sellers is paid."""
+    return record(
+        actor,
+        PAYOUT_RUN_STARTED,
+        run,
+        object_type="payout_run",
+        sellers=seller_ids,
+        amount_satang=amount_satang,
+        detail={"payouts": len(seller_ids)},
+        system=system,
+    )
+
+
+def _percent(basis_points):
+    """``250`` → ``"2.5%"``; None (the marketplace's own rate) → ``"-"``."""
+    if basis_points is None:
+        return "-"
+    whole, rest = divmod(basis_points, 100)
+    return (str(whole) if not rest else f"{whole}.{rest:02d}".rstrip("0")) + "%"
+
+
+def platform_fee_set(actor, seller, *, before, after):
+    """An admin set the seller's platform fee (basis points; None: the marketplace's)."""
+    return record(
+        actor,
+        PLATFORM_FEE_SET,
+        seller,
+        sellers=[seller.id],
+        detail={
+            "name": seller.name_th,
+            "platform_fee": _percent(after),
+            "platform_fee_before": _percent(before),
+        },
     )
 
 

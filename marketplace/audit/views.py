@@ -32,12 +32,16 @@ DETAIL_LABELS = {
     "bank_reference": _l("Bank reference"),
     "remitted_on": _l("Date of the transfer"),
     "rate": _l("Levy"),
+    "platform_fee_before": _l("Platform fee before"),
+    "platform_fee": _l("Platform fee"),
+    "paid_on": _l("Date of the transfer"),
+    "payouts": _l("Payouts"),
     "from": _l("From"),
     "to": _l("To"),
     "email": _l("Person"),
     "reason": _l("Reason"),
 }
-_DATE_KEYS = {"remitted_on", "from", "to"}
+_DATE_KEYS = {"remitted_on", "paid_on", "from", "to"}
 
 
 def detail_rows(entry):

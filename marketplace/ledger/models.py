@@ -25,9 +25,27 @@ class AccountKind(enum.StrEnum):
     FUND_PAYABLE = "fund_payable"
     #: Asset: levies reversed after the fund was already paid them; later levies settle it.
     FUND_RECEIVABLE = "fund_receivable"
+    #: The marketplace's own income: platform fees on sales, less those refunded.
+    PLATFORM_REVENUE = "platform_revenue"
+    #: Liability: a seller's proceeds released after delivery and the hold, free to be paid
+    #: (SELLER_PAYABLE holds those still pending; see marketplace/payouts/proceeds.py).
+    SELLER_AVAILABLE = "seller_available"
+    #: Liability: a seller's proceeds reserved by a payout not yet paid.
+    SELLER_IN_PAYOUT = "seller_in_payout"
+    #: Asset: what a seller owes back (a refund after the money was paid out); later
+    #: proceeds settle it before anything is available.
+    SELLER_RECEIVABLE = "seller_receivable"
 
 
-ASSET_KINDS = (AccountKind.CASH, AccountKind.FUND_RECEIVABLE)
+ASSET_KINDS = (AccountKind.CASH, AccountKind.FUND_RECEIVABLE, AccountKind.SELLER_RECEIVABLE)
+#: Accounts whose balance the database never lets below zero.
+NEVER_NEGATIVE = (
+    AccountKind.FUND_PAYABLE,
+    AccountKind.FUND_RECEIVABLE,
+    AccountKind.SELLER_AVAILABLE,
+    AccountKind.SELLER_IN_PAYOUT,
+    AccountKind.SELLER_RECEIVABLE,
+)
 
 
 class EntryKind(enum.StrEnum):
@@ -36,6 +54,15 @@ class EntryKind(enum.StrEnum):
     LEVY_REVERSAL = "levy_reversal"
     REFUND = "refund"
     REMITTANCE = "remittance"
+    #: The platform fee of an order item, and its share given back by a refund.
+    FEE = "fee"
+    FEE_REVERSAL = "fee_reversal"
+    #: A shipment's proceeds moved from pending to the seller's released money.
+    RELEASE = "release"
+    #: A payout: its amount reserved, paid out of cash, or back to available on failure.
+    PAYOUT_RESERVE = "payout_reserve"
+    PAYOUT = "payout"
+    PAYOUT_FAILED = "payout_failed"
 
 
 class Account(db.Model):
@@ -45,10 +72,15 @@ class Account(db.Model):
             "kind NOT IN ('fund_payable', 'fund_receivable') OR balance_satang >= 0",
             name="fund_balances_not_negative",
         ),
+        CheckConstraint(
+            "kind NOT IN ('seller_available', 'seller_in_payout', 'seller_receivable')"
+            " OR balance_satang >= 0",
+            name="seller_balances_not_negative",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    #: "cash", "seller:12", "fund:3", "fund-receivable:3".
+    #: "cash", "seller:12", "seller-available:12", "fund:3", "fund-receivable:3"...
     code: Mapped[str] = mapped_column(String(40), unique=True)
     kind: Mapped[AccountKind] = mapped_column(str_enum(AccountKind))
     seller_id: Mapped[int | None] = mapped_column(ForeignKey("sellers.id"), nullable=True)

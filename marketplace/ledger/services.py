@@ -50,6 +50,10 @@ def _account_code(kind, seller_id=None, fund_id=None):
         AccountKind.SELLER_PAYABLE: f"seller:{seller_id}",
         AccountKind.FUND_PAYABLE: f"fund:{fund_id}",
         AccountKind.FUND_RECEIVABLE: f"fund-receivable:{fund_id}",
+        AccountKind.PLATFORM_REVENUE: "platform-revenue",
+        AccountKind.SELLER_AVAILABLE: f"seller-available:{seller_id}",
+        AccountKind.SELLER_IN_PAYOUT: f"seller-payout:{seller_id}",
+        AccountKind.SELLER_RECEIVABLE: f"seller-receivable:{seller_id}",
     }[kind]
 
 
@@ -77,6 +81,13 @@ def account(kind, *, seller_id=None, fund_id=None):
     return found
 
 
+def find_account(kind, *, seller_id=None, fund_id=None):
+    """The account if it exists, else None; never creates one (for reads: a GET writes
+    nothing)."""
+    code = _account_code(kind, seller_id, fund_id)
+    return db.session.scalar(select(Account).where(Account.code == code))
+
+
 def cash():
     return account(AccountKind.CASH)
 
@@ -91,6 +102,10 @@ def fund_payable(fund_id):
 
 def fund_receivable(fund_id):
     return account(AccountKind.FUND_RECEIVABLE, fund_id=fund_id)
+
+
+def platform_revenue():
+    return account(AccountKind.PLATFORM_REVENUE)
 
 
 def lock(accounts):

@@ -9,7 +9,9 @@
 - every refund that is done is in the ledger; one Stripe has not paid back yet (pending)
   or refused (failed) is not, and a pending one still has its Stripe call in the outbox
   or its Stripe refund id (Stripe's event then settles it);
-- the per-day levy totals the reports read equal the journal.
+- the per-day levy totals the reports read equal the journal;
+- sellers' money: payables, payouts, releases, cash out and platform revenue agree with the
+  orders, refunds and payouts (marketplace/payouts/verify.py).
 
 Levies of orders whose routing task is still waiting in the outbox are counted as waiting,
 not as discrepancies.
@@ -23,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from marketplace.extensions import db
 from marketplace.ledger.models import (
+    NEVER_NEGATIVE,
     Account,
-    AccountKind,
     EntryKind,
     FundLevyDay,
     FundLevyMonth,
@@ -38,6 +40,7 @@ from marketplace.levies import arithmetic
 from marketplace.levies.models import OrderItemLevy
 from marketplace.orders.models import Order, OrderItem, Refund, RefundItem, RefundStatus
 from marketplace.outbox.models import OutboxMessage
+from marketplace.payouts import verify as payouts
 
 BATCH = 2000
 
@@ -68,6 +71,7 @@ def verify():
         _money_amounts(session, report)
         _refund_sequences(session, report)
         _day_totals(session, report)
+        payouts.check(session, report)
     return report
 
 
@@ -158,9 +162,7 @@ def _balances(session, report):
             report.problem(
                 f"account {acct.code}: balance {acct.balance_satang} but its lines say {expected}"
             )
-        if acct.kind in (AccountKind.FUND_PAYABLE, AccountKind.FUND_RECEIVABLE) and (
-            acct.balance_satang < 0 or expected < 0
-        ):
+        if acct.kind in NEVER_NEGATIVE and (acct.balance_satang < 0 or expected < 0):
             report.problem(f"account {acct.code} is negative")
 
 

@@ -6,7 +6,16 @@ posts nothing new:
 - ``payment:{order}`` — cash up, each seller's payable up by its shipment;
 - ``levy:{order item levy}:accrue`` — the seller's payable down, the fund's up;
 - ``refund:{refund}`` — cash down, the sellers' payables down;
-- ``levy:{order item levy}:reverse:{refund item}`` — the fund's share given back.
+- ``levy:{order item levy}:reverse:{refund item}`` — the fund's share given back;
+- ``fee:{order item}:charge`` — the seller's payable down, platform revenue up (items with
+  a platform fee only);
+- ``fee:{order item}:reverse:{refund item}`` — the refunded units' share of the fee given
+  back to the seller, as levies are;
+- ``release:{shipment}:refund:{refund}`` — a refund of a shipment whose proceeds were
+  already released comes off the seller's released money (marketplace/payouts/proceeds.py).
+
+Every entry here touches cash, or is posted while cash is locked (the fees), so each
+keeps the main chain's head safe in a batch (see ``ledger.batch``).
 """
 
 from sqlalchemy import func, select
@@ -17,6 +26,7 @@ from marketplace.ledger import services as ledger
 from marketplace.ledger.models import EntryKind, JournalEntry
 from marketplace.levies import arithmetic
 from marketplace.orders.models import Order, OrderItem, Refund, RefundStatus
+from marketplace.payouts import proceeds
 
 
 def _load_orders(order_ids):
@@ -52,6 +62,8 @@ def _accounts_of(orders):
         accounts += [ledger.seller_payable(s.seller_id) for s in order.shipments]
         for fund_id in {levy.fund_id for item in order.items for levy in item.levies}:
             accounts += [ledger.fund_payable(fund_id), ledger.fund_receivable(fund_id)]
+    if any(item.platform_fee_satang for order in orders for item in order.items):
+        accounts.append(ledger.platform_revenue())
     return accounts
 
 
@@ -83,6 +95,12 @@ def route_orders(order_ids):
     keys += [
         f"levy:{levy.id}:accrue" for order in orders for item in order.items for levy in item.levies
     ]
+    keys += [
+        f"fee:{item.id}:charge"
+        for order in orders
+        for item in order.items
+        if item.platform_fee_satang
+    ]
     with ledger.batch(_accounts_of(orders), keys):
         return sum(_route(order) for order in orders)
 
@@ -109,6 +127,7 @@ def _route(order):
     for item in order.items:
         for levy in item.levies:
             created += _accrue(order, item, levy, sellers[item.shipment_id])
+        created += _charge_fee(order, item, sellers[item.shipment_id])
     return created
 
 
@@ -183,6 +202,9 @@ def post_refund(refund_id):
         seller_id = shipments[item.shipment_id].seller_id
         for levy in item.levies:
             created += _reverse(order, item, levy, refund, refund_item, seller_id)
+        created += _reverse_fee(order, item, refund, refund_item, seller_id)
+    # A shipment already released: the refund comes off the seller's released money.
+    created += proceeds.release_refunded(order, refund)
     return created
 
 
@@ -227,6 +249,53 @@ def _reverse(order, item, levy, refund, refund_item, seller_id):
                 "levy_satang": -amount,
                 "units": units,
             },
+        )
+    )
+    return int(new)
+
+
+def _charge_fee(order, item, seller_id):
+    """The item's platform fee: the seller's payable down, platform revenue up."""
+    key = f"fee:{item.id}:charge"
+    if not item.platform_fee_satang or ledger.is_posted(key):
+        return 0
+    _entry, new = ledger.post(
+        ledger.Posting(
+            key=key,
+            kind=EntryKind.FEE,
+            lines=[
+                (ledger.seller_payable(seller_id), item.platform_fee_satang),
+                (ledger.platform_revenue(), -item.platform_fee_satang),
+            ],
+            occurred_at=order.paid_at,
+            memo=f"{order.number} {item.name_th}",
+            dims=_item_dims(order, item, seller_id),
+        )
+    )
+    return int(new)
+
+
+def _reverse_fee(order, item, refund, refund_item, seller_id):
+    """The refunded units' share of the item's fee, given back to the seller."""
+    key = f"fee:{item.id}:reverse:{refund_item.id}"
+    if not item.platform_fee_satang or ledger.is_posted(key):
+        return 0
+    amount = arithmetic.reversal_for(
+        item.platform_fee_satang, item.quantity, refund_item.refunded_before, refund_item.quantity
+    )
+    if amount == 0:
+        return 0
+    _entry, new = ledger.post(
+        ledger.Posting(
+            key=key,
+            kind=EntryKind.FEE_REVERSAL,
+            lines=[
+                (ledger.platform_revenue(), amount),
+                (ledger.seller_payable(seller_id), -amount),
+            ],
+            occurred_at=refund.created_at,
+            memo=f"{order.number} {item.name_th}",
+            dims={**_item_dims(order, item, seller_id), "refund_id": refund.id},
         )
     )
     return int(new)

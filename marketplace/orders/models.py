@@ -139,6 +139,10 @@ class OrderItem(db.Model):
             "refunded_quantity >= 0 AND refunded_quantity <= quantity",
             name="refunded_within_quantity",
         ),
+        CheckConstraint(
+            "platform_fee_satang >= 0 AND platform_fee_satang <= line_total_satang",
+            name="platform_fee_within_line",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -155,6 +159,10 @@ class OrderItem(db.Model):
     weight_grams: Mapped[int] = mapped_column()
     #: Units refunded so far.
     refunded_quantity: Mapped[int] = mapped_column(default=0, server_default="0")
+    #: The platform fee's rate (basis points) and amount, fixed when the order is placed and
+    #: deducted from the seller's proceeds (marketplace/payouts/fees.py).
+    platform_fee_bps: Mapped[int] = mapped_column(default=0, server_default="0")
+    platform_fee_satang: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     order: Mapped[Order] = relationship(back_populates="items")
     shipment: Mapped[Shipment] = relationship(back_populates="items")

@@ -39,6 +39,7 @@ from marketplace.orders.states import move_order, move_shipment
 from marketplace.outbox import services as outbox
 from marketplace.payments import providers
 from marketplace.payments.models import Payment, PaymentStatus
+from marketplace.payouts import fees
 from marketplace.shipping import services as shipping
 
 log = logging.getLogger(__name__)
@@ -203,6 +204,7 @@ def place_order(buyer, items, *, address, methods=None, payment_method="transfer
     db.session.flush()
     order.number = f"TC-{order.id:06d}"
     levies.snapshot_order(order, buyer, now=now)
+    fees.snapshot_order(order)
     provider.start(order)
     db.session.flush()  # the number, the levies and the payment together
     # Last, so that the product rows stay locked only from here to the commit: buyers of
@@ -650,7 +652,7 @@ def seller_shipments(seller_id, status=None):
         .where(Shipment.seller_id == seller_id, Order.status != OrderStatus.PENDING_PAYMENT)
         .options(
             joinedload(Shipment.order).joinedload(Order.ship_subdistrict),
-            selectinload(Shipment.items),
+            selectinload(Shipment.items).selectinload(OrderItem.levies),
         )
         .order_by(Order.paid_at.desc().nulls_last(), Shipment.id.desc())
     )

@@ -3,7 +3,7 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, UniqueConstraint, false
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from marketplace.dbtypes import UTCDateTime, str_enum, utcnow
@@ -20,6 +20,12 @@ class SellerKind(enum.StrEnum):
 
 class Seller(OrganisationMixin, db.Model):
     __tablename__ = "sellers"
+    __table_args__ = (
+        CheckConstraint(
+            "platform_fee_bps IS NULL OR (platform_fee_bps >= 0 AND platform_fee_bps <= 10000)",
+            name="platform_fee_bps_within",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[SellerKind] = mapped_column(str_enum(SellerKind, length=32))
@@ -29,6 +35,9 @@ class Seller(OrganisationMixin, db.Model):
     offers_pickup: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Where and when to collect, shown to buyers who choose pickup.
     pickup_note: Mapped[str] = mapped_column(String(500), default="", server_default="")
+    #: The platform fee on this seller's sales in basis points, set by an admin; NULL: the
+    #: marketplace's PLATFORM_FEE_BPS.
+    platform_fee_bps: Mapped[int | None] = mapped_column(nullable=True)
 
     members: Mapped[list["SellerMember"]] = relationship(
         back_populates="seller", cascade="all, delete-orphan"

@@ -7,6 +7,7 @@ from marketplace.fields import query_days
 from marketplace.forms import page_number, status_for
 from marketplace.funds import reports
 from marketplace.i18n import current_language
+from marketplace.payouts import services as payouts
 from marketplace.sellers import services
 from marketplace.sellers.forms import KIND_LABELS, SellerForm
 from marketplace.transaction import attempt
@@ -59,4 +60,5 @@ def levies(seller_id):
         start=start,
         end=end,
         rows=reports.seller_levies(seller_id, start, end, current_language()),
+        fees=payouts.fee_totals(seller_id, start, end),
     )

@@ -1,0 +1,610 @@
+"""Sellers get paid: payout runs, payouts paid or failed, statements, fees.
+
+Services take typed values (satang ints, dates, ids), flush and never commit. The ledger
+side (accounts, releases, balances) is marketplace/payouts/proceeds.py.
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy.orm import selectinload
+
+from marketplace.audit import services as audit
+from marketplace.dbtypes import utcnow
+from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
+from marketplace.extensions import db
+from marketplace.funds.models import Fund
+from marketplace.i18n import BANGKOK, format_date, localized, to_bangkok
+from marketplace.ledger import services as ledger
+from marketplace.ledger.models import Account, AccountKind, EntryKind, JournalEntry, JournalLine
+from marketplace.money import baht_text
+from marketplace.orders.models import Order, OrderItem, Shipment
+from marketplace.outbox import services as outbox
+from marketplace.payouts import proceeds
+from marketplace.payouts.arithmetic import released
+from marketplace.payouts.models import Payout, PayoutRun, PayoutStatus
+from marketplace.sellers.models import Seller
+
+#: How long a bank reference and a failure reason may be.
+REFERENCE_LENGTH = 100
+REASON_LENGTH = 500
+
+
+@dataclass
+class FeeTotals:
+    charged_satang: int = 0
+    reversed_satang: int = 0
+
+    @property
+    def net_satang(self):
+        return self.charged_satang - self.reversed_satang
+
+
+def fee_totals(seller_id, start, end):
+    """The platform fees deducted from the seller's sales in the period (Bangkok days),
+    and those given back by refunds, read from the ledger."""
+    payable = ledger.find_account(AccountKind.SELLER_PAYABLE, seller_id=seller_id)
+    if payable is None:
+        return FeeTotals()
+    rows = db.session.execute(
+        select(JournalEntry.kind, func.sum(JournalLine.amount_satang))
+        .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+        .where(
+            JournalLine.account_id == payable.id,
+            JournalEntry.kind.in_((EntryKind.FEE, EntryKind.FEE_REVERSAL)),
+            JournalEntry.local_date.between(start, end),
+        )
+        .group_by(JournalEntry.kind)
+    ).all()
+    totals = FeeTotals()
+    for kind, amount in rows:
+        if kind == EntryKind.FEE:
+            totals.charged_satang = int(amount)
+        else:
+            totals.reversed_satang = -int(amount)
+    return totals
+
+
+# Payout runs
+
+
+def _require_admin(actor):
+    if actor is not None and not actor.is_admin:
+        raise Forbidden(_l("Only an admin can do this."))
+
+
+def has_payout_details(seller):
+    """A PromptPay ID, or a bank account with its bank: somewhere to send the money."""
+    return bool(seller.promptpay_id or (seller.bank_account_number and seller.bank_name))
+
+
+def _payable_sellers(minimum):
+    """Sellers with at least ``minimum`` available, somewhere to send it, and no payout
+    waiting to be paid, in id order."""
+    waiting = exists().where(Payout.seller_id == Seller.id, Payout.status == PayoutStatus.PENDING)
+    return db.session.scalars(
+        select(Seller)
+        .join(Account, Account.seller_id == Seller.id)
+        .where(
+            Account.kind == AccountKind.SELLER_AVAILABLE,
+            Account.balance_satang >= minimum,
+            or_(
+                Seller.promptpay_id != "",
+                (Seller.bank_account_number != "") & (Seller.bank_name != ""),
+            ),
+            ~waiting,
+        )
+        .order_by(Seller.id)
+    ).all()
+
+
+def start_run(actor, *, now=None, system="system"):
+    """Start a payout run: release what is due, then reserve, for each seller with at least
+    PAYOUT_MINIMUM available and payout details on file, all of it in one payout.
+
+    Runs take turns on the cash account's lock (every posting to a seller's money holds
+    it), so two runs at once never reserve the same money: the second finds it reserved.
+    A run with nobody to pay is recorded too, with no payouts. ``actor`` is the admin, or
+    None for the command line or the beat (named by ``system``).
+    """
+    _require_admin(actor)
+    now = now or utcnow()
+    config = current_app.config
+    ledger.lock([ledger.cash()])  # first: runs, releases and payouts take turns from here
+    proceeds.release_due(now)
+    minimum = config["PAYOUT_MINIMUM"]
+    run = PayoutRun(
+        created_at=now,
+        created_by_id=actor.id if actor is not None else None,
+        hold_days=config["PAYOUT_HOLD_DAYS"],
+        minimum_satang=minimum,
+        total_satang=0,
+    )
+    db.session.add(run)
+    db.session.flush()
+    sellers = _payable_sellers(minimum)
+    locked = proceeds.lock([seller.id for seller in sellers])
+    for seller in sellers:
+        accounts = locked[seller.id]
+        amount = accounts.available.balance_satang
+        if amount < minimum:  # read again under the lock
+            continue
+        payout = Payout(
+            run=run,
+            seller_id=seller.id,
+            amount_satang=amount,
+            available_satang=amount,
+            status=PayoutStatus.PENDING,
+            promptpay_id=seller.promptpay_id,
+            bank_name=seller.bank_name,
+            bank_account_name=seller.bank_account_name,
+            bank_account_number=seller.bank_account_number,
+            created_at=now,
+        )
+        db.session.add(payout)
+        db.session.flush()
+        ledger.post(
+            ledger.Posting(
+                key=f"payout:{payout.id}:reserve",
+                kind=EntryKind.PAYOUT_RESERVE,
+                lines=[(accounts.available, amount), (accounts.in_payout, -amount)],
+                occurred_at=now,
+                memo=f"run {run.id}",
+                dims={"seller_id": seller.id},
+            )
+        )
+        run.total_satang += amount
+    db.session.flush()
+    audit.payout_run_started(
+        actor,
+        run,
+        seller_ids=[p.seller_id for p in run.payouts],
+        amount_satang=run.total_satang,
+        system=system,
+    )
+    return run
+
+
+def get_run(run_id):
+    run = db.session.scalar(
+        select(PayoutRun)
+        .where(PayoutRun.id == run_id)
+        .options(selectinload(PayoutRun.payouts).joinedload(Payout.seller))
+    )
+    if run is None:
+        raise NotFound(_l("No such payout run."))
+    return run
+
+
+@dataclass
+class RunSummary:
+    run: PayoutRun
+    payouts: int
+    waiting: int
+
+
+def runs(limit=50):
+    """The latest payout runs, newest first, with how many payouts each made and how many
+    still wait to be paid (one query)."""
+    waiting = func.sum(case((Payout.status == PayoutStatus.PENDING, 1), else_=0))
+    rows = db.session.execute(
+        select(PayoutRun, func.count(Payout.id), func.coalesce(waiting, 0))
+        .outerjoin(Payout, Payout.run_id == PayoutRun.id)
+        .group_by(PayoutRun.id)
+        .order_by(PayoutRun.id.desc())
+        .limit(limit)
+    ).all()
+    return [RunSummary(run, int(count), int(left)) for run, count, left in rows]
+
+
+def get_payout(payout_id, run_id=None):
+    """The payout (of run ``run_id``, when given: a payout of another run is not found)."""
+    payout = db.session.get(Payout, payout_id)
+    if payout is None or (run_id is not None and payout.run_id != run_id):
+        raise NotFound(_l("No such payout."))
+    return payout
+
+
+def _locked_payout(payout):
+    """Lock the payout's row, then read it again, so two changes to it take turns."""
+    db.session.execute(select(Payout.id).where(Payout.id == payout.id).with_for_update())
+    db.session.refresh(payout)
+    return payout
+
+
+def _noon_in_bangkok(day):
+    return datetime.combine(day, time(12), tzinfo=BANGKOK).astimezone(UTC)
+
+
+def mark_paid(actor, payout, *, bank_reference, paid_on, now=None):
+    """The admin sent the money: record the bank's reference and the day; cash goes down.
+
+    Returns ``(payout, changed)``. The same reference and day again change nothing;
+    another reference or day for a paid payout, or any for a failed one, is a Conflict.
+    The seller's members are told by mail (through the outbox).
+    """
+    _require_admin(actor)
+    now = now or utcnow()
+    reference = (bank_reference or "").strip()
+    if not reference:
+        raise DomainError(_l("Enter the bank reference of the transfer."), field="bank_reference")
+    if len(reference) > REFERENCE_LENGTH:
+        raise DomainError(
+            _l("A bank reference has at most %(count)d characters.", count=REFERENCE_LENGTH),
+            field="bank_reference",
+        )
+    if not isinstance(paid_on, date) or isinstance(paid_on, datetime):
+        raise DomainError(_l("Enter a date as YYYY-MM-DD."), field="paid_on")
+    if paid_on > to_bangkok(now).date():
+        raise DomainError(_l("A payout cannot be paid in the future."), field="paid_on")
+    _locked_payout(payout)
+    if payout.status == PayoutStatus.PAID:
+        if payout.bank_reference == reference and payout.paid_on == paid_on:
+            return payout, False  # the same call again (a retry, a double click)
+        raise Conflict(
+            _l(
+                "This payout is already paid, with reference %(reference)s.",
+                reference=payout.bank_reference,
+            ),
+            field="bank_reference",
+        )
+    if payout.status == PayoutStatus.FAILED:
+        raise Conflict(_l("This payout failed; its amount is available to the seller again."))
+    if paid_on < to_bangkok(payout.created_at).date():
+        raise DomainError(_l("A payout cannot be paid before its run started."), field="paid_on")
+    accounts = proceeds.lock([payout.seller_id])[payout.seller_id]
+    payout.status = PayoutStatus.PAID
+    payout.bank_reference = reference
+    payout.paid_on = paid_on
+    payout.paid_at = now
+    payout.paid_by_id = actor.id if actor is not None else None
+    db.session.flush()
+    ledger.post(
+        ledger.Posting(
+            key=f"payout:{payout.id}:paid",
+            kind=EntryKind.PAYOUT,
+            lines=[
+                (accounts.in_payout, payout.amount_satang),
+                (ledger.cash(), -payout.amount_satang),
+            ],
+            # Dated by the transfer, as remittances are.
+            occurred_at=_noon_in_bangkok(paid_on),
+            memo=reference,
+            dims={"seller_id": payout.seller_id},
+        )
+    )
+    audit.payout_paid(
+        actor,
+        payout,
+        seller_id=payout.seller_id,
+        amount_satang=payout.amount_satang,
+        detail={"bank_reference": reference, "paid_on": paid_on.isoformat(), "run": payout.run_id},
+    )
+    outbox.enqueue("tasks.payouts.payout_paid", payout_id=payout.id)
+    return payout, True
+
+
+def mark_failed(actor, payout, *, reason, now=None):
+    """The money did not reach the seller: the amount is theirs again (after settling what
+    they owe, if a refund came meanwhile). Returns ``(payout, changed)``; the same reason
+    again changes nothing; a paid payout, or another reason, is a Conflict."""
+    _require_admin(actor)
+    now = now or utcnow()
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError(_l("Say why the payout failed."), field="reason")
+    if len(reason) > REASON_LENGTH:
+        raise DomainError(
+            _l("A reason has at most %(count)d characters.", count=REASON_LENGTH), field="reason"
+        )
+    _locked_payout(payout)
+    if payout.status == PayoutStatus.FAILED:
+        if payout.failure_reason == reason:
+            return payout, False
+        raise Conflict(_l("This payout has already failed."), field="reason")
+    if payout.status == PayoutStatus.PAID:
+        raise Conflict(_l("This payout is already paid."))
+    accounts = proceeds.lock([payout.seller_id])[payout.seller_id]
+    payout.status = PayoutStatus.FAILED
+    payout.failure_reason = reason
+    payout.failed_at = now
+    payout.failed_by_id = actor.id if actor is not None else None
+    db.session.flush()
+    amount = payout.amount_satang
+    to_available, to_owed = released(
+        amount, accounts.available.balance_satang, accounts.receivable.balance_satang
+    )
+    ledger.post(
+        ledger.Posting(
+            key=f"payout:{payout.id}:failed",
+            kind=EntryKind.PAYOUT_FAILED,
+            lines=[
+                (accounts.in_payout, amount),
+                (accounts.available, -to_available),
+                (accounts.receivable, to_owed),
+            ],
+            occurred_at=now,
+            memo=reason[:200],
+            dims={"seller_id": payout.seller_id},
+        )
+    )
+    audit.payout_failed(
+        actor,
+        payout,
+        seller_id=payout.seller_id,
+        amount_satang=amount,
+        detail={"reason": reason, "run": payout.run_id},
+    )
+    return payout, True
+
+
+# Statements
+
+#: What each journal entry is on a seller's statement.
+STATEMENT_KINDS = {
+    EntryKind.PAYMENT: "proceeds",
+    EntryKind.LEVY: "levy",
+    EntryKind.LEVY_REVERSAL: "levy_reversal",
+    EntryKind.FEE: "platform_fee",
+    EntryKind.FEE_REVERSAL: "platform_fee_reversal",
+    EntryKind.REFUND: "refund",
+    EntryKind.PAYOUT: "payout",
+}
+
+
+@dataclass
+class StatementLine:
+    kind: str
+    occurred_at: datetime
+    order_id: int | None
+    order_number: str | None
+    description: str
+    #: How the line moves what the marketplace owes the seller (negative: less).
+    amount_satang: int
+    #: What the marketplace owes the seller after the line (negative: the seller owes).
+    balance_satang: int
+    entry_id: int
+
+
+@dataclass
+class StatementTotals:
+    opening_balance_satang: int = 0
+    closing_balance_satang: int = 0
+    proceeds_satang: int = 0
+    levies_satang: int = 0
+    platform_fees_satang: int = 0
+    refunds_satang: int = 0
+    payouts_satang: int = 0
+    pending_satang: int = 0
+    available_satang: int = 0
+    in_payout_satang: int = 0
+    paid_out_satang: int = 0
+    owed_satang: int = 0
+
+
+@dataclass
+class Statement:
+    seller_id: int
+    start: date
+    end: date
+    lines: list
+    totals: StatementTotals
+
+
+def _seller_account_ids(seller_id):
+    return [
+        acct.id
+        for kind in proceeds.KINDS
+        if (acct := ledger.find_account(kind, seller_id=seller_id)) is not None
+    ]
+
+
+def statement(seller_id, start, end, *, now=None):
+    """Every movement of the seller's money in the period (Bangkok days, both inclusive),
+    in order (by day, then as posted), with a running balance; and the totals, with the
+    balances now.
+
+    A line is a journal entry that changes what the marketplace owes the seller: proceeds
+    (a shipment's goods and shipping), levies by fund, platform fees, refunds, the levy and
+    fee shares refunds give back, payouts paid. Moves between the seller's own accounts
+    (releases, reservations, failed payouts) change nothing in all and are not lines. The
+    closing balance is the ledger's: pending + available + in payout − owed.
+    """
+    account_ids = _seller_account_ids(seller_id)
+    totals = StatementTotals()
+    lines = []
+    if account_ids:
+        moved = -func.sum(JournalLine.amount_satang)  # a liability's credit is the seller's
+        opening = db.session.scalar(
+            select(func.coalesce(moved, 0))
+            .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+            .where(JournalLine.account_id.in_(account_ids), JournalEntry.local_date < start)
+        )
+        totals.opening_balance_satang = int(opening)
+        rows = db.session.execute(
+            select(JournalEntry, moved.label("moved"))
+            .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+            .where(
+                JournalLine.account_id.in_(account_ids),
+                JournalEntry.local_date.between(start, end),
+            )
+            .group_by(JournalEntry.id)
+            .having(func.sum(JournalLine.amount_satang) != 0)
+            # By day, then as posted (a payout is dated by its transfer's day, at noon).
+            .order_by(JournalEntry.local_date, JournalEntry.id)
+        ).all()
+        lines = _statement_lines(seller_id, rows, totals)
+    totals.closing_balance_satang = totals.opening_balance_satang + sum(
+        line.amount_satang for line in lines
+    )
+    now_balance = proceeds.balance(seller_id, now=now)
+    totals.pending_satang = now_balance.pending_satang
+    totals.available_satang = now_balance.available_satang
+    totals.in_payout_satang = now_balance.in_payout_satang
+    totals.paid_out_satang = now_balance.paid_out_satang
+    totals.owed_satang = now_balance.owed_satang
+    return Statement(seller_id, start, end, lines, totals)
+
+
+def _statement_lines(seller_id, rows, totals):
+    """The rows as lines with their descriptions and running balance; adds up ``totals``."""
+    order_ids = {entry.order_id for entry, _moved in rows if entry.order_id is not None}
+    numbers = dict(
+        db.session.execute(select(Order.id, Order.number).where(Order.id.in_(order_ids))).all()
+    )
+    items_by_order = {}
+    item_names = {}
+    for item in db.session.scalars(
+        select(OrderItem)
+        .join(Shipment, Shipment.id == OrderItem.shipment_id)
+        .where(OrderItem.order_id.in_(order_ids), Shipment.seller_id == seller_id)
+        .order_by(OrderItem.id)
+    ):
+        items_by_order.setdefault(item.order_id, []).append(f"{item.name} × {item.quantity}")
+        item_names[item.id] = item.name
+    fund_ids = {entry.fund_id for entry, _moved in rows if entry.fund_id is not None}
+    funds = {
+        fund.id: localized(fund.name_th, fund.name_en)
+        for fund in db.session.scalars(select(Fund).where(Fund.id.in_(fund_ids)))
+    }
+    balance = totals.opening_balance_satang
+    lines = []
+    for entry, moved in rows:
+        kind = STATEMENT_KINDS.get(entry.kind, str(entry.kind))
+        amount = int(moved)
+        balance += amount
+        if kind == "proceeds":
+            description = ", ".join(items_by_order.get(entry.order_id, []))
+            totals.proceeds_satang += amount
+        elif kind in ("levy", "levy_reversal"):
+            fund = funds.get(entry.fund_id, "")
+            item = item_names.get(entry.order_item_id, "")
+            description = f"{fund}: {item}" if item else fund
+            totals.levies_satang -= amount
+        elif kind in ("platform_fee", "platform_fee_reversal"):
+            description = item_names.get(entry.order_item_id, "")
+            totals.platform_fees_satang -= amount
+        elif kind == "refund":
+            description = entry.memo
+            totals.refunds_satang -= amount
+        elif kind == "payout":
+            description = entry.memo  # the bank's reference
+            totals.payouts_satang -= amount
+        else:
+            description = entry.memo
+        lines.append(
+            StatementLine(
+                kind=kind,
+                occurred_at=entry.occurred_at,
+                order_id=entry.order_id,
+                order_number=numbers.get(entry.order_id),
+                description=description,
+                amount_satang=amount,
+                balance_satang=balance,
+                entry_id=entry.id,
+            )
+        )
+    return lines
+
+
+def statement_csv(found, seller_name, labels, headings, language):
+    """The statement as CSV text: UTF-8 with a BOM (so Excel shows Thai), Bangkok dates in
+    the language's calendar (Buddhist Era in Thai), amounts in baht."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+
+    def day(value):
+        return format_date(value, "short", language)
+
+    writer.writerow([headings["seller"], _cell(seller_name)])
+    writer.writerow([headings["period"], day(found.start), day(found.end)])
+    writer.writerow([headings["opening"], baht_text(found.totals.opening_balance_satang)])
+    writer.writerow([])
+    writer.writerow(
+        [
+            headings["date"],
+            headings["kind"],
+            headings["order"],
+            headings["description"],
+            headings["amount"],
+            headings["balance"],
+        ]
+    )
+    for line in found.lines:
+        writer.writerow(
+            [
+                day(line.occurred_at),
+                labels.get(line.kind, line.kind),
+                line.order_number or "",
+                _cell(line.description),
+                baht_text(line.amount_satang),
+                baht_text(line.balance_satang),
+            ]
+        )
+    writer.writerow([])
+    totals = found.totals
+    for name in (
+        "closing_balance",
+        "proceeds",
+        "levies",
+        "platform_fees",
+        "refunds",
+        "payouts",
+        "pending",
+        "available",
+        "in_payout",
+        "paid_out",
+        "owed",
+    ):
+        writer.writerow([headings[name], baht_text(getattr(totals, f"{name}_satang"))])
+    return buffer.getvalue()
+
+
+def _cell(text):
+    """Text as a CSV cell, never a formula: Excel runs cells that start with = + - @."""
+    text = str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def bank_transfer_csv(run, headings):
+    """The run's payouts still to be sent, one transfer a row, for a bank's bulk transfer:
+    UTF-8 with a BOM, amounts in baht with two decimals, the payout number as the
+    transfer's reference (what the admin then records as paid)."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            headings["number"],
+            headings["payout"],
+            headings["seller"],
+            headings["bank"],
+            headings["account_number"],
+            headings["account_name"],
+            headings["promptpay"],
+            headings["amount"],
+            headings["reference"],
+        ]
+    )
+    waiting = [p for p in run.payouts if p.status == PayoutStatus.PENDING]
+    for number, payout in enumerate(waiting, start=1):
+        writer.writerow(
+            [
+                number,
+                payout.id,
+                _cell(payout.seller.name_th),
+                _cell(payout.bank_name),
+                _cell(payout.bank_account_number),
+                _cell(payout.bank_account_name),
+                _cell(payout.promptpay_id),
+                baht_text(payout.amount_satang),
+                f"TC-PAYOUT-{payout.id}",
+            ]
+        )
+    return buffer.getvalue()
