@@ -10,6 +10,7 @@ UTF-8 can carry, and ``null`` counts as absent for optional fields.
 """
 
 import base64
+from enum import Enum
 
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
@@ -114,9 +115,11 @@ class HeaderText(Text):
 
 
 class Choice(Text):
-    """One of ``choices`` (strings, or an Enum's values), given as a JSON string."""
+    """One of ``choices``, given as a JSON string: an Enum's values (read as its members) or
+    plain strings."""
 
     def __init__(self, choices, **kwargs):
+        self.enum = choices if isinstance(choices, type) and issubclass(choices, Enum) else None
         self.one_of = OneOf([getattr(choice, "value", choice) for choice in choices])
         super().__init__(50, validate=[self.one_of], **kwargs)
 
@@ -124,7 +127,10 @@ class Choice(Text):
         text = super()._deserialize(value, attr, data, **kwargs)
         if text not in self.one_of.choices:  # one message, not also "too long"
             raise ValidationError([self.one_of._format_error(text, "")])
-        return text
+        return self.enum(text) if self.enum else text
+
+    def _validate(self, value):
+        super()._validate(getattr(value, "value", value))
 
 
 class WholeNumber(_Messages, fields.Integer):

@@ -20,7 +20,6 @@ from marketplace.api import services as api
 from marketplace.api.base import Blueprint, InvalidInput, api_field_names, request_json
 from marketplace.api.fields import next_cursor
 from marketplace.catalog import services as catalog
-from marketplace.catalog.models import ProductStatus
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import csrf, db
 from marketplace.funds import reports
@@ -194,8 +193,6 @@ def get_product(product_id):
 def _product_draft(body, current=None):
     """``body`` (API names) over ``current``, as the catalog.ProductDraft the service takes."""
     changes = {PRODUCT_SERVICE_NAMES[k]: v for k, v in body.items() if k in PRODUCT_SERVICE_NAMES}
-    if "status" in changes:
-        changes["status"] = ProductStatus(changes["status"])
     if "category" in body:
         category = catalog.category_by_slug(body["category"])
         if category is None:
