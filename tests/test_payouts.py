@@ -760,7 +760,7 @@ def test_the_back_office_runs_shows_and_records_payouts(client, db, market):
 
     base = f"/admin/payout-runs/{run.id}/payouts"
     bad = client.submit(f"{base}/{rice_payout.id}/paid", {"bank_reference": "R1", "paid_on": "x"})
-    assert bad.status_code == 400 and "ปปปป-ดด-วว" in bad.get_data(as_text=True)
+    assert bad.status_code == 400 and "วันที่ไม่ถูกต้อง" in bad.get_data(as_text=True)
     future = (levies.today() + timedelta(days=2)).isoformat()
     bad = client.submit(
         f"{base}/{rice_payout.id}/paid", {"bank_reference": "R1", "paid_on": future}

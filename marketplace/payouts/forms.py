@@ -1,51 +1,35 @@
 """Forms of the payout pages: a seller's platform fee, a payout paid or failed."""
 
-from datetime import date
-from decimal import Decimal, InvalidOperation
-
 from flask_babel import lazy_gettext as _l
-from wtforms import StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms import DateField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
 
+from marketplace.fields import ParsedField
 from marketplace.forms import BaseForm
 from marketplace.levies.arithmetic import BASIS_POINTS
+from marketplace.levies.forms import percent_text
 from marketplace.limits import length
+from marketplace.parsing import parse_percent
 from marketplace.payouts.models import Payout
 from marketplace.payouts.services import REASON_LENGTH
 
 
-def percent_to_basis_points(text):
-    """``"2.5"`` (or ``"2.5%"``) → 250; at most two decimals, from 0 to 100."""
-    try:
-        percent = Decimal((text or "").strip().rstrip("%").strip())
-    except InvalidOperation:
-        percent = None
-    if percent is None or not percent.is_finite() or percent.as_tuple().exponent < -2:
-        raise ValueError("not a percent with at most two decimals")
-    basis_points = int(percent * 100)
-    if not 0 <= basis_points <= BASIS_POINTS:
-        raise ValueError("not from 0 to 100")
-    return basis_points
+class PercentField(ParsedField):
+    """A percent typed as ``2.5`` or ``2.5%``; ``data`` is basis points (250)."""
+
+    invalid = _l("Enter a percent from 0 to 100 with at most two decimals, such as 2.5.")
+
+    def parse(self, text):
+        return parse_percent(text)
+
+    def show(self, value):
+        return percent_text(value)
 
 
 class PlatformFeeForm(BaseForm):
     """An admin's platform fee for one seller; empty for the marketplace's own rate."""
 
-    rate = StringField(_l("Platform fee (%)"), validators=[Optional(), Length(max=10)])
-
-    def validate_rate(self, field):
-        if (field.data or "").strip():
-            try:
-                percent_to_basis_points(field.data)
-            except ValueError:
-                raise ValidationError(
-                    _l("Enter a percent from 0 to 100 with at most two decimals, such as 2.5.")
-                ) from None
-
-    def basis_points(self):
-        """The rate chosen, or None for the marketplace's."""
-        text = (self.rate.data or "").strip()
-        return percent_to_basis_points(text) if text else None
+    rate = PercentField(_l("Platform fee (%)"), required=False, minimum=0, maximum=BASIS_POINTS)
 
 
 class PayoutPaidForm(BaseForm):
@@ -55,13 +39,7 @@ class PayoutPaidForm(BaseForm):
         _l("Bank reference"),
         validators=[DataRequired(), Length(max=length(Payout.bank_reference))],
     )
-    paid_on = StringField(_l("Date of the transfer"), validators=[DataRequired(), Length(max=10)])
-
-    def validate_paid_on(self, field):
-        try:
-            self.day = date.fromisoformat((field.data or "").strip())
-        except ValueError:
-            raise ValidationError(_l("Enter a date as YYYY-MM-DD.")) from None
+    paid_on = DateField(_l("Date of the transfer"), validators=[InputRequired()])
 
 
 class PayoutFailedForm(BaseForm):

@@ -238,8 +238,8 @@ def mark_paid(actor, payout, *, bank_reference, paid_on, now=None):
             _l("A bank reference has at most %(count)d characters.", count=REFERENCE_LENGTH),
             field="bank_reference",
         )
-    if not isinstance(paid_on, date) or isinstance(paid_on, datetime):
-        raise DomainError(_l("Enter a date as YYYY-MM-DD."), field="paid_on")
+    if isinstance(paid_on, datetime) or not isinstance(paid_on, date):
+        raise TypeError(f"paid_on is a date, got {type(paid_on).__name__}")
     if paid_on > to_bangkok(now).date():
         raise DomainError(_l("A payout cannot be paid in the future."), field="paid_on")
     _locked_payout(payout)

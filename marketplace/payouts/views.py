@@ -20,34 +20,19 @@ from flask_login import current_user
 from marketplace.accounts.roles import admin_required, seller_member_required
 from marketplace.catalog.services import Page
 from marketplace.dbtypes import utcnow
-from marketplace.errors import DomainError
-from marketplace.extensions import db
 from marketplace.fields import query_days
-from marketplace.forms import ActionForm, flash_errors, page_number, show_error, status_for
+from marketplace.forms import ActionForm, flash_errors, page_number, status_for
 from marketplace.funds import reports
 from marketplace.i18n import current_language, to_bangkok
-from marketplace.levies.forms import percent_text
 from marketplace.money import format_satang
 from marketplace.payments import promptpay
 from marketplace.payouts import fees, services
 from marketplace.payouts.forms import PayoutFailedForm, PayoutPaidForm, PlatformFeeForm
 from marketplace.payouts.models import PayoutStatus
 from marketplace.sellers import services as sellers
+from marketplace.transaction import attempt
 
 bp = Blueprint("payouts", __name__)
-
-
-def _attempt(form, call):
-    """Run the service ``call`` as the unit of work of a POST: commit once, or on a
-    DomainError roll back and show it on ``form``. ``(True, result)`` or ``(False, error)``."""
-    try:
-        result = call()
-        db.session.commit()
-    except DomainError as error:
-        db.session.rollback()
-        show_error(form, error)
-        return False, error
-    return True, result
 
 
 # The platform fee of a seller (admins)
@@ -59,14 +44,14 @@ def platform_fee(seller_id):
     seller = sellers.get(seller_id)
     form = PlatformFeeForm()
     if form.validate_on_submit():
-        saved, _seller = _attempt(
-            form, lambda: fees.set_rate(current_user, seller, form.basis_points())
+        saved, _seller = attempt(
+            lambda: fees.set_rate(current_user, seller, form.rate.data), form.show_error
         )
         if saved:
             flash(_("The platform fee is saved; orders placed from now on pay it."), "success")
             return redirect(url_for("admin.sellers_edit", org_id=seller.id), code=303)
     elif not form.is_submitted() and seller.platform_fee_bps is not None:
-        form.rate.data = percent_text(seller.platform_fee_bps)
+        form.rate.data = seller.platform_fee_bps
     return render_template(
         "payouts/platform_fee.html",
         seller=seller,
@@ -100,7 +85,7 @@ def runs():
 def start_run():
     form = ActionForm()
     if form.validate_on_submit():
-        saved, run = _attempt(form, lambda: services.start_run(current_user))
+        saved, run = attempt(lambda: services.start_run(current_user), form.show_error)
         if saved:
             flash(
                 _(
@@ -131,7 +116,7 @@ def _run_page(run, status=200, forms=None, page=None):
         page = ids.index(next(iter(forms))) // RUN_PAGE_PAYOUTS + 1
     page = max(1, min(page, -(-len(run.payouts) // RUN_PAGE_PAYOUTS) or 1))
     shown = run.payouts[(page - 1) * RUN_PAGE_PAYOUTS : page * RUN_PAGE_PAYOUTS]
-    today = to_bangkok(utcnow()).date().isoformat()
+    today = to_bangkok(utcnow()).date()
     rows = []
     for payout in shown:
         paid_form, failed_form = forms.get(payout.id, (None, None))
@@ -209,11 +194,14 @@ def payout_paid(run_id, payout_id):
     payout = services.get_payout(payout_id, run_id=run_id)
     form = PayoutPaidForm()
     if form.validate_on_submit():
-        saved, outcome = _attempt(
-            form,
+        saved, outcome = attempt(
             lambda: services.mark_paid(
-                current_user, payout, bank_reference=form.bank_reference.data, paid_on=form.day
+                current_user,
+                payout,
+                bank_reference=form.bank_reference.data,
+                paid_on=form.paid_on.data,
             ),
+            form.show_error,
         )
         if saved:
             flash(
@@ -235,8 +223,9 @@ def payout_failed(run_id, payout_id):
     payout = services.get_payout(payout_id, run_id=run_id)
     form = PayoutFailedForm()
     if form.validate_on_submit():
-        saved, outcome = _attempt(
-            form, lambda: services.mark_failed(current_user, payout, reason=form.reason.data)
+        saved, outcome = attempt(
+            lambda: services.mark_failed(current_user, payout, reason=form.reason.data),
+            form.show_error,
         )
         if saved:
             flash(_("Recorded as failed; the amount is available to the seller again."), "success")
