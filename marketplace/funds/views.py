@@ -1,8 +1,9 @@
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
 from marketplace.accounts.roles import can_manage_fund, treasurer_required
+from marketplace.downloads import csv_download
 from marketplace.fields import query_days
 from marketplace.forms import page_number, status_for
 from marketplace.funds import reports, services
@@ -84,11 +85,7 @@ def levy_report_csv(fund_id):
     report = reports.levy_report(fund_id, start, end, current_language())
     body = reports.report_csv(report, fund.name, csv_headings())
     filename = f"levies-fund{fund_id}-{start.isoformat()}-{end.isoformat()}.csv"
-    return Response(
-        body.encode("utf-8"),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_download(body, filename)
 
 
 def csv_headings():

@@ -5,7 +5,6 @@ from dataclasses import dataclass
 
 from flask import (
     Blueprint,
-    Response,
     current_app,
     flash,
     redirect,
@@ -20,6 +19,7 @@ from flask_login import current_user
 from marketplace.accounts.roles import admin_required, seller_member_required
 from marketplace.catalog.services import Page
 from marketplace.dbtypes import utcnow
+from marketplace.downloads import csv_download
 from marketplace.fields import query_days
 from marketplace.forms import ActionForm, flash_errors, page_number, status_for
 from marketplace.funds import reports
@@ -181,11 +181,7 @@ def transfers_csv(run_id):
             "reference": _("Reference"),
         },
     )
-    return Response(
-        body.encode("utf-8"),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="payout-run-{found.id}.csv"'},
-    )
+    return csv_download(body, f"payout-run-{found.id}.csv")
 
 
 @bp.post("/admin/payout-runs/<int:run_id>/payouts/<int:payout_id>/paid")
@@ -286,11 +282,7 @@ def statement_csv(seller_id):
         current_language(),
     )
     filename = f"statement-seller{seller.id}-{found.start.isoformat()}-{found.end.isoformat()}.csv"
-    return Response(
-        body.encode("utf-8"),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return csv_download(body, filename)
 
 
 def csv_headings():
