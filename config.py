@@ -166,6 +166,8 @@ class Config:
         self.ORDER_PAYMENT_TIMEOUT_HOURS = _int(env, "ORDER_PAYMENT_TIMEOUT_HOURS", 24)
         #: How often the beat looks for unpaid orders past their deadline, in seconds.
         self.ORDER_EXPIRY_SWEEP_INTERVAL = _int(env, "ORDER_EXPIRY_SWEEP_INTERVAL", 300)
+        #: How often the beat closes group orders whose closing time has passed, in seconds.
+        self.GROUP_ORDER_CLOSE_SWEEP_INTERVAL = _int(env, "GROUP_ORDER_CLOSE_SWEEP_INTERVAL", 60)
         #: A shipped parcel the buyer has not confirmed counts as delivered after this many days.
         self.SHIPMENT_AUTO_DELIVER_DAYS = _int(env, "SHIPMENT_AUTO_DELIVER_DAYS", 14)
         #: The marketplace's fee on goods sold, in basis points (1% = 100), unless an admin

@@ -130,6 +130,7 @@ def register_blueprints(app):
     from marketplace.catalog.views import bp as catalog_bp
     from marketplace.funds.views import bp as funds_bp
     from marketplace.geo.views import bp as geo_bp
+    from marketplace.grouporders.views import bp as grouporders_bp
     from marketplace.levies.views import bp as levies_bp
     from marketplace.main.views import bp as main_bp
     from marketplace.orders.views import bp as orders_bp
@@ -153,8 +154,10 @@ def register_blueprints(app):
         admin_bp,
         audit_bp,
         payouts_bp,
+        grouporders_bp,
     ):
         app.register_blueprint(blueprint)
+    import marketplace.grouporders.api  # noqa: F401  (its routes join /api/v1)
     import marketplace.payouts.api  # noqa: F401  (its routes join /api/v1)
 
     register_api(app, api_bp)

@@ -7,8 +7,9 @@ from wtforms import SelectField, StringField
 from wtforms.validators import StopValidation
 
 from marketplace.errors import DomainError
+from marketplace.i18n import BANGKOK, to_bangkok
 from marketplace.money import MoneyError, baht_text, format_satang, parse_baht
-from marketplace.parsing import parse_day, parse_id, parse_whole_number
+from marketplace.parsing import parse_day, parse_id, parse_local_time, parse_whole_number
 
 
 def query_days(args, *names):
@@ -121,6 +122,23 @@ class WholeNumberField(ParsedField):
 
     def parse(self, text):
         return parse_whole_number(text)
+
+
+class BangkokTimeField(ParsedField):
+    """A date and time in Bangkok (``<input type="datetime-local">``); ``data`` is an aware
+    datetime."""
+
+    invalid = _l("Enter a date and a time.")
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        kwargs.setdefault("render_kw", {}).setdefault("type", "datetime-local")
+        super().__init__(label, validators, **kwargs)
+
+    def parse(self, text):
+        return parse_local_time(text, BANGKOK)
+
+    def show(self, value):
+        return to_bangkok(value).strftime("%Y-%m-%dT%H:%M")
 
 
 class IdSelectField(SelectField):

@@ -7,6 +7,13 @@ from marketplace.cart.models import CartItem
 from marketplace.catalog.models import Category, Product, ProductImage
 from marketplace.funds.models import Fund, FundTreasurer
 from marketplace.geo.models import District, PostalCode, Province, Region, Subdistrict
+from marketplace.grouporders.models import (
+    GroupOrder,
+    GroupOrderProduct,
+    Pledge,
+    PledgeItem,
+    PledgeLevy,
+)
 from marketplace.ledger.models import (
     Account,
     FundLevyDay,
@@ -54,6 +61,11 @@ __all__ = [
     "District",
     "Fund",
     "FundTreasurer",
+    "GroupOrder",
+    "GroupOrderProduct",
+    "Pledge",
+    "PledgeItem",
+    "PledgeLevy",
     "OutboxMessage",
     "PostalCode",
     "Province",

@@ -8,7 +8,7 @@ do: they take satang, dates, enums and ids. Each function returns the typed valu
 """
 
 import re
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from marketplace.guards import MAX_ID
@@ -16,6 +16,7 @@ from marketplace.guards import MAX_ID
 #: Longer text than this is no number anyone means (and is not worth reading).
 MAX_NUMBER_TEXT = 40
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_LOCAL_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(:[0-9]{2})?")
 
 
 def parse_day(text):
@@ -24,6 +25,14 @@ def parse_day(text):
     if not _DAY.fullmatch(cleaned):
         raise ValueError("not a YYYY-MM-DD date")
     return date.fromisoformat(cleaned)
+
+
+def parse_local_time(text, zone):
+    """``2026-12-05T18:00`` (a datetime-local input) → that moment in ``zone`` (aware)."""
+    cleaned = (text or "").strip()
+    if not _LOCAL_TIME.fullmatch(cleaned):
+        raise ValueError("not a YYYY-MM-DDTHH:MM time")
+    return datetime.fromisoformat(cleaned.replace(" ", "T")).replace(tzinfo=zone)
 
 
 def parse_decimal(text, *, places):

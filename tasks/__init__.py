@@ -31,6 +31,7 @@ TASK_MODULES = (
     "tasks.levy",
     "tasks.payments",
     "tasks.payouts",
+    "tasks.grouporders",
     "tasks.bench",
 )
 
@@ -78,6 +79,11 @@ def _beat_schedule(config):
             "task": "tasks.orders.auto_deliver",
             "schedule": 3600.0,
             "options": {"expires": 3600.0},
+        },
+        "grouporders-close-due": {
+            "task": "tasks.grouporders.close_due",
+            "schedule": float(config["GROUP_ORDER_CLOSE_SWEEP_INTERVAL"]),
+            "options": {"expires": float(config["GROUP_ORDER_CLOSE_SWEEP_INTERVAL"])},
         },
         "payouts-release-due": {
             "task": "tasks.payouts.release_due",

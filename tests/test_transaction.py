@@ -9,7 +9,7 @@ refunds, a remittance, a picture, API tokens and links waiting in mails.
 import logging
 import re
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -17,6 +17,7 @@ from sqlalchemy import event, select
 
 from marketplace import transaction
 from marketplace.catalog.models import ProductImage
+from marketplace.dbtypes import utcnow
 from marketplace.errors import DomainError
 from marketplace.extensions import db as _db
 from marketplace.orders.models import Order, OrderStatus, Refund, RefundStatus
@@ -329,8 +330,53 @@ def world(stripe_app, db, mails):  # noqa: F811
     )
     assert run.status_code == 201, run.get_json()
     ids["run"] = run.get_json()["id"]
+    ids.update(_group_orders(anonymous, tokens, member.seller_id, treasurer.fund_id, rice.id))
     db.session.rollback()
     return SimpleNamespace(app=app, clients=clients, ids=ids, tokens=tokens)
+
+
+def _group_orders(client, tokens, seller_id, fund_id, product_id):
+    """A group order open with a pledge, and one closed (its shares fixed)."""
+    organiser = {"Authorization": f"Bearer {tokens['treasurer']}"}
+    member = {"Authorization": f"Bearer {tokens['buyer']}"}
+    made = {}
+    for name in ("group", "closed_group"):
+        opened = client.post(
+            "/api/v1/group-orders",
+            headers=organiser,
+            json={
+                "seller_id": seller_id,
+                "title": name,
+                "closes_at": (utcnow() + timedelta(days=1)).isoformat(),
+                "product_ids": [product_id],
+                "shipping": GROUP_SHIPPING,
+                "fund_id": fund_id,
+            },
+        )
+        assert opened.status_code == 201, opened.get_json()
+        group = opened.get_json()
+        pledged = client.put(
+            f"/api/v1/group-orders/{group['id']}/pledge",
+            headers=member,
+            json={
+                "join_code": group["join_code"],
+                "items": [{"product_id": product_id, "quantity": 2}],
+            },
+        )
+        assert pledged.status_code == 200, pledged.get_json()
+        made[name], made[f"{name}_code"] = group["id"], group["join_code"]
+    closed = client.post(f"/api/v1/group-orders/{made['closed_group']}/close", headers=organiser)
+    assert closed.status_code == 201, closed.get_json()
+    return made
+
+
+GROUP_SHIPPING = {
+    "name": "สมศรี",
+    "phone": "0812345678",
+    "address_line": "1 หมู่ 2",
+    "subdistrict_code": "830107",
+    "postal_code": "83130",
+}
 
 
 def _get_routes(world):
@@ -421,6 +467,17 @@ def _get_routes(world):
         ("api.seller_balance", "member", f"/api/v1/sellers/{seller}/balance"),
         ("api.get_payout_run", "admin", f"/api/v1/payout-runs/{i['run']}"),
         ("api.seller_statement", "member", f"/api/v1/sellers/{seller}/statement?{period}"),
+        ("grouporders.index", "buyer", "/group-orders"),
+        ("grouporders.new", "treasurer", f"/group-orders/new?seller_id={seller}"),
+        ("grouporders.show", "treasurer", f"/group-orders/{i['group']}"),
+        ("grouporders.show", "treasurer", f"/group-orders/{i['closed_group']}"),
+        ("grouporders.join", "buyer", f"/g/{i['group_code']}"),
+        ("grouporders.join", "anonymous", f"/g/{i['group_code']}"),
+        ("grouporders.join", "buyer", f"/g/{i['closed_group_code']}"),
+        ("grouporders.sheet", "treasurer", f"/group-orders/{i['closed_group']}/sheet"),
+        ("grouporders.sheet_csv", "treasurer", f"/group-orders/{i['closed_group']}/sheet.csv"),
+        ("api.get_group_order", "buyer", f"/api/v1/group-orders/{i['group']}"),
+        ("api.get_group_order", "treasurer", f"/api/v1/group-orders/{i['closed_group']}"),
     ]
 
 

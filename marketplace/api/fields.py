@@ -16,6 +16,7 @@ from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
 from marshmallow import Schema, ValidationError, fields, post_load, validate
 
+from marketplace.i18n import BANGKOK
 from marketplace.limits import MAX_ID
 
 REQUIRED = _l("This field is required.")
@@ -157,6 +158,25 @@ class Day(_Messages, fields.Date):
 
     def _deserialize(self, value, attr, data, **kwargs):
         if not isinstance(value, str) or "\x00" in value or not _encodable(value):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Moment(_Messages, fields.AwareDateTime):
+    """A moment in ISO 8601 (``2026-12-05T18:00:00+07:00``); without an offset it is
+    Bangkok time."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("metadata", {}).setdefault(
+            "description", "ISO 8601; a time without an offset is Bangkok time (+07:00)."
+        )
+        super().__init__(format="iso", default_timezone=BANGKOK, **kwargs)
+
+    def messages(self):
+        return {"invalid": _l("Enter a date and time as 2026-12-05T18:00:00+07:00.")}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, str) or len(value) > 40 or not _encodable(value):
             raise self.make_error("invalid")
         return super()._deserialize(value, attr, data, **kwargs)
 

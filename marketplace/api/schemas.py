@@ -18,6 +18,7 @@ from marketplace.api.fields import (
     HeaderText,
     Id,
     ListOf,
+    Moment,
     Object,
     Out,
     Pattern,
@@ -28,6 +29,8 @@ from marketplace.api.fields import (
 )
 from marketplace.catalog.models import Category, Product, ProductStatus
 from marketplace.geo.models import Province, Region
+from marketplace.grouporders.models import GroupOrder, GroupOrderStatus
+from marketplace.grouporders.services import MAX_PRODUCTS as MAX_GROUP_PRODUCTS
 from marketplace.i18n import LANGUAGES
 from marketplace.levies.models import Beneficiary, LevyKind
 from marketplace.limits import (
@@ -499,3 +502,102 @@ class SellerStatement(Out):
     end = fields.Date(data_key="to")
     lines = fields.List(fields.Nested(StatementLine))
     totals = fields.Nested(StatementTotals)
+
+
+# Group orders
+
+
+class NewGroupOrder(Body):
+    seller_id = Id(required=True)
+    title = Text(length(GroupOrder.title), min_length=1, required=True)
+    closes_at = Moment(required=True)
+    product_ids = ListOf(Id(), min_items=1, max_items=MAX_GROUP_PRODUCTS, required=True)
+    shipping = Object(ShippingAddress, required=True)
+    method = Choice(DeliveryMethod, metadata={"description": "delivery (default) or pickup"})
+    fund_id = Id(metadata={"description": "Order on behalf of this fund (you are its treasurer)"})
+    note = Text(1000)
+    payment_method = Choice(PAYMENT_METHODS, metadata={"description": "transfer by default"})
+
+
+class PledgeLine(Body):
+    product_id = Id(required=True)
+    quantity = WholeNumber(minimum=0, maximum=MAX_LINE_QUANTITY, required=True)
+
+
+class PledgeIn(Body):
+    join_code = Text(32, min_length=1, required=True)
+    items = ListOf(Object(PledgeLine), max_items=MAX_GROUP_PRODUCTS, required=True)
+
+
+class PledgeItemOut(Out):
+    product_id = fields.Integer()
+    quantity = fields.Integer()
+
+
+class PledgeLevyOut(Out):
+    fund_id = fields.Integer()
+    fund_name = fields.String()
+    amount_satang = Satang()
+
+
+class PledgeOut(Out):
+    """A member's pledge and share: goods, their part of the shipping, the levy in it (by
+    fund), and the total they owe the organiser. Estimates while the group order is open;
+    fixed, and adding up to the order to the satang, once it is closed."""
+
+    id = fields.Integer()
+    name = fields.String()
+    mine = fields.Boolean()
+    items = fields.List(fields.Nested(PledgeItemOut))
+    goods_satang = Satang()
+    shipping_share_satang = Satang()
+    levy_satang = Satang()
+    levies = fields.List(fields.Nested(PledgeLevyOut))
+    total_satang = Satang()
+    settled = fields.Boolean()
+
+
+class NextTierOut(Out):
+    min_quantity = fields.Integer()
+    price_satang = Satang()
+    units_short = fields.Integer()
+
+
+class GroupProductOut(Out):
+    product_id = fields.Integer()
+    name = fields.String()
+    unit = fields.String()
+    units = fields.Integer()
+    unit_price_satang = Satang()
+    next_tier = fields.Nested(NextTierOut, allow_none=True)
+
+
+class GroupTotalsOut(Out):
+    units = fields.Dict(keys=fields.String(), values=fields.Integer())
+    members = fields.Integer()
+    goods_satang = Satang()
+    shipping_satang = Satang()
+    levy_satang = Satang()
+    total_satang = Satang()
+
+
+class GroupOrderOut(Out):
+    """A group order. The organiser (and admins) see every pledge; a member sees their own
+    and the totals. ``join_code`` and ``join_url`` are shown to the organiser."""
+
+    id = fields.Integer()
+    status = EnumText(GroupOrderStatus)
+    title = fields.String()
+    seller_id = fields.Integer()
+    fund_id = fields.Integer(allow_none=True)
+    closes_at = fields.DateTime()
+    method = EnumText(DeliveryMethod)
+    note = fields.String()
+    join_code = fields.String(metadata={"sometimes": True})
+    join_url = fields.String(metadata={"sometimes": True})
+    order_id = fields.Integer(allow_none=True)
+    order_number = fields.String(allow_none=True)
+    final = fields.Boolean(metadata={"description": "false while the shares are estimates"})
+    products = fields.List(fields.Nested(GroupProductOut))
+    pledges = fields.List(fields.Nested(PledgeOut))
+    totals = fields.Nested(GroupTotalsOut)

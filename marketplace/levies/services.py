@@ -392,11 +392,12 @@ def buyer_fund_of(buyer):
     return fund if fund is not None and fund.verified else None
 
 
-def snapshot_order(order, buyer, now=None):
+def snapshot_order(order, buyer, now=None, buyer_fund=None):
     """Fix each item's levy lines as the rules stand on the day the order is placed (added
     to the session; the caller flushes them with the rest of the order).
 
     The rules of all the order's sellers are read in one query, whatever the number of items.
+    ``buyer_fund`` stands for the buyer's own fund when given (a group order's fund).
     """
     on_day = today(now or order.placed_at)
     products = {
@@ -405,7 +406,8 @@ def snapshot_order(order, buyer, now=None):
     }
     rules = badges_for(list(products.values()), now=now or order.placed_at)
     for_buyer = any(r.beneficiary == Beneficiary.BUYER_FUND for rs in rules.values() for r in rs)
-    buyer_fund = buyer_fund_of(buyer) if for_buyer else None  # read only when a rule needs it
+    if buyer_fund is None and for_buyer:
+        buyer_fund = buyer_fund_of(buyer)  # read only when a rule needs it
     for item in order.items:
         product = products[item.product_id]
         for line in levies_for(

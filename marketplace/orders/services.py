@@ -136,11 +136,15 @@ def release_stock(order):
         )
 
 
-def place_order(buyer, items, *, address, methods=None, payment_method="transfer", now=None):
+def place_order(
+    buyer, items, *, address, methods=None, payment_method="transfer", now=None, levy_fund=None
+):
     """Place an order for ``items`` (``[(product_id, quantity)]``) and take the stock.
 
     ``methods`` maps a seller id to a DeliveryMethod (delivery by default). The order is split
-    into one shipment per seller, each with its own shipping fee.
+    into one shipment per seller, each with its own shipping fee. ``levy_fund`` is the fund
+    that levies for "the buyer's own fund" feed (a group order's fund); by default the
+    buyer's own.
     """
     now = now or utcnow()
     provider = providers.get(payment_method)
@@ -203,7 +207,7 @@ def place_order(buyer, items, *, address, methods=None, payment_method="transfer
             )
     db.session.flush()
     order.number = f"TC-{order.id:06d}"
-    levies.snapshot_order(order, buyer, now=now)
+    levies.snapshot_order(order, buyer, now=now, buyer_fund=levy_fund)
     fees.snapshot_order(order)
     provider.start(order)
     db.session.flush()  # the number, the levies and the payment together
