@@ -632,3 +632,24 @@ def test_the_pages_open_join_pledge_close_and_print_the_sheet(app, client, db, m
     stranger.login("bob@example.com")
     assert stranger.get(f"/group-orders/{group.id}/sheet").status_code == 404
     assert stranger.submit(f"/group-orders/{group.id}/close", {}).status_code == 404
+
+
+def test_registering_from_a_join_link_comes_back_to_it(client, db, market, caplog):
+    from tests.test_accounts import mailed_link, registration
+
+    caplog.set_level(logging.INFO, logger="marketplace.mail")
+    organiser = token_for(client, "organiser@example.com")
+    group = open_group(client, market, organiser)
+    join = f"/g/{group['join_code']}"
+    page = client.get(join).get_data(as_text=True)
+    assert f"/register?next=/g/{group['join_code']}" in page
+    sent = client.submit(f"/register?next={join}", registration(email="newmember@example.com"))
+    assert sent.status_code == 302
+    link = mailed_link(caplog, "newmember@example.com", "/register/confirm/")
+    done = client.submit(link, {"password": PASSWORD})
+    assert done.status_code == 302 and done.headers["Location"] == join
+    # A next that leaves the site is not kept
+    other = client.application.test_client()
+    other.submit("/register?next=//evil.example/x", registration(email="elsewhere@example.com"))
+    link = mailed_link(caplog, "elsewhere@example.com", "/register/confirm/")
+    assert other.submit(link, {"password": PASSWORD}).headers["Location"] == "/"

@@ -102,5 +102,8 @@ class PendingRegistration(db.Model):
     name: Mapped[str] = mapped_column(String(120))
     language: Mapped[str] = mapped_column(String(2))
     password_hash: Mapped[str] = mapped_column(String(255))
+    #: Where the new user goes once the account exists (a path on this site, such as the
+    #: group order whose join link they registered from); empty for the home page.
+    next_path: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -114,14 +114,15 @@ def _always(_email):
     return True
 
 
-def start_registration(email, password, name, language="th", *, allow_mail=_always):
+def start_registration(email, password, name, language="th", *, allow_mail=_always, next_path=""):
     """Check the details and mail a link that creates the account; return the address.
 
     Nothing but a pending registration is stored until the link is followed, and whether
     the address already has an account is told only to its owner, by mail: the caller gets
     the same answer, after the same work (the password is hashed either way).
     ``allow_mail(email)`` says whether one more mail may go to the address now; when it
-    may not, nothing is sent or stored and the answer is still the same.
+    may not, nothing is sent or stored and the answer is still the same. ``next_path`` (a
+    path on this site, checked by the caller) is where the link's page leads afterwards.
     """
     email, name = _check_registration(email, password, name, language)
     password_hash = passwords.hash_password(password)
@@ -138,6 +139,7 @@ def start_registration(email, password, name, language="th", *, allow_mail=_alwa
         name=name,
         language=language,
         password_hash=password_hash,
+        next_path=next_path[:200],
         created_at=now,
         expires_at=now + timedelta(hours=current_app.config["REGISTRATION_LINK_HOURS"]),
     )

@@ -29,7 +29,7 @@ from marketplace.forms import ActionForm, status_for
 from marketplace.funds import services as fund_services
 from marketplace.i18n import current_language
 from marketplace.transaction import attempt, unit_of_work
-from marketplace.urls import next_url
+from marketplace.urls import is_safe_next, next_url
 from marketplace.validation import normalise_email
 
 bp = Blueprint("accounts", __name__)
@@ -52,6 +52,12 @@ def _sign_in_instead(user):
     return _sign_in(user)
 
 
+def _safe_next():
+    """The ``next`` of the query string when it is a path on this site, else ""."""
+    target = request.args.get("next", "")
+    return target if is_safe_next(target) and len(target) <= 200 else ""
+
+
 @bp.route("/register", methods=["GET", "POST"])
 def register():
     if current_user.is_authenticated:
@@ -67,6 +73,7 @@ def register():
                 form.name.data,
                 form.language.data,
                 allow_mail=throttle.allow_mail,
+                next_path=_safe_next(),
             ),
             form.show_error,
         )
@@ -102,13 +109,14 @@ def confirm_registration(token):
     form = ConfirmRegistrationForm()
     if form.validate_on_submit():
         # One unit of work: the account, the sign-in and the guest's cart commit together.
+        next_path = details.next_path
         saved, user = attempt(
             lambda: _sign_in_instead(services.complete_registration(token, form.password.data)),
             form.show_error,
         )
         if saved:
             flash(_("Welcome, %(name)s. Your account is ready.", name=user.name), "success")
-            return redirect(url_for("main.home"))
+            return redirect(next_path if is_safe_next(next_path) else url_for("main.home"))
     return (
         render_template("accounts/confirm_registration.html", details=details, form=form),
         status_for(),

@@ -10,7 +10,7 @@ import io
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select
@@ -32,6 +32,7 @@ from marketplace.grouporders.models import (
     PledgeItem,
     PledgeLevy,
 )
+from marketplace.i18n import BANGKOK, to_bangkok
 from marketplace.levies import services as levies
 from marketplace.limits import MAX_LINE_QUANTITY
 from marketplace.money import baht_text
@@ -91,6 +92,12 @@ class GroupOrderTerms:
     fund_id: int | None = None
     note: str = ""
     payment_method: str = "transfer"
+
+
+def default_closing_time(now=None):
+    """What the form suggests: three days on, at 18:00 in Bangkok."""
+    day = to_bangkok(now or utcnow()).date() + timedelta(days=3)
+    return datetime.combine(day, time(18, 0), tzinfo=BANGKOK)
 
 
 def new_join_code():
@@ -305,7 +312,7 @@ def pledge(user, group, items, *, now=None):
             db.session.flush()
         return None
     if current is None:
-        current = Pledge(user=user, created_at=now, changed_at=now, items=[])
+        current = Pledge(user_id=user.id, created_at=now, changed_at=now, items=[])
         group.pledges.append(current)
     before = {item.product_id: item.quantity for item in current.items}
     if before != wanted:
@@ -367,6 +374,8 @@ class Summary:
     shares: list
     shipping_satang: int
     final: bool
+    #: Why shipping could not be estimated (the seller's shipping changed), if so.
+    shipping_problem: object = None
 
     @property
     def goods_satang(self):
@@ -433,9 +442,14 @@ def _estimate(group, now):
     by_product = {p.product.id: p for p in progress}
     pledges = sorted(group.pledges, key=lambda p: p.id or 0)
     weight = sum(p.units * p.product.weight_grams for p in progress)
-    shipping_satang = (
-        shipping.quote(group.seller, weight, group.ship_postal_code, group.method) if pledges else 0
-    )
+    shipping_satang, shipping_problem = 0, None
+    if pledges:
+        try:
+            shipping_satang = shipping.quote(
+                group.seller, weight, group.ship_postal_code, group.method
+            )
+        except DomainError as error:  # the seller changed its shipping since
+            shipping_problem = error.message
     rules = levies.badges_for([p.product for p in progress], now=now)
     fund = levy_fund(group) if any(rules.values()) else None
     levy_lines = {}
@@ -460,7 +474,9 @@ def _estimate(group, now):
         shipping_satang=shipping_satang,
         levy_lines=levy_lines,
     )
-    return Summary(group, progress, result, shipping_satang, final=False)
+    return Summary(
+        group, progress, result, shipping_satang, final=False, shipping_problem=shipping_problem
+    )
 
 
 def _apportion(pledges, *, prices, weights, shipping_satang, levy_lines):
@@ -526,9 +542,13 @@ class Shortfall:
         return self.pledged - self.available
 
 
-def shortfalls(group):
-    """The products pledged beyond their stock (or no longer on sale), as stock stands now."""
+def shortfalls(group, *, fresh=False):
+    """The products pledged beyond their stock (or no longer on sale), as stock stands now
+    (``fresh``: read again from the database, for a decision)."""
     units = _units(group)
+    if fresh:
+        for offer in group.offers:
+            db.session.refresh(offer.product, ["stock", "status"])
     result = []
     for offer in group.offers:
         pledged = units.get(offer.product_id, 0)
@@ -555,7 +575,7 @@ def close(actor, group, *, now=None, system=False):
         raise Conflict(_l("This group order was cancelled."))
     if not group.pledges:
         raise NothingPledged(_l("Nobody has pledged anything yet; there is nothing to order."))
-    short = shortfalls(group)
+    short = shortfalls(group, fresh=True)
     if short:
         raise StockShort(
             _l("The seller does not have enough stock for every pledge; trim the pledges first."),
@@ -626,7 +646,7 @@ def trim(actor, group, *, now=None):
         raise Conflict(_l("Only an open group order can be trimmed."))
     trimmed = []
     latest_first = sorted(group.pledges, key=lambda p: (p.changed_at, p.id), reverse=True)
-    for short in shortfalls(group):
+    for short in shortfalls(group, fresh=True):
         left = short.short
         for pledge_ in latest_first:
             if left == 0:

@@ -70,6 +70,7 @@ def new():
     if not form.is_submitted():
         form.prefill_from(current_user)
         form.product_ids.data = [p.id for p in products]
+        form.closes_at.data = services.default_closing_time()
     form.load_address_choices()
     if form.validate_on_submit() and form.address_matches_chain():
         terms = services.GroupOrderTerms(
