@@ -223,6 +223,11 @@ def for_member(group_id, join_code):
     return group
 
 
+def for_order(order_id):
+    """The group order that placed order ``order_id``, or None."""
+    return db.session.scalar(select(GroupOrder).where(GroupOrder.order_id == order_id))
+
+
 def pledge_of(group, user):
     return next((p for p in group.pledges if p.user_id == user.id), None)
 

@@ -7,6 +7,7 @@ from marketplace.accounts.roles import seller_member_required
 from marketplace.cart import services as cart_services
 from marketplace.errors import DomainError
 from marketplace.forms import ActionForm, flash_errors
+from marketplace.grouporders import services as grouporders
 from marketplace.levies import services as levies
 from marketplace.orders import services
 from marketplace.orders.forms import CancelForm, CheckoutForm, ReferenceForm, ShipForm
@@ -118,6 +119,7 @@ def _order_page(order, reference_form=None, status=200):
         reference_form=reference_form or ReferenceForm(formdata=None),
         status_labels=ORDER_STATUS_LABELS,
         shipment_labels=SHIPMENT_STATUS_LABELS,
+        group_order=grouporders.for_order(order.id),
     ), status
 
 
