@@ -632,10 +632,3 @@ def visible_product(product_id, viewer=None):
         raise NotFound(_l("No such product."))
     return product
 
-
-def unit_price(product, quantity):  # TEMPORARY until the price tiers land
-    return product.price_satang
-
-
-def next_tier(product, quantity):  # TEMPORARY until the price tiers land
-    return None

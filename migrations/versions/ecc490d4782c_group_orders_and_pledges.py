@@ -1,7 +1,7 @@
 """group orders and pledges; where a registration leads once confirmed
 
 Revision ID: ecc490d4782c
-Revises: 7b86f5a20169
+Revises: a7c3e1f09b21
 Create Date: 2026-11-27 02:09:56.954464
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'ecc490d4782c'
-down_revision = '7b86f5a20169'
+down_revision = 'a7c3e1f09b21'
 branch_labels = None
 depends_on = None
 
