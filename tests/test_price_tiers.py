@@ -408,6 +408,28 @@ def test_lowering_the_price_below_a_tier_is_refused_on_the_tier(member_client, d
     assert rice.price_satang == 35000
 
 
+def test_a_refusal_by_the_service_lands_on_the_rows_the_tiers_came_from(
+    member_client, db, shop, monkeypatch
+):
+    """Should the service refuse what the form let through, its positions (blank rows
+    left out) still find their rows."""
+    from marketplace.catalog import forms
+
+    monkeypatch.setattr(forms, "price_tier_problems", lambda price, tiers: [])
+    seller_id = shop["member"].seller_id
+
+    response = member_client.submit(
+        f"/sellers/{seller_id}/products/new",
+        product_fields(db, [("", ""), ("50", "300"), ("", ""), ("50", "290")]),
+    )
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "เริ่มจาก 50 หน่วยอยู่แล้ว" in field_errors(page, "price_tiers-3-min_quantity")[0]
+    assert field_errors(page, "price_tiers-1-min_quantity") == []
+    assert product_count(db) == 1
+
+
 def product_count(db):
     db.session.rollback()
     return db.session.scalar(select(func.count()).select_from(Product))
