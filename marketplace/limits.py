@@ -12,6 +12,7 @@ __all__ = [
     "MAX_LINE_QUANTITY",
     "MAX_ORDER_LINES",
     "MAX_PRICE_SATANG",
+    "MAX_PRICE_TIERS",
     "MAX_REFUND_LINES",
     "MAX_STOCK",
     "MAX_WEIGHT_GRAMS",
@@ -26,6 +27,8 @@ MAX_WEIGHT_GRAMS = 1_000_000  # 1 tonne a unit
 #: Units of one product in one order (and in one cart line).
 MAX_LINE_QUANTITY = 999
 MAX_ORDER_LINES = 100
+#: Quantity price tiers of one product (the product form shows as many rows).
+MAX_PRICE_TIERS = 4
 MAX_REFUND_LINES = 200
 #: A product description (a TEXT column: the length is ours, not the database's).
 DESCRIPTION_LENGTH = 10_000

@@ -152,6 +152,14 @@ def test_members_pledge_and_closing_places_one_order_with_shares_that_add_up(
     app, client, db, market, caplog
 ):
     caplog.set_level(logging.INFO, logger="marketplace.mail")
+    # The rice group gives ฿320 a bag from 20 bags in one order
+    tiers = client.patch(
+        f"/api/v1/products/{market['rice'].id}",
+        json={"price_tiers": [{"min_quantity": 20, "price_satang": 32000}]},
+        headers=token_for(client, "rice@example.com"),
+    )
+    assert tiers.status_code == 200, tiers.json
+    assert tiers.json["price_tiers"] == [{"min_quantity": 20, "price_satang": 32000}]
     organiser = token_for(client, "organiser@example.com")
     group = open_group(client, market, organiser)
     assert group["status"] == "open" and group["join_url"].endswith(f"/g/{group['join_code']}")
@@ -164,8 +172,16 @@ def test_members_pledge_and_closing_places_one_order_with_shares_that_add_up(
         ]
         response = pledge(client, group, token_for(client, user.email), items)
         assert response.status_code == 200, response.json
-        mine = [p for p in response.json["pledges"]]
+        mine = response.json["pledges"]
         assert len(mine) == 1 and mine[0]["mine"]  # a member sees their own pledge only
+        if user.email == "member5@example.com":  # 11 bags so far: 9 more reach ฿320
+            (rice_progress,) = [p for p in response.json["products"] if p["product_id"] == rice]
+            assert rice_progress["unit_price_satang"] == 35000
+            assert rice_progress["next_tier"] == {
+                "min_quantity": 20,
+                "price_satang": 32000,
+                "units_short": 9,
+            }
 
     closed = client.post(f"/api/v1/group-orders/{group['id']}/close", headers=organiser)
     assert closed.status_code == 201, closed.json
@@ -176,12 +192,14 @@ def test_members_pledge_and_closing_places_one_order_with_shares_that_add_up(
     order = db.session.get(Order, closed.json["order_id"])
     quantities = {item.product_id: item.quantity for item in order.items}
     assert quantities == {rice: 21, seedling: 13}
+    prices = {item.product_id: item.unit_price_satang for item in order.items}
+    assert prices == {rice: 32000, seedling: 12000}  # the tier the group reached
     answer = closed.json
     assert answer["status"] == "closed" and answer["final"] is True
     pledges = answer["pledges"]
     assert len(pledges) == 10
     assert (
-        sum(p["goods_satang"] for p in pledges) == order.subtotal_satang == 21 * 35000 + 13 * 12000
+        sum(p["goods_satang"] for p in pledges) == order.subtotal_satang == 21 * 32000 + 13 * 12000
     )
     assert sum(p["shipping_share_satang"] for p in pledges) == order.shipping_satang > 0
     levy_lines = [line for item in order.items for line in item.levies]
@@ -208,7 +226,7 @@ def test_members_pledge_and_closing_places_one_order_with_shares_that_add_up(
         if p["items"]
         == [{"product_id": rice, "quantity": 3}, {"product_id": seedling, "quantity": 1}]
     )
-    assert first["goods_satang"] == 3 * 35000 + 12000
+    assert first["goods_satang"] == 3 * 32000 + 12000  # every pledge at the tier price
     assert first["total_satang"] == first["goods_satang"] + first["shipping_share_satang"]
 
     # After closing nobody can pledge

@@ -38,6 +38,7 @@ from marketplace.limits import (
     MAX_LINE_QUANTITY,
     MAX_ORDER_LINES,
     MAX_PRICE_SATANG,
+    MAX_PRICE_TIERS,
     MAX_REFUND_LINES,
     MAX_STOCK,
     MAX_WEIGHT_GRAMS,
@@ -138,6 +139,22 @@ class SellerBrief(Out):
     province_code = fields.String()
 
 
+class PriceTierOut(Out):
+    """A quantity price: from ``min_quantity`` units of the product in one order (lines of
+    it summed), every unit costs ``price_satang``."""
+
+    min_quantity = fields.Integer(validate=validate.Range(min=2, max=MAX_LINE_QUANTITY))
+    price_satang = Satang()
+
+
+class PriceTierIn(Body):
+    """A quantity price: lower than the product's price, and lower again for a larger
+    ``min_quantity``."""
+
+    min_quantity = WholeNumber(minimum=2, maximum=MAX_LINE_QUANTITY, required=True)
+    price_satang = WholeNumber(minimum=1, maximum=MAX_PRICE_SATANG, required=True)
+
+
 class ProductOut(Out):
     id = fields.Integer()
     name = fields.String()
@@ -151,6 +168,10 @@ class ProductOut(Out):
     status = EnumText(ProductStatus)
     seller = fields.Nested(SellerBrief)
     levies = fields.List(fields.Nested(LevyBadge))
+    price_tiers = fields.List(
+        fields.Nested(PriceTierOut),
+        metadata={"description": "Quantity prices, by min_quantity (none: [])."},
+    )
 
 
 class ProductList(Out):
@@ -169,6 +190,14 @@ def _product_fields(required):
         "stock": WholeNumber(maximum=MAX_STOCK, required=required),
         "weight_grams": WholeNumber(minimum=1, maximum=MAX_WEIGHT_GRAMS, required=required),
         "status": Choice(ProductStatus),
+        "price_tiers": ListOf(
+            Object(PriceTierIn),
+            max_items=MAX_PRICE_TIERS,
+            metadata={
+                "description": "Quantity prices: all of them (left out of a change: kept as "
+                "they are; []: none)."
+            },
+        ),
     }
 
 

@@ -193,6 +193,11 @@ def get_product(product_id):
 def _product_draft(body, current=None):
     """``body`` (API names) over ``current``, as the catalog.ProductDraft the service takes."""
     changes = {PRODUCT_SERVICE_NAMES[k]: v for k, v in body.items() if k in PRODUCT_SERVICE_NAMES}
+    if "price_tiers" in body:  # all of them, in the order sent (errors name them so)
+        changes["price_tiers"] = tuple(
+            catalog.PriceTier(tier["min_quantity"], tier["price_satang"])
+            for tier in body["price_tiers"]
+        )
     if "category" in body:
         category = catalog.category_by_slug(body["category"])
         if category is None:

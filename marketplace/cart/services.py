@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace.cart.models import CartItem
 from marketplace.catalog.models import Product, ProductStatus
@@ -18,6 +18,10 @@ from marketplace.extensions import db
 from marketplace.geo.models import District, Subdistrict
 from marketplace.limits import MAX_LINE_QUANTITY
 from marketplace.sellers.models import Seller
+
+#: A line is told how many more units reach a cheaper quantity price when it holds at
+#: least half of that tier's minimum already, or is this many units from it.
+CLOSE_TO_TIER_UNITS = 5
 
 
 class UserCart:
@@ -168,8 +172,30 @@ class CartLine:
     problem: str = ""
 
     @property
+    def unit_price_satang(self):
+        """What each unit costs at this quantity: the order charges the same."""
+        return self.product.unit_price(self.quantity)
+
+    @property
+    def tier_applied(self):
+        return self.unit_price_satang < self.product.price_satang
+
+    @property
     def total_satang(self):
-        return self.product.price_satang * self.quantity
+        return self.unit_price_satang * self.quantity
+
+    @property
+    def next_tier(self):
+        """The cheaper quantity price a few more units would reach (a NextTier), when the
+        line is close to it and the stock has the units; else None."""
+        if self.problem:
+            return None
+        tier = self.product.next_tier(self.quantity)
+        if tier is None or tier.units_short > max(self.quantity, CLOSE_TO_TIER_UNITS):
+            return None
+        if tier.min_quantity > min(self.product.stock, MAX_LINE_QUANTITY):
+            return None
+        return tier
 
     @property
     def weight_grams(self):
@@ -223,7 +249,8 @@ def view(cart):
             joinedload(Product.seller)
             .joinedload(Seller.subdistrict)
             .joinedload(Subdistrict.district)
-            .joinedload(District.province)
+            .joinedload(District.province),
+            selectinload(Product.price_tiers),
         )
     ).all()
     groups = {}

@@ -3,9 +3,19 @@
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from marketplace.catalog import tiers
 from marketplace.dbtypes import UTCDateTime, str_enum, utcnow
 from marketplace.extensions import db
 from marketplace.i18n import localized
@@ -84,9 +94,24 @@ class Product(db.Model):
         order_by="ProductImage.position, ProductImage.id",
         cascade="all, delete-orphan",
     )
+    #: Lower unit prices by the quantity in one order (catalog/tiers.py), by minimum.
+    price_tiers: Mapped[list["ProductPriceTier"]] = relationship(
+        back_populates="product",
+        order_by="ProductPriceTier.min_quantity",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+    )
 
     def __repr__(self):
         return f"<Product {self.id} {self.name_th}>"
+
+    def unit_price(self, quantity):
+        """The unit price of ``quantity`` units in one order (its tiers, loaded)."""
+        return tiers.unit_price(self.price_satang, self.price_tiers, quantity)
+
+    def next_tier(self, quantity):
+        """The next cheaper tier from ``quantity`` units (a tiers.NextTier), or None."""
+        return tiers.next_tier(self.price_satang, self.price_tiers, quantity)
 
     @property
     def name(self):
@@ -99,6 +124,26 @@ class Product(db.Model):
     @property
     def is_buyable(self):
         return self.status == ProductStatus.ACTIVE and self.seller.verified and self.stock > 0
+
+
+class ProductPriceTier(db.Model):
+    """From ``min_quantity`` units of the product in one order, each unit costs
+    ``price_satang``: less than the product's price, and less again for a larger minimum
+    (the catalog service checks both; rows are replaced together)."""
+
+    __tablename__ = "product_price_tiers"
+    __table_args__ = (
+        CheckConstraint("min_quantity > 1", name="min_quantity_above_one"),
+        CheckConstraint("price_satang > 0", name="price_positive"),
+        UniqueConstraint("product_id", "min_quantity"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    min_quantity: Mapped[int] = mapped_column()
+    price_satang: Mapped[int] = mapped_column(BigInteger)
+
+    product: Mapped[Product] = relationship(back_populates="price_tiers")
 
 
 class ProductImage(db.Model):

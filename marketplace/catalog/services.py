@@ -6,20 +6,22 @@ from urllib.parse import urlencode
 
 from flask import g
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, literal, select
 from sqlalchemy.orm import joinedload, selectinload
 
 from marketplace import transaction
 from marketplace.accounts.roles import can_manage_seller
 from marketplace.catalog import cache as catalog_cache
-from marketplace.catalog import images
+from marketplace.catalog import images, tiers
 from marketplace.catalog.models import (
     MAX_IMAGES,
     Category,
     Product,
     ProductImage,
+    ProductPriceTier,
     ProductStatus,
 )
+from marketplace.catalog.tiers import NextTier, PriceTier  # noqa: F401 (for callers)
 from marketplace.errors import DomainError, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.geo.models import District, Province, Subdistrict
@@ -27,7 +29,9 @@ from marketplace.guards import MAX_ID
 from marketplace.i18n import localized
 from marketplace.limits import (
     DESCRIPTION_LENGTH,
+    MAX_LINE_QUANTITY,
     MAX_PRICE_SATANG,
+    MAX_PRICE_TIERS,
     MAX_STOCK,
     MAX_WEIGHT_GRAMS,
     length,
@@ -174,6 +178,9 @@ class ProductDraft:
     name_en: str = ""
     description: str = ""
     status: ProductStatus = ProductStatus.DRAFT
+    #: Quantity price tiers (PriceTiers of satang), in the order the seller gave them:
+    #: errors name them by that position (``price_tiers[1].price_satang``).
+    price_tiers: tuple = ()
 
     def __post_init__(self):
         for name in ("price_satang", "stock", "weight_grams"):
@@ -182,6 +189,12 @@ class ProductDraft:
             _require_int("category_id", self.category_id)
         if not isinstance(self.status, ProductStatus):
             raise TypeError(f"status is a ProductStatus, got {type(self.status).__name__}")
+        object.__setattr__(self, "price_tiers", tuple(self.price_tiers))
+        for tier in self.price_tiers:
+            if not isinstance(tier, PriceTier):
+                raise TypeError(f"price_tiers are PriceTiers, got {type(tier).__name__}")
+            _require_int("min_quantity", tier.min_quantity)
+            _require_int("price_satang", tier.price_satang)
 
     @classmethod
     def of(cls, product, **changes):
@@ -196,6 +209,7 @@ class ProductDraft:
             "name_en": product.name_en,
             "description": product.description,
             "status": ProductStatus(product.status),
+            "price_tiers": tiers.ordered(product.price_tiers),
         }
         return cls(**{**fields, **changes})
 
@@ -230,6 +244,7 @@ def clean_product(draft):
         raise DomainError(
             _l("Weight is a whole number of grams, more than zero."), field="weight_grams"
         )
+    check_price_tiers(draft.price_satang, draft.price_tiers)
     values = {
         "name_th": name_th[: length(Product.name_th)],
         "name_en": (draft.name_en or "").strip()[: length(Product.name_en)],
@@ -245,6 +260,133 @@ def clean_product(draft):
     return values
 
 
+class InvalidPriceTiers(DomainError):
+    """Quantity price tiers that break the catalog's rules: ``fields`` names every problem
+    by the tier's position (``price_tiers[1].price_satang``), as the API's errors do."""
+
+    def __init__(self, problems):
+        first_path, first_message = problems[0]
+        super().__init__(first_message, field=first_path)
+        self.fields = {}
+        for path, message in problems:
+            self.fields.setdefault(path, []).append(message)
+
+
+def price_tier_problems(price_satang, price_tiers):
+    """Every way ``price_tiers`` (PriceTiers, in the seller's order) break the rules, as
+    ``[(path, message)]``; empty when they keep them. A tier starts from 2 units up to what
+    one order may hold, once per minimum, and costs more than zero but less than the price
+    per unit (``price_satang``; None when not known) and less than every tier below it."""
+    if len(price_tiers) > MAX_PRICE_TIERS:
+        return [("price_tiers", _l("At most %(count)d quantity prices.", count=MAX_PRICE_TIERS))]
+    problems = []
+    usable = []  # (minimum, price, position) of tiers right on their own
+    seen = set()
+    for position, tier in enumerate(price_tiers):
+        path = f"price_tiers[{position}]"
+        count = len(problems)
+        if tier.min_quantity < 2:
+            problems.append(
+                (f"{path}.min_quantity", _l("A quantity price starts from 2 units or more."))
+            )
+        elif tier.min_quantity > MAX_LINE_QUANTITY:
+            problems.append(
+                (
+                    f"{path}.min_quantity",
+                    _l(
+                        "At most %(count)d units: one order holds no more.",
+                        count=MAX_LINE_QUANTITY,
+                    ),
+                )
+            )
+        elif tier.min_quantity in seen:
+            problems.append(
+                (
+                    f"{path}.min_quantity",
+                    _l(
+                        "Another quantity price starts from %(count)d units.",
+                        count=tier.min_quantity,
+                    ),
+                )
+            )
+        else:
+            seen.add(tier.min_quantity)
+        if tier.price_satang <= 0:
+            problems.append((f"{path}.price_satang", _l("The price must be more than zero.")))
+        elif price_satang is not None and price_satang > 0 and tier.price_satang >= price_satang:
+            problems.append(
+                (
+                    f"{path}.price_satang",
+                    _l(
+                        "A quantity price must be lower than the price per unit (%(price)s).",
+                        price=format_satang(price_satang),
+                    ),
+                )
+            )
+        if len(problems) == count:
+            usable.append((tier.min_quantity, tier.price_satang, position))
+    below = None  # the right tier with the next smaller minimum
+    for minimum, price, position in sorted(usable):
+        if below is not None and price >= below[1]:
+            problems.append(
+                (
+                    f"price_tiers[{position}].price_satang",
+                    _l(
+                        "For more units the price must be lower: %(price)s from %(count)d "
+                        "units already.",
+                        price=format_satang(below[1]),
+                        count=below[0],
+                    ),
+                )
+            )
+        else:
+            below = (minimum, price)
+    return sorted(problems, key=lambda problem: _position(problem[0]))
+
+
+def _position(path):
+    """``price_tiers[3].price_satang`` → (3, path): problems in the order of the tiers."""
+    number = path.partition("[")[2].partition("]")[0]
+    return (int(number) if number.isdigit() else -1, path)
+
+
+def check_price_tiers(price_satang, price_tiers):
+    """Raise InvalidPriceTiers naming every problem of ``price_tiers``, if any."""
+    problems = price_tier_problems(price_satang, price_tiers)
+    if problems:
+        raise InvalidPriceTiers(problems)
+
+
+def _set_price_tiers(product, price_tiers):
+    """Make ``product``'s tiers ``price_tiers`` (checked): a minimum kept keeps its row
+    (its price updated), so that no two rows share a minimum at any moment of the flush."""
+    wanted = {tier.min_quantity: tier.price_satang for tier in price_tiers}
+    rows = {row.min_quantity: row for row in product.price_tiers}
+    for minimum, row in rows.items():
+        if minimum not in wanted:
+            product.price_tiers.remove(row)
+    for minimum, price in sorted(wanted.items()):
+        row = rows.get(minimum)
+        if row is None:
+            product.price_tiers.append(ProductPriceTier(min_quantity=minimum, price_satang=price))
+        elif row.price_satang != price:
+            row.price_satang = price
+    product.price_tiers.sort(key=lambda row: row.min_quantity)
+
+
+def unit_price(product, quantity):
+    """What one unit of ``product`` costs when ``quantity`` units are in one order: the tier
+    with the largest minimum reached, else its price. ``product`` is a Product (its tiers
+    loaded with it, to read nothing more) or a Card."""
+    return tiers.unit_price(product.price_satang, product.price_tiers, quantity)
+
+
+def next_tier(product, quantity):
+    """The next cheaper tier ``quantity`` units of ``product`` in one order would reach: a
+    NextTier (``min_quantity``, ``price_satang``, ``units_short``), or None."""
+    return tiers.next_tier(product.price_satang, product.price_tiers, quantity)
+
+
 def search_text_for(values):
     parts = (values["name_th"], values["name_en"], values["unit_label"], values["description"])
     return " ".join(part for part in parts if part).lower()
@@ -258,7 +400,8 @@ def _require_member(actor, seller_id):
 def create_product(actor, seller, draft):
     """A new product of ``seller`` from a ProductDraft; members of the seller only."""
     _require_member(actor, seller.id)
-    product = Product(seller_id=seller.id, **clean_product(draft))
+    product = Product(seller_id=seller.id, price_tiers=[], **clean_product(draft))
+    _set_price_tiers(product, draft.price_tiers)
     db.session.add(product)
     db.session.flush()
     catalog_cache.changed()
@@ -270,6 +413,7 @@ def update_product(actor, product, draft):
     _require_member(actor, product.seller_id)
     for key, value in clean_product(draft).items():
         setattr(product, key, value)
+    _set_price_tiers(product, draft.price_tiers)
     db.session.flush()
     catalog_cache.changed()
     return product
@@ -327,7 +471,11 @@ def seller_products(seller_id):
     return db.session.scalars(
         select(Product)
         .where(Product.seller_id == seller_id)
-        .options(joinedload(Product.category), selectinload(Product.images))
+        .options(
+            joinedload(Product.category),
+            selectinload(Product.images),
+            selectinload(Product.price_tiers),
+        )
         .order_by(Product.status, Product.name_th)
     ).all()
 
@@ -376,6 +524,7 @@ def _with_card_data(query):
         .joinedload(Subdistrict.district)
         .joinedload(District.province),
         selectinload(Product.images),
+        selectinload(Product.price_tiers),
     )
 
 
@@ -404,6 +553,8 @@ class Card:
     province_th: str
     province_en: str
     cover_thumb: str | None
+    #: PriceTiers by minimum quantity.
+    price_tiers: tuple = ()
 
     @property
     def name(self):
@@ -447,6 +598,7 @@ def card_of(product):
         province_th=province.name_th,
         province_en=province.name_en,
         cover_thumb=cover.thumb_name if cover else None,
+        price_tiers=tiers.ordered(product.price_tiers),
     )
 
 
@@ -459,6 +611,27 @@ def _cover_thumb():
         .correlate(Product)
         .scalar_subquery()
     )
+
+
+def _price_tiers_text():
+    """A product's tiers as one text, ``"50:32000,100:30000"`` (or NULL): read with its card
+    in the same statement."""
+    tier = ProductPriceTier
+    pair = cast(tier.min_quantity, String) + literal(":") + cast(tier.price_satang, String)
+    return (
+        select(func.aggregate_strings(pair, ","))
+        .where(tier.product_id == Product.id)
+        .correlate(Product)
+        .scalar_subquery()
+    )
+
+
+def _read_price_tiers(text):
+    """``"50:32000,100:30000"`` → PriceTiers by minimum quantity."""
+    if not text:
+        return ()
+    pairs = (part.split(":") for part in text.split(","))
+    return tiers.ordered(PriceTier(int(minimum), int(price)) for minimum, price in pairs)
 
 
 def _filtered(query, params, *, places_joined=False):
@@ -524,7 +697,7 @@ def _page_of_cards(params, per_page, page):
         "price_desc": (Product.price_satang.desc(), Product.id.desc()),
     }[params.sort if params.sort in SORTS else "newest"]
     query = (
-        select(*_CARD_COLUMNS, _cover_thumb())
+        select(*_CARD_COLUMNS, _cover_thumb(), _price_tiers_text())
         .select_from(Product)
         .join(Seller, Product.seller_id == Seller.id)
         .join(Category, Product.category_id == Category.id)
@@ -538,7 +711,10 @@ def _page_of_cards(params, per_page, page):
         .limit(per_page)
         .offset((page - 1) * per_page)
     ).all()
-    cards = [Card(*row[:8], ProductStatus(row[8]).value, *row[9:]) for row in rows]
+    cards = [
+        Card(*row[:8], ProductStatus(row[8]).value, *row[9:-1], _read_price_tiers(row[-1]))
+        for row in rows
+    ]
     return total, cards
 
 
@@ -631,4 +807,3 @@ def visible_product(product_id, viewer=None):
     if not visible and not can_manage_seller(viewer, product.seller_id):
         raise NotFound(_l("No such product."))
     return product
-

@@ -133,7 +133,8 @@ FUNDS = [
     },
 ]
 
-#: Products by seller (Thai name): category slug, names, unit, price in satang, stock, grams a unit.
+#: Products by seller (Thai name): category slug, names, unit, price in satang (and quantity
+#: prices, if any), stock, grams a unit.
 PRODUCTS = {
     "วิสาหกิจชุมชนข้าวหอมมะลิอินทรีย์บ้านเขว้า": [
         {
@@ -142,6 +143,8 @@ PRODUCTS = {
             "name_en": "Organic jasmine rice, 5 kg bag",
             "unit_label": "ถุง 5 กก.",
             "price_satang": 35000,
+            # (from how many bags in one order, price a bag): what a group order aims for.
+            "price_tiers": ((50, 32000), (100, 30000)),
             "stock": 120,
             "weight_grams": 5050,
             "description": "ข้าวหอมมะลิ 105 ปลูกแบบอินทรีย์ ได้รับรองมาตรฐานเกษตรอินทรีย์ "

@@ -77,6 +77,7 @@ def _product(seller, spec):
         stock=spec["stock"],
         weight_grams=spec["weight_grams"],
         status=ProductStatus.ACTIVE,
+        price_tiers=tuple(catalog.PriceTier(*tier) for tier in spec.get("price_tiers", ())),
     )
     return catalog.create_product(member, seller, draft), True
 

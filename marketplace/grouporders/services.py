@@ -190,7 +190,9 @@ def _offered_products(seller, product_ids):
 
 def _group_query():
     return select(GroupOrder).options(
-        selectinload(GroupOrder.offers).joinedload(GroupOrderProduct.product),
+        selectinload(GroupOrder.offers)
+        .joinedload(GroupOrderProduct.product)
+        .selectinload(Product.price_tiers),
         selectinload(GroupOrder.pledges).selectinload(Pledge.items),
         selectinload(GroupOrder.pledges).joinedload(Pledge.user),
         selectinload(GroupOrder.pledges).selectinload(Pledge.levies),

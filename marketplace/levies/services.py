@@ -458,7 +458,7 @@ def preview_cart(cart_view, buyer, now=None):
             previews[product.id] = levies_for(
                 product,
                 line.quantity,
-                unit_price_satang=product.price_satang,
+                unit_price_satang=line.unit_price_satang,
                 unit_weight_grams=product.weight_grams,
                 buyer_fund=buyer_fund,
                 on_day=on_day,

@@ -78,11 +78,14 @@ def _quantities(items):
 
 
 def _products_on_sale(product_ids):
+    """The products with their sellers and quantity price tiers, in one statement."""
     products = {
         p.id: p
         for p in db.session.scalars(
-            select(Product).where(Product.id.in_(product_ids)).options(joinedload(Product.seller))
-        )
+            select(Product)
+            .where(Product.id.in_(product_ids))
+            .options(joinedload(Product.seller), joinedload(Product.price_tiers))
+        ).unique()
     }
     for product_id in product_ids:
         product = products.get(product_id)
@@ -142,9 +145,10 @@ def place_order(
     """Place an order for ``items`` (``[(product_id, quantity)]``) and take the stock.
 
     ``methods`` maps a seller id to a DeliveryMethod (delivery by default). The order is split
-    into one shipment per seller, each with its own shipping fee. ``levy_fund`` is the fund
-    that levies for "the buyer's own fund" feed (a group order's fund); by default the
-    buyer's own.
+    into one shipment per seller, each with its own shipping fee. Each product's unit price
+    is its quantity price tier for all its units in the order (lines of one product summed).
+    ``levy_fund`` is the fund that levies for "the buyer's own fund" feed (a group order's
+    fund); by default the buyer's own.
     """
     now = now or utcnow()
     provider = providers.get(payment_method)
@@ -155,8 +159,10 @@ def place_order(
     products = _products_on_sale(quantities)
 
     by_seller = defaultdict(list)
+    prices = {}  # product id -> unit price for its quantity
     for product_id in sorted(quantities):
         product = products[product_id]
+        prices[product_id] = product.unit_price(quantities[product_id])
         by_seller[product.seller_id].append((product, quantities[product_id]))
     parcels = []
     for seller_id in sorted(by_seller):
@@ -166,7 +172,7 @@ def place_order(
         fee = shipping.quote(lines[0][0].seller, weight, destination["ship_postal_code"], method)
         parcels.append((seller_id, method, weight, fee, lines))
 
-    subtotal = sum(p.price_satang * q for lines in by_seller.values() for p, q in lines)
+    subtotal = sum(prices[p.id] * q for lines in by_seller.values() for p, q in lines)
     shipping_total = sum(fee for _seller, _method, _weight, fee, _lines in parcels)
     order = Order(
         buyer_id=buyer.id,
@@ -187,7 +193,7 @@ def place_order(
             method=method,
             shipping_satang=fee,
             weight_grams=weight,
-            subtotal_satang=sum(p.price_satang * q for p, q in lines),
+            subtotal_satang=sum(prices[p.id] * q for p, q in lines),
         )
         order.shipments.append(shipment)
         for product, quantity in lines:
@@ -198,9 +204,9 @@ def place_order(
                     name_th=product.name_th,
                     name_en=product.name_en,
                     unit_label=product.unit_label,
-                    unit_price_satang=product.price_satang,
+                    unit_price_satang=prices[product.id],
                     quantity=quantity,
-                    line_total_satang=product.price_satang * quantity,
+                    line_total_satang=prices[product.id] * quantity,
                     weight_grams=product.weight_grams,
                     levies=[],  # known empty: the levy snapshot appends without a query
                 )
