@@ -554,7 +554,9 @@ class PledgeLine(Body):
 
 
 class PledgeIn(Body):
-    join_code = Text(32, min_length=1, required=True)
+    join_code = Text(
+        32, metadata={"description": "The code of the join link; wrong or missing: 404"}
+    )
     items = ListOf(Object(PledgeLine), max_items=MAX_GROUP_PRODUCTS, required=True)
 
 
