@@ -291,3 +291,30 @@ LEVY_RULES = [
         "accepter": "nursery@demo.local",
     },
 ]
+
+#: An open group order (สั่งซื้อรวม): the Rawai fund's treasurer gathers members' rice,
+#: a week to pledge, 35 bags short of the ฿320 price.
+GROUP_ORDER = {
+    "title": "ข้าวหอมมะลิบ้านเขว้าสำหรับสมาชิกกองทุนราไวย์",
+    "organiser": "treasurer@demo.local",
+    "seller": "วิสาหกิจชุมชนข้าวหอมมะลิอินทรีย์บ้านเขว้า",
+    "products": ["ข้าวหอมมะลิอินทรีย์ ถุง 5 กก.", "ข้าวกล้องหอมมะลิอินทรีย์ ถุง 1 กก."],
+    "fund": "กองทุนสวัสดิการชุมชนตำบลราไวย์",
+    "note": "รับข้าวที่ที่ทำการกองทุน หลังข้าวมาถึงแจ้งในกลุ่ม LINE",
+    "days_open": 7,
+    "shipping": {
+        "name": "วิไล ราไวย์",
+        "phone": "0812345606",
+        "address_line": "ที่ทำการกองทุนสวัสดิการชุมชน 12 หมู่ 2 ถนนวิเศษ",
+        "subdistrict_code": "830107",
+        "postal_code": "83130",
+    },
+    # (who, {product name: units})
+    "pledges": [
+        ("treasurer@demo.local", {"ข้าวหอมมะลิอินทรีย์ ถุง 5 กก.": 10}),
+        (
+            "buyer@demo.local",
+            {"ข้าวหอมมะลิอินทรีย์ ถุง 5 กก.": 5, "ข้าวกล้องหอมมะลิอินทรีย์ ถุง 1 กก.": 2},
+        ),
+    ],
+}

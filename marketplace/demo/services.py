@@ -1,6 +1,6 @@
 """Seed the demo marketplace through the same services the pages use. Idempotent."""
 
-from datetime import date
+from datetime import date, timedelta
 
 from sqlalchemy import func, select
 
@@ -12,6 +12,8 @@ from marketplace.extensions import db
 from marketplace.funds import services as funds
 from marketplace.funds.models import Fund
 from marketplace.geo import services as geo
+from marketplace.grouporders import services as grouporders
+from marketplace.grouporders.models import GroupOrder
 from marketplace.levies import services as levies
 from marketplace.levies.models import LevyRule
 from marketplace.sellers import services as sellers
@@ -138,8 +140,41 @@ def seed(password):
     for spec in data.LEVY_RULES:
         rule, created = _levy_rule(spec)
         report.append(("levy", f"{spec['seller']}: {spec['kind']} {spec['rate']}", created))
+    group, created = _group_order(data.GROUP_ORDER)
+    report.append(("group order", group.title, created))
     db.session.flush()
     return report
+
+
+def _group_order(spec):
+    """The demo group order, open for a week from when it is seeded, with two pledges."""
+    existing = db.session.scalar(select(GroupOrder).where(GroupOrder.title == spec["title"]))
+    if existing is not None:
+        return existing, False
+    organiser = accounts.get_by_email(spec["organiser"])
+    seller = db.session.scalar(select(Seller).where(Seller.name_th == spec["seller"]))
+    products = {
+        p.name_th: p
+        for p in db.session.scalars(select(Product).where(Product.seller_id == seller.id))
+    }
+    fund_id = db.session.scalar(select(Fund.id).where(Fund.name_th == spec["fund"]))
+    terms = grouporders.GroupOrderTerms(
+        seller_id=seller.id,
+        title=spec["title"],
+        closes_at=grouporders.default_closing_time() + timedelta(days=spec["days_open"] - 3),
+        product_ids=tuple(products[name].id for name in spec["products"]),
+        address=spec["shipping"],
+        fund_id=fund_id,
+        note=spec["note"],
+    )
+    group = grouporders.open_group_order(organiser, terms)
+    for email, units in spec["pledges"]:
+        grouporders.pledge(
+            accounts.get_by_email(email),
+            group,
+            [(products[name].id, count) for name, count in units.items()],
+        )
+    return group, True
 
 
 def _levy_rule(spec):
