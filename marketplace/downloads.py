@@ -10,3 +10,10 @@ def csv_download(text, filename):
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
+
+
+def csv_text(value):
+    """A value people typed (a name, a phone number) as a CSV cell that stays text: never a
+    formula (Excel runs a cell that starts with = + - @, a tab or a return)."""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text

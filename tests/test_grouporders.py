@@ -462,7 +462,6 @@ def test_settled_is_ticked_by_the_organiser_once_closed(client, db, market):
 # Closing once: concurrent closes, the beat at the closing time
 
 
-@pytest.mark.postgres_only
 def test_five_concurrent_closes_place_one_order(app, client, db, market):
     organiser = token_for(client, "organiser@example.com")
     group = open_group(client, market, organiser)
@@ -673,3 +672,161 @@ def test_registering_from_a_join_link_comes_back_to_it(client, db, market, caplo
     other.submit("/register?next=//evil.example/x", registration(email="elsewhere@example.com"))
     link = mailed_link(caplog, "elsewhere@example.com", "/register/confirm/")
     assert other.submit(link, {"password": PASSWORD}).headers["Location"] == "/"
+
+
+def test_cancelling_the_order_cancels_the_group_order_and_tells_members(client, db, market, caplog):
+    caplog.set_level(logging.INFO, logger="marketplace.mail")
+    organiser = token_for(client, "organiser@example.com")
+    group = open_group(client, market, organiser)
+    (alice,) = members(1)
+    pledge(
+        client,
+        group,
+        token_for(client, alice.email),
+        [{"product_id": market["rice"].id, "quantity": 2}],
+    )
+    closed = client.post(f"/api/v1/group-orders/{group['id']}/close", headers=organiser)
+    order = db.session.get(Order, closed.json["order_id"])
+    caplog.clear()
+    orders.expire_unpaid(now=utcnow() + timedelta(days=2))  # never paid
+    db.session.commit()
+    seen = client.get(f"/api/v1/group-orders/{group['id']}", headers=organiser).json
+    assert seen["status"] == "cancelled" and seen["order_id"] == order.id
+    assert "to=member0@example.com" in caplog.text and order.number in caplog.text
+    again = client.post(f"/api/v1/group-orders/{group['id']}/close", headers=organiser)
+    assert again.status_code == 409
+    db.session.expire_all()
+    assert market["rice"].stock == 500
+
+
+def test_trimming_takes_the_units_asked_for_last_not_the_last_edit(client, db, market):
+    market["rice"].stock = 6
+    db.session.commit()
+    organiser = token_for(client, "organiser@example.com")
+    group = open_group(client, market, organiser)
+    alice, bob = members(2)
+    rice, seedling = market["rice"].id, market["seedling"].id
+    with time_machine.travel(utcnow(), tick=False) as clock:
+        pledge(
+            client,
+            group,
+            token_for(client, alice.email),
+            [{"product_id": rice, "quantity": 4}, {"product_id": seedling, "quantity": 1}],
+        )
+        clock.shift(timedelta(hours=1))
+        pledge(client, group, token_for(client, bob.email), [{"product_id": rice, "quantity": 3}])
+        clock.shift(timedelta(hours=1))
+        # Alice drops her seedling: her rice keeps its place in the queue
+        pledge(client, group, token_for(client, alice.email), [{"product_id": rice, "quantity": 4}])
+        organiser_user = db.session.scalar(
+            select(User).where(User.email == "organiser@example.com")
+        )
+        trimmed = services.trim(organiser_user, services.get(group["id"]))
+        db.session.commit()
+    assert [(user.email, units) for user, _product, units in trimmed] == [(bob.email, 1)]
+
+
+def test_the_group_total_of_a_product_stays_within_one_order(client, db, market):
+    organiser = token_for(client, "organiser@example.com")
+    group = open_group(client, market, organiser)
+    market["rice"].stock = 5000
+    db.session.commit()
+    first, second, third = members(3)
+    rice = market["rice"].id
+    for user in (first, second):
+        assert (
+            pledge(
+                client,
+                group,
+                token_for(client, user.email),
+                [{"product_id": rice, "quantity": 450}],
+            ).status_code
+            == 200
+        )
+    over = pledge(
+        client, group, token_for(client, third.email), [{"product_id": rice, "quantity": 100}]
+    )
+    assert over.status_code == 409 and "items" in over.json["error"]["fields"]
+    fits = pledge(
+        client, group, token_for(client, third.email), [{"product_id": rice, "quantity": 99}]
+    )
+    assert fits.status_code == 200
+    assert (
+        client.post(f"/api/v1/group-orders/{group['id']}/close", headers=organiser).status_code
+        == 201
+    )
+
+
+def test_a_seller_no_longer_selling_blocks_closing_with_the_products_named(
+    client, db, market, caplog
+):
+    from tasks.grouporders import close_due
+
+    caplog.set_level(logging.INFO, logger="marketplace.mail")
+    organiser = token_for(client, "organiser@example.com")
+    closes_at = utcnow() + timedelta(days=1)
+    group = open_group(client, market, organiser, closes_at=closes_at.isoformat())
+    (alice,) = members(1)
+    headers = token_for(client, alice.email)
+    pledge(client, group, headers, [{"product_id": market["rice"].id, "quantity": 2}])
+    market["seller"].verified = False
+    db.session.commit()
+    refused = client.post(f"/api/v1/group-orders/{group['id']}/close", headers=organiser)
+    assert refused.status_code == 409 and list(refused.json["error"]["fields"]) == [
+        str(market["rice"].id)
+    ]
+    more = pledge(client, group, headers, [{"product_id": market["rice"].id, "quantity": 3}])
+    assert more.status_code == 409  # no more units of what is not on sale
+    with time_machine.travel(closes_at + timedelta(minutes=1)):
+        assert close_due.apply().get() == {group["id"]: "short"}
+    assert "to=organiser@example.com" in caplog.text and market["rice"].name in caplog.text
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_wrong_codes_of_any_shape_are_404_and_admins_do_not_act_for_organisers(client, db, market):
+    organiser = token_for(client, "organiser@example.com")
+    group = open_group(client, market, organiser)
+    (alice,) = members(1)
+    headers = token_for(client, alice.email)
+    url = f"/api/v1/group-orders/{group['id']}/pledge"
+    item = [{"product_id": market["rice"].id, "quantity": 1}]
+    for code in ("x" * 33, 12345, None, ["a"]):
+        assert (
+            client.put(url, json={"join_code": code, "items": item}, headers=headers).status_code
+            == 404
+        )
+    pledge(client, group, headers, item)
+    admin = token_for(client, "admin@example.com")
+    assert client.get(f"/api/v1/group-orders/{group['id']}", headers=admin).status_code == 200
+    assert (
+        client.post(f"/api/v1/group-orders/{group['id']}/close", headers=admin).status_code == 403
+    )
+    assert db.session.scalar(select(func.count()).select_from(Order)) == 0
+
+
+def test_the_distribution_csv_keeps_names_as_text(client, db, market):
+    organiser = token_for(client, "organiser@example.com")
+    group = open_group(client, market, organiser)
+    sly = UserFactory(
+        email="sly@example.com", name='=HYPERLINK("http://evil.example","x")', phone="+66812345678"
+    )
+    db.session.commit()
+    pledge(
+        client,
+        group,
+        token_for(client, sly.email),
+        [{"product_id": market["rice"].id, "quantity": 1}],
+    )
+    client.post(f"/api/v1/group-orders/{group['id']}/close", headers=organiser)
+    web = client.application.test_client()
+    web.login("organiser@example.com")
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                web.get(f"/group-orders/{group['id']}/sheet.csv")
+                .get_data(as_text=True)
+                .lstrip("\ufeff")
+            )
+        )
+    )
+    assert rows[1][1] == "'" + sly.name and rows[1][2] == "'+66812345678"

@@ -554,8 +554,13 @@ class PledgeLine(Body):
 
 
 class PledgeIn(Body):
-    join_code = Text(
-        32, metadata={"description": "The code of the join link; wrong or missing: 404"}
+    #: Read as given: any wrong code (missing, too long, not text) is a 404, as an unknown one.
+    join_code = fields.Raw(
+        allow_none=True,
+        metadata={
+            "type": "string",
+            "description": "The code of the join link; wrong or missing: 404",
+        },
     )
     items = ListOf(Object(PledgeLine), max_items=MAX_GROUP_PRODUCTS, required=True)
 

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from marketplace.downloads import csv_text
 from marketplace.errors import DomainError
 from marketplace.extensions import db
 from marketplace.geo.models import Province
@@ -380,11 +381,7 @@ def report_csv(report, fund_name, headings):
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
 
-    def cell(text):
-        """A name as text, never a formula: Excel runs cells that start with = + - @."""
-        text = str(text)
-        return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
+    cell = csv_text
     writer.writerow([headings["fund"], cell(fund_name)])
     writer.writerow([headings["period"], report.start.isoformat(), report.end.isoformat()])
     writer.writerow([headings["accrued"], baht_text(report.accrued_satang)])

@@ -150,7 +150,8 @@ def get_group_order(group_id):
 def put_pledge(body, group_id):
     """Create or replace my pledge (``items: []`` withdraws it); the join code is needed.
     After the closing time: 409"""
-    group = services.for_member(group_id, body.get("join_code", ""))
+    code = body.get("join_code")
+    group = services.for_member(group_id, code if isinstance(code, str) else "")
     items = [(line["product_id"], line["quantity"]) for line in body["items"]]
     services.pledge(g.api_user, group, items)
     answer = seen(group, g.api_user)

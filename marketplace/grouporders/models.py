@@ -47,7 +47,9 @@ class GroupOrderStatus(enum.StrEnum):
 class GroupOrder(db.Model):
     __tablename__ = "group_orders"
     __table_args__ = (
-        CheckConstraint("(status = 'closed') = (order_id IS NOT NULL)", name="closed_has_order"),
+        # A closed group order has its order; a cancelled one may keep the order that was
+        # cancelled under it.
+        CheckConstraint("status != 'closed' OR order_id IS NOT NULL", name="closed_has_order"),
         Index("ix_group_orders_status_closes_at", "status", "closes_at"),
     )
 
@@ -139,7 +141,7 @@ class Pledge(db.Model):
     )
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    #: The last time the member changed their quantities: trimming takes the latest first.
+    #: The last time the member changed their quantities.
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     goods_satang: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     shipping_share_satang: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
@@ -175,6 +177,8 @@ class PledgeItem(db.Model):
     pledge_id: Mapped[int] = mapped_column(ForeignKey("pledges.id", ondelete="CASCADE"))
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"))
     quantity: Mapped[int] = mapped_column()
+    #: When the member last asked for more of it: trimming takes the latest units first.
+    pledged_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: The order's unit price for this product, set when the group order closes.
     unit_price_satang: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 

@@ -65,7 +65,8 @@ def trimmed(group, user, changes):
 
 
 def short(group):
-    """Tell the organiser that the closing time came and the stock is short."""
+    """Tell the organiser that the closing time came and the order could not be placed
+    (stock short, a product no longer on sale, the seller's shipping changed)."""
     _send(
         group.organiser,
         lambda: gettext(
@@ -74,6 +75,6 @@ def short(group):
         ),
         "grouporders/mail/short.txt",
         group=group,
-        shortfalls=services.shortfalls(group),
+        problems=services.closing_problems(group),
         link=mail.public_url("grouporders.show", group_id=group.id),
     )

@@ -13,12 +13,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Product, ProductStatus
 from marketplace.dbtypes import utcnow
+from marketplace.downloads import csv_text
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.funds.models import Fund
@@ -53,6 +54,13 @@ class NothingPledged(Conflict):
     code = "nothing_pledged"
 
 
+class CannotClose(Conflict):
+    """The order cannot be placed for another reason than stock (the seller's shipping
+    changed since the group order opened, say); ``field`` says where."""
+
+    code = "cannot_close"
+
+
 class StockShort(Conflict):
     """Closing would need more units than the seller has; ``fields`` names each product
     (by id) with how many are missing."""
@@ -62,18 +70,7 @@ class StockShort(Conflict):
     def __init__(self, message, shortfalls):
         super().__init__(message)
         self.shortfalls = shortfalls
-        self.fields = {
-            str(short.product.id): [
-                _l(
-                    "%(name)s: %(pledged)d pledged, %(stock)d in stock — %(short)d short.",
-                    name=short.product.name,
-                    pledged=short.pledged,
-                    stock=short.available,
-                    short=short.short,
-                )
-            ]
-            for short in shortfalls
-        }
+        self.fields = {str(short.product.id): [short.message] for short in shortfalls}
 
 
 # Opening
@@ -263,7 +260,18 @@ def accepts_pledges(group, now=None):
 
 
 def _locked(group):
-    """Lock the group order's row and reload it and its pledges as committed."""
+    """Lock the group order's row and reload it and its pledges as committed.
+
+    PostgreSQL locks the row (``FOR UPDATE``). SQLite has no row locks and its driver reads
+    outside any transaction until the first write: a no-op write to the row takes the
+    database's write lock first, so what is read next is the latest and nobody else changes
+    the group order until this transaction ends.
+    """
+    if db.session.get_bind().dialect.name == "sqlite":
+        table = GroupOrder.__table__
+        db.session.execute(
+            update(table).where(table.c.id == group.id).values(status=table.c.status)
+        )
     db.session.execute(
         select(GroupOrder.id).where(GroupOrder.id == group.id).with_for_update()
     ).scalar_one()
@@ -274,15 +282,17 @@ def _locked(group):
 
 
 def _require_organiser(actor, group):
-    if actor is None or not (actor.id == group.organiser_id or actor.is_admin):
+    """Closing, trimming, cancelling and ticking are the organiser's own (an admin sees the
+    group order but does not act for the organiser)."""
+    if actor is None or actor.id != group.organiser_id:
         raise Forbidden(_l("Only the organiser can do this."))
 
 
 # Pledging
 
 
-def _pledged_quantities(group, items):
-    offered = {offer.product_id for offer in group.offers}
+def _pledged_quantities(group, items, user):
+    offered = {offer.product_id: offer.product for offer in group.offers}
     totals = defaultdict(int)
     for product_id, quantity in items:
         if product_id not in offered:
@@ -299,6 +309,25 @@ def _pledged_quantities(group, items):
                 _l("At most %(count)d units of one product.", count=MAX_LINE_QUANTITY),
                 field="items",
             )
+    others = _units(group, besides=user.id)
+    mine = pledge_of(group, user)
+    before = mine.quantities if mine is not None else {}
+    for product_id, quantity in totals.items():
+        product = offered[product_id]
+        more = quantity > before.get(product_id, 0)
+        if more and (product.status != ProductStatus.ACTIVE or not group.seller.verified):
+            raise Conflict(_l("%(name)s is no longer on sale.", name=product.name), field="items")
+        if others.get(product_id, 0) + quantity > MAX_LINE_QUANTITY:
+            raise Conflict(
+                _l(
+                    "One order holds at most %(count)d of %(name)s; the group has pledged "
+                    "%(pledged)d already.",
+                    count=MAX_LINE_QUANTITY,
+                    name=product.name,
+                    pledged=others.get(product_id, 0),
+                ),
+                field="items",
+            )
     return {product_id: q for product_id, q in totals.items() if q > 0}
 
 
@@ -310,7 +339,7 @@ def pledge(user, group, items, *, now=None):
     _locked(group)
     if not accepts_pledges(group, now):
         raise Conflict(_l("This group order is closed; pledges can no longer change."))
-    wanted = _pledged_quantities(group, items)
+    wanted = _pledged_quantities(group, items, user)
     current = pledge_of(group, user)
     if not wanted:
         if current is not None:
@@ -321,7 +350,7 @@ def pledge(user, group, items, *, now=None):
     if current is None:
         current = Pledge(user_id=user.id, created_at=now, changed_at=now, items=[])
         group.pledges.append(current)
-    before = {item.product_id: item.quantity for item in current.items}
+    before = current.quantities
     if before != wanted:
         current.changed_at = now
         for item in list(current.items):
@@ -329,9 +358,13 @@ def pledge(user, group, items, *, now=None):
                 current.items.remove(item)
                 db.session.delete(item)
             else:
+                if wanted[item.product_id] > item.quantity:
+                    item.pledged_at = now  # more units: they queue behind those before
                 item.quantity = wanted[item.product_id]
         for product_id in sorted(set(wanted) - set(before)):
-            current.items.append(PledgeItem(product_id=product_id, quantity=wanted[product_id]))
+            current.items.append(
+                PledgeItem(product_id=product_id, quantity=wanted[product_id], pledged_at=now)
+            )
     db.session.flush()
     return current
 
@@ -415,9 +448,12 @@ class Summary:
         return next((s for s in self.shares if s.pledge is pledge), None)
 
 
-def _units(group):
+def _units(group, besides=None):
+    """Units pledged per product id (``besides``: leaving out that user's pledge)."""
     units = defaultdict(int)
     for pledge_ in group.pledges:
+        if pledge_.user_id == besides:
+            continue
         for item in pledge_.items:
             units[item.product_id] += item.quantity
     return units
@@ -543,10 +579,28 @@ class Shortfall:
     product: Product
     pledged: int
     available: int
+    #: False when the product (or its seller) is no longer on sale: nothing is available.
+    on_sale: bool = True
 
     @property
     def short(self):
         return self.pledged - self.available
+
+    @property
+    def message(self):
+        if not self.on_sale:
+            return _l(
+                "%(name)s is no longer on sale: %(pledged)d pledged.",
+                name=self.product.name,
+                pledged=self.pledged,
+            )
+        return _l(
+            "%(name)s: %(pledged)d pledged, %(stock)d in stock — %(short)d short.",
+            name=self.product.name,
+            pledged=self.pledged,
+            stock=self.available,
+            short=self.short,
+        )
 
 
 def shortfalls(group, *, fresh=False):
@@ -554,15 +608,19 @@ def shortfalls(group, *, fresh=False):
     (``fresh``: read again from the database, for a decision)."""
     units = _units(group)
     if fresh:
+        db.session.refresh(group.seller, ["verified"])
         for offer in group.offers:
             db.session.refresh(offer.product, ["stock", "status"])
     result = []
     for offer in group.offers:
         pledged = units.get(offer.product_id, 0)
         product = offer.product
-        available = product.stock if product.status == ProductStatus.ACTIVE else 0
+        on_sale = product.status == ProductStatus.ACTIVE and group.seller.verified
+        available = product.stock if on_sale else 0
         if pledged > available:
-            result.append(Shortfall(product=product, pledged=pledged, available=available))
+            result.append(
+                Shortfall(product=product, pledged=pledged, available=available, on_sale=on_sale)
+            )
     return result
 
 
@@ -589,7 +647,30 @@ def close(actor, group, *, now=None, system=False):
             short,
         )
     units = _units(group)
-    order = orders.place_order(
+    try:
+        with db.session.begin_nested():
+            order = _place(group, units, now)
+    except orders.OutOfStock:  # taken by another buyer since the stock was read
+        raise StockShort(
+            _l("The seller does not have enough stock for every pledge; trim the pledges first."),
+            shortfalls(group, fresh=True),
+        ) from None
+    except DomainError as error:
+        if isinstance(error, Conflict):
+            raise
+        raise CannotClose(error.message, field=error.field) from None
+    group.order = order
+    group.status = GroupOrderStatus.CLOSED
+    group.closed_at = now
+    _fix_shares(group, order)
+    db.session.flush()
+    for pledge_ in group.pledges:
+        outbox.enqueue("tasks.grouporders.closed", group_order_id=group.id, pledge_id=pledge_.id)
+    return order, True
+
+
+def _place(group, units, now):
+    return orders.place_order(
         group.organiser,
         sorted(units.items()),
         address={
@@ -604,14 +685,6 @@ def close(actor, group, *, now=None, system=False):
         now=now,
         levy_fund=group.fund,
     )
-    group.order = order
-    group.status = GroupOrderStatus.CLOSED
-    group.closed_at = now
-    _fix_shares(group, order)
-    db.session.flush()
-    for pledge_ in group.pledges:
-        outbox.enqueue("tasks.grouporders.closed", group_order_id=group.id, pledge_id=pledge_.id)
-    return order, True
 
 
 def _fix_shares(group, order):
@@ -652,15 +725,23 @@ def trim(actor, group, *, now=None):
     if not accepts_changes(group):
         raise Conflict(_l("Only an open group order can be trimmed."))
     trimmed = []
-    latest_first = sorted(group.pledges, key=lambda p: (p.changed_at, p.id), reverse=True)
     for short in shortfalls(group, fresh=True):
         left = short.short
-        for pledge_ in latest_first:
+        # The units pledged last go first: by when each pledge last asked for more of it.
+        holders = sorted(
+            (
+                item
+                for p in group.pledges
+                for item in p.items
+                if item.product_id == short.product.id
+            ),
+            key=lambda item: (item.pledged_at, item.pledge_id),
+            reverse=True,
+        )
+        for item in holders:
             if left == 0:
                 break
-            item = next((i for i in pledge_.items if i.product_id == short.product.id), None)
-            if item is None:
-                continue
+            pledge_ = item.pledge
             taken = min(item.quantity, left)
             left -= taken
             trimmed.append((pledge_, short.product, taken))
@@ -758,13 +839,48 @@ def close_at_time(group, *, now=None):
     except NothingPledged:
         cancel(None, group, now=now, system=True)
         return "cancelled"
-    except (StockShort, orders.OutOfStock, DomainError):
+    except (StockShort, CannotClose) as error:
         _locked(group)
+        if group.status != GroupOrderStatus.OPEN:  # the organiser acted meanwhile
+            return group.status.value
         if group.short_noticed_at is None:
             group.short_noticed_at = now
             outbox.enqueue("tasks.grouporders.short", group_order_id=group.id)
         db.session.flush()
-        return "short"
+        return "short" if isinstance(error, StockShort) else "blocked"
+    except Conflict:  # cancelled or closed by the organiser in the meantime
+        db.session.refresh(group)
+        return group.status.value
+
+
+def closing_problems(group):
+    """What keeps the group order from being placed now, as sentences for the organiser:
+    each short product, or the reason the order cannot be placed."""
+    problems = [short.message for short in shortfalls(group, fresh=True)]
+    if problems or not group.pledges:
+        return problems
+    try:
+        shipping.quote(group.seller, 1, group.ship_postal_code, group.method)
+    except DomainError as error:
+        problems.append(error.message)
+    return problems
+
+
+def order_cancelled(order, *, now=None):
+    """The order a group order placed was cancelled (by the organiser, an admin, or expiry
+    unpaid): the group order is cancelled with it, and its members are told."""
+    group = for_order(order.id)
+    if group is None or group.status != GroupOrderStatus.CLOSED:
+        return None
+    _locked(group)
+    group.status = GroupOrderStatus.CANCELLED
+    group.cancelled_at = now or utcnow()
+    db.session.flush()
+    for pledge_ in group.pledges:
+        outbox.enqueue(
+            "tasks.grouporders.cancelled", group_order_id=group.id, user_id=pledge_.user_id
+        )
+    return group
 
 
 # The distribution sheet
@@ -780,13 +896,13 @@ def distribution_csv(summary, labels):
     writer = csv.writer(buffer)
     writer.writerow(
         [labels["number"], labels["member"], labels["phone"]]
-        + [f"{p.name} ({p.unit_label})" for p in products]
+        + [csv_text(f"{p.name} ({p.unit_label})") for p in products]
         + [labels[key] for key in ("goods", "shipping", "total", "levy", "settled", "signature")]
     )
     for number, share in enumerate(summary.shares, start=1):
         held = {item.product_id: item.quantity for item in share.pledge.items}
         writer.writerow(
-            [number, share.pledge.user.name, share.pledge.user.phone or ""]
+            [number, csv_text(share.pledge.user.name), csv_text(share.pledge.user.phone or "")]
             + [held.get(p.id, 0) for p in products]
             + [
                 baht_text(share.goods_satang),

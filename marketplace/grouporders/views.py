@@ -16,6 +16,7 @@ from marketplace.grouporders import services
 from marketplace.grouporders.forms import OpenGroupOrderForm, PledgeForm
 from marketplace.grouporders.models import GroupOrderStatus
 from marketplace.levies import services as levies
+from marketplace.levies.models import Beneficiary
 from marketplace.payments import promptpay, providers
 from marketplace.sellers import services as sellers
 from marketplace.sellers.models import Seller
@@ -233,9 +234,16 @@ def join(join_code):
             status = 400
     summary = services.summary(group)
     fund = services.levy_fund(group)
+    badges = {
+        # "The buyer's own fund" is the group's fund; without one, that levy is not taken.
+        product_id: [
+            r for r in rules if fund is not None or r.beneficiary != Beneficiary.BUYER_FUND
+        ]
+        for product_id, rules in levies.badges_for(group.products).items()
+    }
     return render_template(
         "grouporders/join.html",
-        badges=levies.badges_for(group.products),
+        badges=badges,
         buyer_fund_name=fund.name if fund else None,
         group=group,
         summary=summary,

@@ -431,6 +431,9 @@ def cancel_order(actor, order, reason=""):
         _refund_rest(actor, order, reason or "cancelled")
     release_stock(order)
     db.session.flush()
+    from marketplace.grouporders import services as grouporders  # it places orders: imports us
+
+    grouporders.order_cancelled(order)
     return order
 
 
