@@ -7,13 +7,15 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 AUDIT_STAMP := $(VENV)/.audit-installed
+# Node packages for the browser tests and the UI audit (axe-core, Lighthouse): package-lock.json.
+NODE_STAMP := node_modules/.installed
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 CATALOGS := $(wildcard marketplace/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run up test audit bench install translations messages lint format clean
+.PHONY: run up test audit bench install translations messages lint format clean vendor ui-audit
 
 run: install translations
 	$(FLASK) db upgrade
@@ -29,8 +31,18 @@ up: install translations
 # The suite runs on PYTEST_WORKERS pytest-xdist processes (0: in pytest's own process).
 PYTEST_WORKERS ?= 2
 
-test: install $(AUDIT_STAMP) translations
+test: install $(AUDIT_STAMP) $(NODE_STAMP) translations
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NODE_STAMP)
+
+# Copy Pico CSS and the Sarabun font from node_modules into static/vendor (committed: running
+# the marketplace never needs Node); after changing their versions in package.json.
+vendor: $(NODE_STAMP)
+	$(BIN)/python scripts/vendor_assets.py
 
 # Known vulnerabilities in the pinned requirements, offline: a packaged snapshot of the GitHub
 # Advisory Database (requirements-audit.txt), checked by scripts/audit_dependencies.py.

@@ -36,6 +36,8 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 #: Reference data kept between tests (loaded once per database).
 KEPT_TABLES = {"regions", "provinces", "districts", "subdistricts", "subdistrict_postal_codes"}
 PASSWORD = "correct-horse-42"
+#: The browser tests' fixtures (Chromium, the app served on a free port).
+pytest_plugins = ("tests.browser_kit",)
 
 
 def unavailable(what):
