@@ -39,6 +39,12 @@ $(NODE_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NODE_STAMP)
 
+# Lighthouse (npm) in mobile mode, with Debian's Chromium, on the demo marketplace served by
+# gunicorn: home, catalog, product, cart, order, seller centre, fund report (scripts/ui_audit.py).
+ui-audit: install translations $(NODE_STAMP)
+	@command -v chromium >/dev/null || { apt-get update -qq && apt-get install -y -qq chromium fonts-noto-core; }
+	$(BIN)/python scripts/ui_audit.py
+
 # Copy Pico CSS and the Sarabun font from node_modules into static/vendor (committed: running
 # the marketplace never needs Node); after changing their versions in package.json.
 vendor: $(NODE_STAMP)

@@ -11,14 +11,20 @@ filed under the same version: a request reads the version from the cache once, a
 entry of that version it already holds costs no round trip and no unpickling. A version
 moved on by any process makes every older local entry unreachable.
 
+Keys also carry the release: a digest of the templates and the compiled catalogues this
+process renders with, so a deploy that changes the pages never serves HTML cached by the
+one before.
+
 When the cache is unreachable the catalog is read from the database as if nothing were
 cached, and the cache is left alone for ``PAUSE`` seconds, so a hung Redis costs one
 socket timeout, not one per request. Without a cache (``NullCache``) nothing is kept.
 """
 
+import hashlib
 import logging
 import threading
 import time
+from pathlib import Path
 
 from cachetools import LRUCache
 from flask import current_app, g
@@ -34,6 +40,21 @@ PAUSE = 5.0
 LOCAL_ENTRIES = 512
 
 
+def _release():
+    """A short digest of what cached HTML is made from: the templates and the compiled
+    translations (their paths and contents)."""
+    digest = hashlib.sha256()
+    roots = [
+        Path(current_app.root_path).parent / "templates",
+        Path(current_app.root_path) / "translations",
+    ]
+    for root in roots:
+        for path in sorted(p for p in root.rglob("*") if p.suffix in (".html", ".txt", ".mo")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def _state():
     state = current_app.extensions.get("catalog_cache")
     if state is None:
@@ -41,6 +62,7 @@ def _state():
             "down_until": 0.0,
             "local": LRUCache(maxsize=LOCAL_ENTRIES),
             "lock": threading.Lock(),
+            "release": _release(),
         }
     return state
 
@@ -71,7 +93,7 @@ def cached(key, compute, *, shared=True):
         return compute()
     state = _state()
     try:
-        name = f"catalog:{_version()}:{key}"
+        name = f"catalog:{state['release']}:{_version()}:{key}"
         with state["lock"]:
             value = state["local"].get(name)
         if value is not None:

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from marketplace.accounts import services as accounts
 from marketplace.catalog import services as catalog
 from marketplace.catalog.models import Category, Product, ProductStatus
-from marketplace.demo import data
+from marketplace.demo import data, pictures
 from marketplace.extensions import db
 from marketplace.funds import services as funds
 from marketplace.funds.models import Fund
@@ -81,7 +81,11 @@ def _product(seller, spec):
         status=ProductStatus.ACTIVE,
         price_tiers=tuple(catalog.PriceTier(*tier) for tier in spec.get("price_tiers", ())),
     )
-    return catalog.create_product(member, seller, draft), True
+    product = catalog.create_product(member, seller, draft)
+    picture = pictures.picture(spec["name_en"])
+    if picture is not None:
+        catalog.add_image(member, product, picture)
+    return product, True
 
 
 def seed(password):
