@@ -1695,7 +1695,11 @@ def test_the_run_page_asks_before_acting_and_lands_at_the_payout(client, db, mar
     assert refused.status_code == 400
     section = refused.get_data(as_text=True).split(f'id="payout-{payout.id}"')[1]
     section = section.split("</section>")[0]
-    assert section.count('class="error"') == 2 and "ในอนาคต" in section
+    # Named at the top of the payout's section, where the page lands, and on each field.
+    top = section.split("<dl")[0]
+    assert top.count('class="error"') == 2
+    assert "เลขอ้างอิงธนาคาร: " in top and "วันที่โอนเงิน: " in top and "ในอนาคต" in top
+    assert section.count('class="error"') == 4
     paid = client.submit(
         f"/admin/payout-runs/{run.id}/payouts/{payout.id}/paid",
         {"bank_reference": "R1", "paid_on": today.isoformat()},

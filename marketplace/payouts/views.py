@@ -116,6 +116,12 @@ def _page_of(run, payout_id):
     return ids.index(payout_id) // RUN_PAGE_PAYOUTS + 1 if payout_id in ids else 1
 
 
+#: A form whose CSRF token is missing or stale (as templates/_forms.html says it).
+EXPIRED = _l(
+    "The form has expired or was not sent from this site. Please go back, reload and try again."
+)
+
+
 @dataclass
 class Refused:
     """A paid or failed form just refused: its payout, the form, and what the service said
@@ -137,12 +143,19 @@ class Refused:
             self.messages.append(error.message)
 
     def errors(self, pending):
-        """What to show beside the payout: the loose messages, and, once it is paid or
-        failed (no forms are drawn then), what its form's fields said too."""
+        """What to show at the top of the payout's section, where the page lands: the loose
+        messages and what the form's fields said (while the payout waits, each named by its
+        field, as the fields below show them too; once it is paid or failed no forms are
+        drawn, so this is the only place)."""
+        form = self.paid_form or self.failed_form
         shown = list(self.messages)
-        if not pending:
-            form = self.paid_form or self.failed_form
-            shown += [error for item in form for error in item.errors]
+        for item in form:
+            if item.name == "csrf_token":
+                if item.errors:
+                    shown.append(EXPIRED)
+                continue
+            for error in item.errors:
+                shown.append(f"{item.label.text}: {error}" if pending else error)
         return shown
 
 
