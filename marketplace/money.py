@@ -21,6 +21,21 @@ def format_satang(satang):
     return f"{sign}{CURRENCY_SIGN}{baht:,}.{rest:02d}"
 
 
+#: The minus sign pages show before an amount (U+2212, as wide as the plus).
+MINUS = "\u2212"
+
+
+def format_signed_satang(satang, plus=True):
+    """``-1250`` → ``−฿12.50`` (U+2212), ``1250`` → ``+฿12.50`` (``฿12.50`` without
+    ``plus``), ``0`` → ``฿0.00`` (never signed): for amounts that move a balance."""
+    if satang is None:
+        return ""
+    text = format_satang(abs(satang))
+    if satang < 0:
+        return MINUS + text
+    return "+" + text if plus and satang > 0 else text
+
+
 def baht_text(satang, *, short=False):
     """``123450`` → ``1234.50``: an amount as a person types it back into a form or reads it
     in a CSV cell (no sign, no grouping); ``short`` leaves ``.00`` off whole baht."""

@@ -49,10 +49,18 @@ def parse_decimal(text, *, places):
     return number
 
 
+class CommaInPercent(ValueError):
+    """A percent typed with a comma (``1,5``): a decimal comma or a slip, never a thousands
+    separator (no percent needs one), so it is refused rather than guessed."""
+
+
 def parse_percent(text):
     """``2.5`` or ``2.5%`` → 250 basis points; at most two decimals. The sign is kept: the
-    caller says what range it accepts."""
+    caller says what range it accepts. A comma is refused (:class:`CommaInPercent`): read
+    as a thousands separator, ``1,5`` would be 15%."""
     cleaned = (text or "").strip()
+    if "," in cleaned:
+        raise CommaInPercent("a percent has no comma")
     return int(parse_decimal(cleaned.removesuffix("%"), places=2) * 100)
 
 

@@ -4,6 +4,7 @@ statements, and the ledger's checks of all of it."""
 import csv
 import io
 import logging
+import re
 import threading
 from datetime import date, timedelta
 
@@ -804,7 +805,7 @@ def test_flask_payouts_run(app, db, market):
 
     assert result.exit_code == 0, result.output
     assert f"฿{due // 100:,}.{due % 100:02d}" in result.output
-    assert "1 payouts" in result.output
+    assert "payout run 1: 1 payout, " in result.output
     record = db.session.scalar(
         select(AuditRecord).where(AuditRecord.action == "payout_run.started")
     )
@@ -955,6 +956,7 @@ def test_two_sellers_paid_held_delivered_paid_out_refunded_and_netted(app, clien
         "proceeds",
         "levy",
         "platform_fee",
+        "payout_reserved",
         "payout",
         "refund",
         "levy_reversal",
@@ -968,9 +970,14 @@ def test_two_sellers_paid_held_delivered_paid_out_refunded_and_netted(app, clien
     assert totals["closing_balance_satang"] == second_goods - owed
     assert statement["lines"][-1]["balance_satang"] == second_goods - owed
     assert (totals["available_satang"], totals["owed_satang"]) == (second_goods - owed, 0)
-    assert statement["lines"][3]["amount_satang"] == -rice_goods
-    assert statement["lines"][4]["order_id"] == order.id
-    assert statement["lines"][4]["amount_satang"] == -105000
+    # The reservation is a line that changes nothing in all, with the payout beside it.
+    reserved = statement["lines"][3]
+    assert (reserved["amount_satang"], reserved["payout_satang"]) == (0, rice_goods)
+    assert reserved["payout_id"] == payout_id
+    assert reserved["balance_satang"] == statement["lines"][2]["balance_satang"]
+    assert statement["lines"][4]["amount_satang"] == -rice_goods
+    assert statement["lines"][5]["order_id"] == order.id
+    assert statement["lines"][5]["amount_satang"] == -105000
 
 
 @at_once
@@ -1284,17 +1291,20 @@ def test_the_bank_bulk_transfer_file_of_a_run(client, db, market):
     assert body.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(body.decode("utf-8-sig"))))
     assert rows[0][0] == "ลำดับ" and len(rows) == 2  # the paid one is not sent again
+    assert rows[0][1] == "เลขที่การโอน"  # the payout's number, not "payout to a seller"
+    assert answer.headers["Content-Disposition"].endswith(f'payout-run-{run.id}-to-pay.csv"')
     weave_due = proceeds_of(order, market["weave_seller"])
     assert rows[1] == [
         "1",
         str(weave_payout.id),
         market["weave_seller"].name_th,
         "ธ.ก.ส.",
-        "0201234567",
+        '="0201234567"',  # text in Excel: the leading zero stays
         "กลุ่มจักสานกระจูด",
         "",
         baht_text(weave_due),
         f"TC-PAYOUT-{weave_payout.id}",
+        "รอโอน",
     ]
     assert client.get("/admin/payout-runs/999/transfers.csv").status_code == 404
     client.submit("/logout", {})
@@ -1321,7 +1331,9 @@ def test_long_statements_and_runs_are_shown_a_page_at_a_time(client, db, market,
     second = client.get(f"/admin/payout-runs/{run.id}?page=2").get_data(as_text=True)
 
     text = statement.get_data(as_text=True)
-    assert text.count('class="statement-line') == 2 and "ช่วงนี้มี 3 รายการ" in text
+    # Sale, levy, fee and the payout set aside: the first two shown, and a notice that prints.
+    assert text.count('class="statement-line kind-') == 2 and "ช่วงนี้มี 4 รายการ" in text
+    assert '<p class="notice">' in text
     assert (
         f'id="payout-{rice_payout.id}"' in first and f'id="payout-{weave_payout.id}"' not in first
     )
@@ -1333,3 +1345,589 @@ def test_long_statements_and_runs_are_shown_a_page_at_a_time(client, db, market,
     )
     assert refused.status_code == 400
     assert f'id="payout-{weave_payout.id}"' in refused.get_data(as_text=True)
+
+
+# Fixes after the review and the browser walk
+
+
+def _run_with_payouts(market, lines=None):
+    """Both sellers' goods delivered and a run started; ``(run, rice payout, weave payout)``."""
+    order = delivered_order(market, lines or [(market["rice"], 10), (market["basket"], 1)])
+    run = services.start_run(market["admin"])
+    _db.session.commit()
+    rice_payout, weave_payout = sorted(run.payouts, key=lambda p: p.seller_id)
+    return order, run, rice_payout, weave_payout
+
+
+def _at_the_same_moment(monkeypatch, calls):
+    """Run ``calls`` in threads that all reach the seller's lock before any takes it (the
+    moment the old code had read "pending" in each); their results, in call order."""
+    barrier = threading.Barrier(len(calls), timeout=20)
+    real_lock = proceeds.lock
+
+    def lock_together(seller_ids):
+        barrier.wait()
+        return real_lock(seller_ids)
+
+    monkeypatch.setattr(proceeds, "lock", lock_together)
+    results = [None] * len(calls)
+
+    def run(index, call):
+        try:
+            results[index] = call()
+        except Exception as error:  # noqa: BLE001
+            results[index] = error
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    monkeypatch.setattr(proceeds, "lock", real_lock)
+    return results
+
+
+@at_once
+def test_paid_and_failed_at_the_same_moment_one_wins_the_other_is_a_409(
+    client, db, market, monkeypatch
+):
+    _order, _run, payout, _other = _run_with_payouts(market)
+    admin = token_for(client, "admin@example.com")
+    paid_body = {"bank_reference": "KTB-1", "paid_on": levies.today().isoformat()}
+    url = f"/api/v1/payouts/{payout.id}"
+
+    answers = _at_the_same_moment(
+        monkeypatch,
+        [
+            lambda: client.post(f"{url}/paid", json=paid_body, headers=admin),
+            lambda: client.post(f"{url}/failed", json={"reason": "บัญชีปิด"}, headers=admin),
+        ],
+    )
+
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [200, 409], [(a.status_code, a.json) for a in answers]
+    winner = next(a for a in answers if a.status_code == 200).json["status"]
+    db.session.expire_all()
+    assert db.session.get(Payout, payout.id).status == winner
+    keys = set(db.session.scalars(select(JournalEntry.key)))
+    assert {f"payout:{payout.id}:paid", f"payout:{payout.id}:failed"} & keys == {
+        f"payout:{payout.id}:{winner}"
+    }
+    assert balance_of(AccountKind.SELLER_IN_PAYOUT, payout.seller_id) == 0
+    assert verify().ok
+
+
+@at_once
+def test_two_different_paid_calls_at_the_same_moment_record_one(db, market, monkeypatch, app):
+    _order, _run, payout, _other = _run_with_payouts(market)
+    admin_id, payout_id = market["admin"].id, payout.id
+
+    def mark(reference):
+        def call():
+            with app.app_context():
+                admin = _db.session.get(User, admin_id)
+                found = _db.session.get(Payout, payout_id)
+                try:
+                    services.mark_paid(
+                        admin, found, bank_reference=reference, paid_on=levies.today()
+                    )
+                    _db.session.commit()
+                    return reference
+                except Exception:
+                    _db.session.rollback()
+                    raise
+
+        return call
+
+    results = _at_the_same_moment(monkeypatch, [mark("R-A"), mark("R-B")])
+
+    won = [r for r in results if isinstance(r, str)]
+    lost = [r for r in results if not isinstance(r, str)]
+    assert len(won) == 1 and len(lost) == 1 and isinstance(lost[0], DomainError), results
+    assert lost[0].status == 409
+    db.session.expire_all()
+    assert db.session.get(Payout, payout_id).bank_reference == won[0]
+    assert count(JournalEntry, JournalEntry.kind == EntryKind.PAYOUT) == 1
+    assert count(AuditRecord, AuditRecord.action == "payout.paid") == 1
+    assert verify().ok
+
+
+@at_once
+def test_verify_compares_a_paid_payouts_reference_and_day_with_its_entry(db, market):
+    _order, _run, payout, _other = _run_with_payouts(market)
+    services.mark_paid(market["admin"], payout, bank_reference="R1", paid_on=levies.today())
+    db.session.commit()
+    assert verify().ok
+
+    db.session.execute(
+        text("UPDATE payouts SET bank_reference = 'R2' WHERE id = :id"), {"id": payout.id}
+    )
+    db.session.commit()
+
+    found = problems()
+    assert any(p.startswith(f"payout {payout.id} records reference 'R2'") for p in found), found
+
+
+def test_the_fee_never_takes_more_than_the_levies_leave():
+    assert arithmetic.fee_for_line(40000, 250, levies_satang=40000) == 0  # was 1000
+    assert arithmetic.fee_for_line(1000, 250, levies_satang=990) == 10  # 25, capped
+    assert arithmetic.fee_for_line(1000, 250, levies_satang=900) == 25  # not reached
+    with pytest.raises(ValueError):
+        arithmetic.fee_for_line(1000, 250, levies_satang=1001)
+
+
+@configured(PAYOUT_HOLD_DAYS=0, PLATFORM_FEE_BPS=250)
+def test_a_levy_of_the_whole_price_leaves_no_fee_and_no_negative_proceeds(db, market):
+    member = SellerMemberFactory(seller__promptpay_id="0812345699")
+    treasurer = FundTreasurerFactory()
+    bag = ProductFactory(seller=member.seller, price_satang=400, stock=500, weight_grams=100)
+    agreed_levy(member, treasurer, bag, rate=400)  # ฿4 a unit of a ฿4 product
+    db.session.commit()
+
+    order = buy(market, [(bag, 100)])
+    item = order.items[0]
+
+    assert (item.line_total_satang, item.levy_satang, item.platform_fee_satang) == (40000, 40000, 0)
+    shipping = order.shipments[0].shipping_satang
+    assert amounts(proceeds.balance(member.seller.id)) == (shipping, 0, 0, 0, 0)
+    orders.ship(member.user, order.shipments[0], carrier="Kerry", tracking_number="K1")
+    orders.confirm_delivery(market["buyer"], order.shipments[0])
+    db.session.commit()
+    assert amounts(proceeds.balance(member.seller.id)) == (0, shipping, 0, 0, 0)
+    assert verify().ok
+
+
+@with_fee
+def test_verify_notices_levies_and_a_fee_above_the_line(db, market):
+    order = buy(market, [(market["rice"], 1)], pay=False)  # ฿350, levy ฿4
+    db.session.execute(
+        text("UPDATE order_items SET platform_fee_satang = 34700 WHERE id = :id"),
+        {"id": order.items[0].id},
+    )
+    db.session.commit()
+
+    found = problems()
+    assert (
+        f"order item {order.items[0].id}: its levies 400 and fee 34700 take more than its "
+        f"total 35000"
+    ) in found, found
+
+
+def _seller_member(seller, email, language="th"):
+    from marketplace.sellers.models import SellerMember
+
+    user = UserFactory(email=email, language=language)
+    _db.session.add(SellerMember(seller_id=seller.id, user_id=user.id))
+    return user
+
+
+def test_a_change_of_payout_details_is_audited_and_mailed_to_every_member(
+    client, db, market, caplog
+):
+    from tests.test_sellers import profile
+
+    caplog.set_level(logging.INFO, logger="marketplace.mail")
+    seller = market["rice_seller"]
+    _seller_member(seller, "second@example.com", language="en")
+    db.session.commit()
+    client.login("rice@example.com")
+    same = profile(promptpay_id=seller.promptpay_id, bank_name="", bank_account_name="")
+    same["bank_account_number"] = ""
+    assert client.submit(f"/sellers/{seller.id}/edit", same).status_code == 302
+    assert count(AuditRecord, AuditRecord.action == "seller.payout_details_changed") == 0
+
+    changed = {**same, "promptpay_id": "0899999999"}
+    response = client.submit(f"/sellers/{seller.id}/edit", changed)
+
+    assert response.status_code == 302
+    record = db.session.scalar(
+        select(AuditRecord).where(AuditRecord.action == "seller.payout_details_changed")
+    )
+    assert record.actor_id == market["rice_member"].id
+    assert record.detail["promptpay_id_before"] == "0812345602"
+    assert record.detail["promptpay_id"] == "0899999999"
+    assert "bank_account_number" not in record.detail  # unchanged fields are not listed
+    assert count(OutboxMessage, OutboxMessage.task == "tasks.payouts.payout_details_changed") == 1
+    # Every member is told, each in their own language, the number shown by its end only.
+    assert "to=rice@example.com" in caplog.text and "to=second@example.com" in caplog.text
+    assert "xxxxxx9999" in caplog.text and "0899999999" not in caplog.text
+    assert "The payout details of" in caplog.text  # the English member's subject
+    trail = client.get(f"/sellers/{seller.id}/audit").get_data(as_text=True)
+    assert "0899999999" in trail
+
+
+@at_once
+def test_only_verified_sellers_are_paid_and_the_runs_page_lists_who_is_left_out(client, db, market):
+    order = delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
+    market["rice_seller"].verified = False
+    market["weave_seller"].bank_account_number = ""  # no PromptPay ID, no bank account
+    db.session.commit()
+
+    run = services.start_run(market["admin"])
+    db.session.commit()
+
+    assert run.payouts == [] and count(Payout) == 0
+    client.login("admin@example.com")
+    page = client.get("/admin/payouts").get_data(as_text=True)
+    left_out = page[page.index('id="left-out-title"') :]
+    rice_due, weave_due = (
+        proceeds_of(order, market["rice_seller"]),
+        proceeds_of(order, market["weave_seller"]),
+    )
+    assert market["rice_seller"].name_th in left_out and "ยังไม่ได้ยืนยัน" in left_out
+    assert market["weave_seller"].name_th in left_out
+    assert "ไม่มีพร้อมเพย์หรือบัญชีธนาคาร" in left_out
+    assert f"฿{rice_due // 100:,}.{rice_due % 100:02d}" in left_out
+    assert f"฿{weave_due // 100:,}.{weave_due % 100:02d}" in left_out
+
+
+@at_once
+def test_anything_but_the_same_call_on_a_settled_payout_is_a_409_before_its_body(
+    client, db, market
+):
+    _order, _run, paid, failed = _run_with_payouts(market)
+    admin = token_for(client, "admin@example.com")
+    today = levies.today().isoformat()
+    body = {"bank_reference": "R1", "paid_on": today}
+    assert (
+        client.post(f"/api/v1/payouts/{paid.id}/paid", json=body, headers=admin).status_code == 200
+    )
+    assert (
+        client.post(
+            f"/api/v1/payouts/{failed.id}/failed", json={"reason": "ปิดบัญชี"}, headers=admin
+        ).status_code
+        == 200
+    )
+    entries, records, mails = count(JournalEntry), count(AuditRecord), count(OutboxMessage)
+
+    for url, sent in (
+        (f"/payouts/{paid.id}/paid", {"bank_reference": "", "paid_on": today}),
+        (f"/payouts/{paid.id}/paid", {"bank_reference": "R1", "paid_on": "not a day"}),
+        (f"/payouts/{paid.id}/paid", {"bank_reference": "R1"}),
+        (f"/payouts/{paid.id}/paid", {"bank_reference": "R1", "paid_on": "2099-01-01"}),
+        (f"/payouts/{paid.id}/failed", {"reason": ""}),
+        (f"/payouts/{paid.id}/failed", {}),
+        (f"/payouts/{failed.id}/failed", {"reason": ""}),
+        (f"/payouts/{failed.id}/failed", {"reason": "another"}),
+        (f"/payouts/{failed.id}/paid", {"bank_reference": "", "paid_on": "x"}),
+    ):
+        answer = client.post(f"/api/v1{url}", json=sent, headers=admin)
+        assert answer.status_code == 409, (url, sent, answer.json)
+        assert answer.json["error"]["code"] == "conflict"
+    # The same calls again: 200, unchanged (failing twice with one reason is idempotent).
+    again = client.post(f"/api/v1/payouts/{paid.id}/paid", json=body, headers=admin)
+    assert again.status_code == 200 and again.json["bank_reference"] == "R1"
+    same = client.post(
+        f"/api/v1/payouts/{failed.id}/failed", json={"reason": " ปิดบัญชี "}, headers=admin
+    )
+    assert same.status_code == 200 and same.json["failure_reason"] == "ปิดบัญชี"
+    assert (count(JournalEntry), count(AuditRecord), count(OutboxMessage)) == (
+        entries,
+        records,
+        mails,
+    )
+    # Authorisation still comes first.
+    member = token_for(client, "rice@example.com")
+    assert (
+        client.post(f"/api/v1/payouts/{paid.id}/paid", json={}, headers=member).status_code == 403
+    )
+    assert client.post("/api/v1/payouts/99999/paid", json={}, headers=admin).status_code == 404
+    document = client.get("/api/v1/openapi.json").json
+    failed_doc = document["paths"]["/api/v1/payouts/{payout_id}/failed"]["post"]
+    assert "Idempotent" in failed_doc["description"]
+
+
+@at_once
+def test_refused_forms_for_settled_payouts_show_their_error_at_the_payout(client, db, market):
+    _order, run, payout, other = _run_with_payouts(market)
+    services.mark_paid(market["admin"], payout, bank_reference="R1", paid_on=levies.today())
+    services.mark_failed(market["admin"], other, reason="เลขบัญชีผิด")
+    db.session.commit()
+    client.login("admin@example.com")
+    base = f"/admin/payout-runs/{run.id}/payouts"
+    today = levies.today().isoformat()
+
+    for url, data, message in (
+        (f"{base}/{payout.id}/paid", {"bank_reference": "R2", "paid_on": today}, "R1"),
+        (f"{base}/{payout.id}/paid", {"bank_reference": "R1", "paid_on": "x"}, "R1"),
+        (f"{base}/{payout.id}/failed", {"reason": "อื่น"}, "รายการนี้บันทึกว่าโอนแล้ว"),
+        (f"{base}/{other.id}/failed", {"reason": "อื่น"}, "เลขบัญชีผิด"),
+    ):
+        answer = client.submit(url, data)
+        assert answer.status_code == 409, (url, answer.status_code)
+        page = answer.get_data(as_text=True)
+        payout_id = url.split("/")[-2]
+        section = page[page.index(f'id="payout-{payout_id}"') :].split("</section>")[0]
+        assert 'class="error" role="alert"' in section and message in section, section
+
+    # Failing twice with the same reason says it was recorded already.
+    again = client.submit(f"{base}/{other.id}/failed", {"reason": "เลขบัญชีผิด"})
+    assert again.status_code == 303
+    assert again.headers["Location"].endswith(f"#payout-{other.id}")
+    shown = client.get(again.headers["Location"]).get_data(as_text=True)
+    assert "รายการนี้บันทึกว่าโอนไม่สำเร็จด้วยเหตุผลนี้ไปแล้ว" in shown
+    db.session.expire_all()
+    assert (payout.status, other.status) == ("paid", "failed")
+
+
+@at_once
+def test_the_run_page_asks_before_acting_and_lands_at_the_payout(client, db, market):
+    _order, run, payout, _other = _run_with_payouts(market)
+    client.login("admin@example.com")
+    runs_page = client.get("/admin/payouts").get_data(as_text=True)
+    assert 'action="/admin/payouts/runs"' in runs_page and "data-confirm=" in runs_page
+    assert "js/confirm.js" in runs_page
+
+    page = client.get(f"/admin/payout-runs/{run.id}").get_data(as_text=True)
+    section = page[page.index(f'id="payout-{payout.id}"') :].split("</section>")[0]
+    assert section.count("data-confirm=") == 2
+    assert f'/payouts/{payout.id}/paid#payout-{payout.id}"' in section
+    assert f'/payouts/{payout.id}/failed#payout-{payout.id}"' in section
+    assert 'class="danger"' in section  # "Mark failed" does not look like "Mark paid"
+    today = levies.today()
+    assert f'max="{today.isoformat()}"' in section
+
+    # Every problem of the paid form at once: no reference and a day in the future.
+    future = (today + timedelta(days=1)).isoformat()
+    refused = client.submit(
+        f"/admin/payout-runs/{run.id}/payouts/{payout.id}/paid",
+        {"bank_reference": "", "paid_on": future},
+    )
+    assert refused.status_code == 400
+    section = refused.get_data(as_text=True).split(f'id="payout-{payout.id}"')[1]
+    section = section.split("</section>")[0]
+    # Named at the top of the payout's section, where the page lands, and on each field.
+    top = section.split("<dl")[0]
+    assert top.count('class="error"') == 2
+    assert "เลขอ้างอิงธนาคาร: " in top and "วันที่โอนเงิน: " in top and "ในอนาคต" in top
+    assert section.count('class="error"') == 4
+    paid = client.submit(
+        f"/admin/payout-runs/{run.id}/payouts/{payout.id}/paid",
+        {"bank_reference": "R1", "paid_on": today.isoformat()},
+    )
+    assert paid.status_code == 303 and paid.headers["Location"].endswith(f"#payout-{payout.id}")
+
+
+@at_once
+def test_a_payout_that_failed_is_on_the_statement_and_mailed(client, db, market, caplog):
+    caplog.set_level(logging.INFO, logger="marketplace.mail")
+    seller = market["rice_seller"]
+    _seller_member(seller, "english@example.com", language="en")
+    db.session.commit()
+    _order, run, payout, other = _run_with_payouts(market)
+
+    services.mark_failed(market["admin"], payout, reason="บัญชีปิดแล้ว")
+    db.session.commit()
+
+    today = levies.today()
+    found = services.statement(seller.id, today, today)
+    steps = [(line.kind, line.amount_satang, line.payout_satang) for line in found.lines]
+    assert steps[-2:] == [
+        ("payout_reserved", 0, payout.amount_satang),
+        ("payout_failed", 0, payout.amount_satang),
+    ]
+    assert found.lines[-1].description == "บัญชีปิดแล้ว"
+    assert found.lines[-1].balance_satang == found.totals.closing_balance_satang
+    assert "to=rice@example.com" in caplog.text and "to=english@example.com" in caplog.text
+    assert "did not reach you" in caplog.text and "บัญชีปิดแล้ว" in caplog.text
+    assert count(OutboxMessage, OutboxMessage.task == "tasks.payouts.payout_failed") == 1
+
+    client.login("rice@example.com")
+    page = client.get(f"/sellers/{seller.id}/statement").get_data(as_text=True)
+    assert "กันเงินไว้เพื่อโอน" in page and "โอนเงินให้ผู้ขายไม่สำเร็จ" in page
+    assert "บัญชีปิดแล้ว" in page
+    client.submit("/logout", {})
+
+    client.login("admin@example.com")
+    services.mark_paid(market["admin"], other, bank_reference="R9", paid_on=today)
+    db.session.commit()
+    run_page = client.get(f"/admin/payout-runs/{run.id}").get_data(as_text=True)
+    totals = run_page[run_page.index('class="stats run-totals"') :].split("</ul>")[0]
+    assert f"{payout.amount_satang // 100:,}.{payout.amount_satang % 100:02d}" in totals
+    assert f"{other.amount_satang // 100:,}.{other.amount_satang % 100:02d}" in totals
+    runs_page = client.get("/admin/payouts").get_data(as_text=True)
+    row = runs_page[runs_page.index(f">#{run.id}<") :].split("</tr>")[0]
+    failed_text = f"฿{payout.amount_satang // 100:,}.{payout.amount_satang % 100:02d}"
+    paid_text = f"฿{other.amount_satang // 100:,}.{other.amount_satang % 100:02d}"
+    assert row.count('class="num"') == 3
+    assert f'<td class="num">{paid_text}</td>' in row
+    assert f'<td class="num">{failed_text}</td>' in row
+    assert '<td class="num">฿0.00</td>' in row  # nothing left to pay
+
+
+@at_once
+def test_english_says_one_payout(client, db, market):
+    delivered_order(market, [(market["rice"], 10)])
+    client.login("admin@example.com")
+    client.submit("/language/en", {})
+    started = client.submit("/admin/payouts/runs", {})
+    page = client.get(started.headers["Location"]).get_data(as_text=True)
+    assert ": 1 payout, " in page and "1 payouts" not in page
+    assert "1 payout reserved" in page
+
+
+@at_once
+def test_the_run_page_warns_when_the_seller_came_to_owe_after_the_reservation(client, db, market):
+    order, run, payout, _other = _run_with_payouts(market)
+    rice_item = next(i for i in order.items if i.product_id == market["rice"].id)
+    orders.refund(market["admin"], order, [(rice_item.id, 10)])  # all the rice back
+    db.session.commit()
+    owed = balance_of(AccountKind.SELLER_RECEIVABLE, payout.seller_id)
+    assert owed > 0
+    client.login("admin@example.com")
+
+    page = client.get(f"/admin/payout-runs/{run.id}").get_data(as_text=True)
+
+    section = page[page.index(f'id="payout-{payout.id}"') :].split("</section>")[0]
+    assert 'class="warning"' in section
+    assert f"฿{owed // 100:,}.{owed % 100:02d}" in section
+    client.submit("/logout", {})
+    client.login("rice@example.com")
+    statement = client.get(f"/sellers/{payout.seller_id}/statement").get_data(as_text=True)
+    assert "หรือกันไว้เพื่อโอนแล้ว" in statement  # not "after it was paid to you"
+
+
+@at_once
+def test_the_statement_page_labels_its_columns_and_signs_its_amounts(client, db, market):
+    seller = market["rice_seller"]
+    seller.promptpay_id = ""
+    db.session.commit()
+    delivered_order(market, [(market["rice"], 10)])
+    client.login("rice@example.com")
+
+    page = client.get(f"/sellers/{seller.id}/statement").get_data(as_text=True)
+
+    head = page[page.index("statement-head") :].split("</li>")[0]
+    assert "จำนวนเงิน" in head and "ยอดคงเหลือ" in head
+    assert "\u2212฿40.00" in page  # the levy, with the one minus sign
+    assert "-฿" not in page and "\u2212฿0.00" not in page
+    assert "฿0.00" in page  # nothing paid out, refunded or owed
+    assert f'href="/sellers/{seller.id}/edit"' in page  # add a PromptPay ID or an account
+    assert "ยอดเงินของคุณตอนนี้ (" in page and "ยอดคงเหลือปลายงวด (" in page
+
+
+def test_a_bad_period_shows_the_statement_page_with_the_error_by_the_dates(client, db, market):
+    seller_id = market["rice_seller"].id
+    client.login("rice@example.com")
+
+    for query, field, typed in (
+        ("from=2026-03-31&to=2026-03-01", "to", "2026-03-01"),
+        ("from=2026-13-01", "from", "2026-13-01"),
+        ("from=2020-01-01&to=2026-01-01", "to", "2026-01-01"),
+    ):
+        answer = client.get(f"/sellers/{seller_id}/statement?{query}")
+        page = answer.get_data(as_text=True)
+        assert answer.status_code == 400, query
+        assert "statement-head" in page  # the statement page, not a bare error page
+        box = page[page.index('class="filters statement-period') :].split("</form>")[0]
+        assert 'role="alert"' in box and f'value="{typed}"' in box
+        assert f'id="statement-{field}" type="date" name="{field}" value="{typed}" ' in box
+
+
+def test_statement_styles_print_the_notice_and_draw_the_owed_box_red():
+    from pathlib import Path
+
+    css = (Path(__file__).parent.parent / "static" / "css" / "site.css").read_text()
+    print_rules = [part.split("}")[0] for part in css.split("@media print {")[1:]]
+    hidden = " ".join(rule for rule in print_rules if "display: none" in rule)
+    assert ".notice" not in hidden and ".flash" in hidden
+    # More specific than ".stats.big li", which sets every box's border.
+    assert ".stats.big.balances li.owed { border-color: var(--red)" in css
+    assert re.search(r"\.table \.num, \.num \{ text-align: right", css)  # money on the right
+
+
+@with_fee
+def test_the_shipments_page_shows_proceeds_after_refunds_with_one_query_for_all(client, db, market):
+    from tests.conftest import statements_during
+
+    order = buy(market, [(market["rice"], 10)])
+    orders.refund(market["admin"], order, [(order.items[0].id, 3)])
+    db.session.commit()
+    seller = market["rice_seller"]
+    before = proceeds_of(order, seller)
+    after = before - 105000 + 1200 + 2625  # the bags back, their levy and fee given back
+    assert proceeds.earned(seller.id, {order.id}) == {order.id: after}
+    client.login("rice@example.com")
+    url = f"/sellers/{seller.id}/shipments"
+
+    page = client.get(url).get_data(as_text=True)
+
+    assert f"฿{after // 100:,}.{after % 100:02d}" in page
+    assert f"฿{before // 100:,}.{before % 100:02d}" not in page
+    refunded = before - after
+    assert f"\u2212฿{refunded // 100:,}.{refunded % 100:02d}" in page
+    one = len(statements_during(lambda: client.get(url)))
+    buy(market, [(market["rice"], 1)])
+    buy(market, [(market["rice"], 2)])
+    assert len(statements_during(lambda: client.get(url))) == one  # no query per parcel
+
+
+def test_a_percent_with_a_comma_is_refused_not_read_as_thousands(client, db, market):
+    from marketplace.levies.forms import read_rate
+    from marketplace.levies.models import LevyKind
+    from marketplace.parsing import CommaInPercent, parse_percent
+
+    with pytest.raises(CommaInPercent):
+        parse_percent("1,5")
+    assert parse_percent("1.5") == 150
+    with pytest.raises(ValueError, match="จุลภาค"):
+        read_rate(LevyKind.PERCENT, "2,5")
+    seller_id = market["rice_seller"].id
+    client.login("admin@example.com")
+
+    refused = client.submit(f"/admin/sellers/{seller_id}/platform-fee", {"rate": "1,5"})
+
+    assert refused.status_code == 400
+    assert "ใช้จุดสำหรับทศนิยม" in refused.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Seller, seller_id).platform_fee_bps is None
+    saved = client.submit(f"/admin/sellers/{seller_id}/platform-fee", {"rate": "1.5"})
+    assert saved.status_code == 303
+    db.session.expire_all()
+    assert db.session.get(Seller, seller_id).platform_fee_bps == 150
+
+
+@with_fee
+def test_a_shipment_refunded_in_full_before_release_stops_being_due(db, market):
+    order = buy(market, [(market["rice"], 2)])
+    shipment = deliver(market, order, market["rice_seller"])
+    orders.refund(market["admin"], order, None)  # all of it, shipping too
+    db.session.commit()
+    later = shipment.delivered_at + timedelta(days=4)
+    assert proceeds.pending_shares(
+        ledger.find_account(AccountKind.SELLER_PAYABLE, seller_id=shipment.seller_id).id,
+        [order.id],
+    ) == {order.id: 0}
+
+    assert proceeds.due_shipments(later) == []
+    assert proceeds.release_due(now=later) == 0
+    # A delivered shipment of a paid order whose payment is not posted yet (its routing
+    # waits in the outbox) stays due until it is.
+    unrouted = buy(market, [(market["rice"], 1)], pay=False)
+    unrouted.status, unrouted.paid_at = "paid", shipment.delivered_at
+    unrouted.shipments[0].status = "delivered"
+    unrouted.shipments[0].delivered_at = shipment.delivered_at
+    db.session.commit()
+    assert [row.id for row in proceeds.due_shipments(later)] == [unrouted.shipments[0].id]
+
+
+@with_fee
+def test_verify_checks_a_release_against_the_hold_it_waited(app, db, market):
+    order = buy(market, [(market["rice"], 2)])
+    shipment = deliver(market, order, market["rice_seller"])
+    over = shipment.delivered_at + timedelta(days=3)
+    assert proceeds.release_due(now=over) == 1
+    db.session.commit()
+    entry = ledger.existing(f"release:{shipment.id}")
+    assert entry.memo == f"shipment {shipment.id} after a hold of 3 days"
+    assert verify().ok
+
+    # The parcel "arrived" two days later than recorded: released one day into the hold.
+    shipment.delivered_at += timedelta(days=2)
+    db.session.commit()
+
+    found = problems()
+    assert (
+        f"shipment {shipment.id}: its proceeds were released before the hold of 3 days "
+        f"after delivery was over"
+    ) in found, found

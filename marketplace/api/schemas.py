@@ -483,8 +483,12 @@ class PayoutFailed(Body):
 class StatementLine(Out):
     """One movement of a seller's money: ``proceeds`` (a shipment's goods and shipping),
     ``levy``, ``platform_fee``, ``refund``, ``levy_reversal`` and ``platform_fee_reversal``
-    (the shares a refund gives back), ``payout``. ``amount_satang`` is how it moves what
-    the marketplace owes the seller; ``balance_satang`` what it owes after the line."""
+    (the shares a refund gives back), ``payout`` (paid). ``amount_satang`` is how it moves
+    what the marketplace owes the seller; ``balance_satang`` what it owes after the line.
+    ``payout_reserved`` (a run set the money aside for a transfer) and ``payout_failed``
+    (the transfer did not arrive; the money is available again, ``description`` says why)
+    change nothing in all: their ``amount_satang`` is 0 and ``payout_satang`` is the
+    payout's amount. Payout lines name their ``payout_id``."""
 
     kind = fields.String(
         validate=validate.OneOf(
@@ -495,7 +499,9 @@ class StatementLine(Out):
                 "platform_fee",
                 "platform_fee_reversal",
                 "refund",
+                "payout_reserved",
                 "payout",
+                "payout_failed",
             ]
         )
     )
@@ -505,6 +511,8 @@ class StatementLine(Out):
     description = fields.String()
     amount_satang = Satang()
     balance_satang = Satang()
+    payout_id = fields.Integer(allow_none=True)
+    payout_satang = Satang(allow_none=True)
 
 
 class StatementTotals(Out):

@@ -35,6 +35,7 @@ PAYOUT_RUN_STARTED = "payout_run.started"
 PAYOUT_PAID = "payout.paid"
 PAYOUT_FAILED = "payout.failed"
 PLATFORM_FEE_SET = "seller.platform_fee_set"
+PAYOUT_DETAILS_CHANGED = "seller.payout_details_changed"
 LEVY_PROPOSED = "levy_rule.proposed"
 LEVY_ACCEPTED = "levy_rule.accepted"
 LEVY_DECLINED = "levy_rule.declined"
@@ -58,6 +59,7 @@ ACTIONS = {
     PAYOUT_PAID: _l("Payout to a seller"),
     PAYOUT_FAILED: _l("Payout failed"),
     PLATFORM_FEE_SET: _l("Platform fee set"),
+    PAYOUT_DETAILS_CHANGED: _l("Payout details changed"),
     LEVY_PROPOSED: _l("Levy rule proposed"),
     LEVY_ACCEPTED: _l("Levy rule accepted"),
     LEVY_DECLINED: _l("Levy rule declined"),
@@ -285,6 +287,17 @@ def platform_fee_set(actor, seller, *, before, after):
             "platform_fee_before": _percent(before),
         },
     )
+
+
+def payout_details_changed(actor, seller, *, before, after):
+    """Where the seller's payouts go changed (PromptPay ID, bank, account name or number):
+    ``before`` and ``after`` map those fields to their values."""
+    detail = {"name": seller.name_th}
+    for key in before:
+        if before[key] != after[key]:
+            detail[f"{key}_before"] = before[key] or "-"
+            detail[key] = after[key] or "-"
+    return record(actor, PAYOUT_DETAILS_CHANGED, seller, sellers=[seller.id], detail=detail)
 
 
 def levy_rule(actor, action, rule):

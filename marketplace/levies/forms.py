@@ -10,7 +10,7 @@ from marketplace.levies import arithmetic
 from marketplace.levies.models import Beneficiary, LevyKind, LevyScope, RuleStatus
 from marketplace.levies.services import MAX_AMOUNT_RATE, LevyTerms
 from marketplace.money import MoneyError, format_satang, parse_baht
-from marketplace.parsing import parse_percent
+from marketplace.parsing import CommaInPercent, parse_percent
 
 KIND_LABELS = {
     LevyKind.PER_UNIT: _l("Baht per unit sold"),
@@ -44,6 +44,10 @@ def read_rate(kind, text):
     if kind == LevyKind.PERCENT:
         try:
             rate = parse_percent(text)
+        except CommaInPercent:
+            raise ValueError(
+                _l("Use a point for decimals, such as 1.5 (a percent has no comma).")
+            ) from None
         except ValueError:
             raise ValueError(
                 _l("Enter a percent with at most two decimals, such as 2.5.")

@@ -100,6 +100,8 @@ class Shipment(db.Model):
         CheckConstraint(
             "shipping_refunded_satang <= shipping_satang", name="shipping_refund_within"
         ),
+        # Releases look for delivered shipments whose hold is over (payouts/proceeds.py).
+        Index("ix_shipments_status_delivered_at", "status", "delivered_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

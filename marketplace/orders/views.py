@@ -15,6 +15,7 @@ from marketplace.orders.models import DeliveryMethod, OrderStatus, ShipmentStatu
 from marketplace.orders.states import ORDER_STATUS_LABELS, SHIPMENT_STATUS_LABELS
 from marketplace.payments import providers
 from marketplace.payments import services as payments
+from marketplace.payouts import proceeds
 from marketplace.sellers import services as sellers
 from marketplace.transaction import attempt
 
@@ -214,10 +215,13 @@ def received(order_id, shipment_id):
 def seller_shipments(seller_id):
     status = request.args.get("status", "")
     status = status if status in {s.value for s in ShipmentStatus} else ""
+    shipments = services.seller_shipments(seller_id, status or None)
     return render_template(
         "orders/seller_shipments.html",
         seller=sellers.get(seller_id),
-        shipments=services.seller_shipments(seller_id, status or None),
+        shipments=shipments,
+        # What each paid parcel earned after refunds, as the statement counts it.
+        earned=proceeds.earned(seller_id, {s.order_id for s in shipments}),
         status=status,
         shipment_labels=SHIPMENT_STATUS_LABELS,
         ship_form=ShipForm(formdata=None),

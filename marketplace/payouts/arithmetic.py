@@ -1,21 +1,27 @@
 """Payout arithmetic: integers only, no Flask, no database.
 
 A platform fee is a rate in basis points (1% = 100) of an order line's goods, rounded once,
-half up, when the order is placed; a refund of some units gives back the same share of it
-as of the line's levies (``levies.arithmetic.reversal_for``), so refunding every unit, in
-any steps, gives back exactly the fee.
+half up, when the order is placed, and never more than what the line's levies leave of it
+(levies and fee together never take more than the line, so no proceeds are negative); a
+refund of some units gives back the same share of it as of the line's levies
+(``levies.arithmetic.reversal_for``), so refunding every unit, in any steps, gives back
+exactly the fee.
 """
 
 from marketplace.levies.arithmetic import BASIS_POINTS, divide_half_up
 
 
-def fee_for_line(line_total_satang, rate_bps):
-    """The platform fee of one order line, in satang."""
+def fee_for_line(line_total_satang, rate_bps, levies_satang=0):
+    """The platform fee of one order line, in satang: the rate of the line's goods, capped at
+    what the line's levies leave (``line total - levies``)."""
     if line_total_satang < 0:
         raise ValueError("a line total is never negative")
+    if not 0 <= levies_satang <= line_total_satang:
+        raise ValueError("a line's levies are from 0 to the line's total")
     if not 0 <= rate_bps <= BASIS_POINTS:
         raise ValueError("a platform fee is from 0 to 100%")
-    return divide_half_up(line_total_satang * rate_bps, BASIS_POINTS)
+    fee = divide_half_up(line_total_satang * rate_bps, BASIS_POINTS)
+    return min(fee, line_total_satang - levies_satang)
 
 
 def released(amount, available, owed):

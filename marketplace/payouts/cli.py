@@ -21,8 +21,9 @@ def run():
                 f"{format_satang(p.amount_satang)}"
                 for p in started.payouts
             ]
+            count = len(started.payouts)
             summary = (
-                f"payout run {started.id}: {len(started.payouts)} payouts, "
+                f"payout run {started.id}: {count} payout{'' if count == 1 else 's'}, "
                 f"{format_satang(started.total_satang)}"
             )
         db.session.commit()

@@ -19,7 +19,8 @@ def rate_for(seller):
 
 
 def snapshot_order(order):
-    """Fix each item's fee as its seller's rate stands now (rounded once, half up, per line).
+    """Fix each item's fee as its seller's rate stands now (rounded once, half up, per line),
+    capped at what the item's levies (snapshotted before) leave of the line.
 
     The order's sellers are in the session already (placing the order loaded them with
     the products), so this reads nothing.
@@ -28,7 +29,9 @@ def snapshot_order(order):
         rate = rate_for(db.session.get(Seller, shipment.seller_id))
         for item in shipment.items:
             item.platform_fee_bps = rate
-            item.platform_fee_satang = fee_for_line(item.line_total_satang, rate)
+            item.platform_fee_satang = fee_for_line(
+                item.line_total_satang, rate, levies_satang=item.levy_satang
+            )
 
 
 def set_rate(actor, seller, rate_bps):

@@ -34,6 +34,11 @@ released ``PAYOUT_HOLD_DAYS`` after delivery:
   shipment's share on again, so the refund reduces what is available, or, once the money
   was paid out, leaves the seller owing: never a negative balance.
 
+A first release records the hold it waited in its memo (``after a hold of N days``), which
+``flask ledger verify`` checks against the delivery. A shipment refunded in full before its
+release leaves nothing on pending: it has nothing to release and is no longer listed as due
+(:func:`due_shipments`).
+
 Releases are posted by the hourly beat task and by every payout run before it reserves
 anything, each under the lock of cash (the main chain's head, see ``ledger.batch``) and of
 the seller's accounts. Reading a balance posts nothing: shipments that are due but not
@@ -42,16 +47,18 @@ once (``PAYOUT_HOLD_DAYS=0`` makes delivered proceeds available at once) and a G
 nothing.
 """
 
+import re
 from dataclasses import dataclass
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import String, cast, exists, func, literal, select
+from sqlalchemy import String, cast, exists, func, literal, or_, select
+from sqlalchemy.orm import aliased
 
 from marketplace.dbtypes import utcnow
 from marketplace.extensions import db
 from marketplace.ledger import services as ledger
-from marketplace.ledger.models import AccountKind, EntryKind, JournalEntry, JournalLine
+from marketplace.ledger.models import Account, AccountKind, EntryKind, JournalEntry, JournalLine
 from marketplace.orders.models import Order, Shipment, ShipmentStatus
 from marketplace.payouts.arithmetic import released
 
@@ -115,11 +122,58 @@ def pending_shares(account_id, order_ids):
     return {order_id: -int(total) for order_id, total in rows}  # a liability: credit +
 
 
+def _pending_share_of_shipment():
+    """What the shipment's order left on its seller's pending account (a correlated scalar
+    subquery of :data:`Shipment`): the seller's share, as :func:`pending_shares` reads it."""
+    pending = aliased(Account)
+    return (
+        select(func.coalesce(func.sum(JournalLine.amount_satang), 0))
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .join(pending, pending.id == JournalLine.account_id)
+        .where(
+            JournalEntry.order_id == Shipment.order_id,
+            pending.kind == AccountKind.SELLER_PAYABLE,
+            pending.seller_id == Shipment.seller_id,
+        )
+        .scalar_subquery()
+    )
+
+
+def earned(seller_id, order_ids):
+    """``{order_id: satang}`` the seller's shipments of these orders earned, after refunds:
+    goods + shipping − levies − fees − what refunds took back (net of the levy and fee
+    shares they gave back), read from the ledger as the statement reads it (every entry of
+    the order on the seller's pending account but the releases, which only move it on).
+    Orders the ledger has not seen (not paid, or routing still waiting) are left out. One
+    query, whatever the number of orders."""
+    pending = ledger.find_account(AccountKind.SELLER_PAYABLE, seller_id=seller_id)
+    if pending is None or not order_ids:
+        return {}
+    rows = db.session.execute(
+        select(JournalEntry.order_id, func.sum(JournalLine.amount_satang))
+        .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+        .where(
+            JournalLine.account_id == pending.id,
+            JournalEntry.order_id.in_(list(order_ids)),
+            JournalEntry.kind != EntryKind.RELEASE,
+        )
+        .group_by(JournalEntry.order_id)
+    )
+    return {order_id: -int(total) for order_id, total in rows}  # a liability: credit +
+
+
 def due_shipments(now=None, seller_id=None):
     """Delivered shipments of paid orders whose hold is over and whose release is not
-    posted: ``[(shipment id, order id, seller id)]`` in shipment order."""
+    posted: ``[(shipment id, order id, seller id)]`` in shipment order.
+
+    A shipment whose order is in the ledger but left nothing on pending (refunded in full
+    before its release) has nothing to release and is not listed, so it is not read again
+    every hour; one whose order's payment is not posted yet (its routing waits in the
+    outbox) is listed until it is.
+    """
     cutoff = (now or utcnow()) - timedelta(days=hold_days())
     key = literal("release:").concat(cast(Shipment.id, String))
+    payment_key = literal("payment:").concat(cast(Shipment.order_id, String))
     query = (
         select(Shipment.id, Shipment.order_id, Shipment.seller_id)
         .join(Order, Order.id == Shipment.order_id)
@@ -128,6 +182,10 @@ def due_shipments(now=None, seller_id=None):
             Shipment.delivered_at <= cutoff,
             Order.paid_at.is_not(None),
             ~exists().where(JournalEntry.key == key),
+            or_(
+                ~exists().where(JournalEntry.key == payment_key),
+                _pending_share_of_shipment() != 0,
+            ),
         )
         .order_by(Shipment.id)
     )
@@ -136,7 +194,12 @@ def due_shipments(now=None, seller_id=None):
     return db.session.execute(query).all()
 
 
-def _post_release(key, shipment_id, order_id, seller, amount, occurred_at):
+#: How a first release records the hold it waited (``flask ledger verify`` reads it back).
+HOLD_MEMO = "shipment {shipment} after a hold of {days} days"
+HOLD_PATTERN = re.compile(r"after a hold of (\d+) days$")
+
+
+def _post_release(key, shipment_id, order_id, seller, amount, occurred_at, memo=None):
     """Move ``amount`` of a shipment's proceeds from pending to the released money."""
     to_available, to_owed = released(
         amount, seller.available.balance_satang, seller.receivable.balance_satang
@@ -151,7 +214,7 @@ def _post_release(key, shipment_id, order_id, seller, amount, occurred_at):
                 (seller.receivable, to_owed),
             ],
             occurred_at=occurred_at,
-            memo=f"shipment {shipment_id}",
+            memo=memo or f"shipment {shipment_id}",
             dims={"order_id": order_id, "seller_id": seller.pending.seller_id},
         )
     )
@@ -177,7 +240,10 @@ def release_due(now=None):
             amount = shares.get(row.order_id, 0)
             if amount == 0 or ledger.is_posted(release_key(row.id)):
                 continue
-            posted += _post_release(release_key(row.id), row.id, row.order_id, seller, amount, now)
+            memo = HOLD_MEMO.format(shipment=row.id, days=hold_days())
+            posted += _post_release(
+                release_key(row.id), row.id, row.order_id, seller, amount, now, memo
+            )
     return posted
 
 

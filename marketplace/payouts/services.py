@@ -6,12 +6,13 @@ side (accounts, releases, balances) is marketplace/payouts/proceeds.py.
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import case, exists, func, or_, select
+from sqlalchemy import case, exists, func, or_, select, update
 from sqlalchemy.orm import selectinload
 
 from marketplace.audit import services as audit
@@ -83,9 +84,16 @@ def has_payout_details(seller):
     return bool(seller.promptpay_id or (seller.bank_account_number and seller.bank_name))
 
 
+def _with_details():
+    return or_(
+        Seller.promptpay_id != "",
+        (Seller.bank_account_number != "") & (Seller.bank_name != ""),
+    )
+
+
 def _payable_sellers(minimum):
-    """Sellers with at least ``minimum`` available, somewhere to send it, and no payout
-    waiting to be paid, in id order."""
+    """Verified sellers with at least ``minimum`` available, somewhere to send it, and no
+    payout waiting to be paid, in id order."""
     waiting = exists().where(Payout.seller_id == Seller.id, Payout.status == PayoutStatus.PENDING)
     return db.session.scalars(
         select(Seller)
@@ -93,14 +101,43 @@ def _payable_sellers(minimum):
         .where(
             Account.kind == AccountKind.SELLER_AVAILABLE,
             Account.balance_satang >= minimum,
-            or_(
-                Seller.promptpay_id != "",
-                (Seller.bank_account_number != "") & (Seller.bank_name != ""),
-            ),
+            Seller.verified.is_(True),
+            _with_details(),
             ~waiting,
         )
         .order_by(Seller.id)
     ).all()
+
+
+@dataclass
+class LeftOut:
+    seller: Seller
+    available_satang: int
+    #: Why a run leaves the seller out: ``no_details`` (no PromptPay ID or bank account)
+    #: or ``not_verified``.
+    reason: str
+
+
+def left_out(minimum, limit=50):
+    """Sellers with at least ``minimum`` available whom a run would leave out: not verified,
+    or with no PromptPay ID or bank account on file (one query; at most ``limit``, most
+    money first). Balances are the ledger's: releases that are due but not posted yet show
+    after the next run or hourly release."""
+    rows = db.session.execute(
+        select(Seller, Account.balance_satang)
+        .join(Account, Account.seller_id == Seller.id)
+        .where(
+            Account.kind == AccountKind.SELLER_AVAILABLE,
+            Account.balance_satang >= minimum,
+            or_(Seller.verified.is_not(True), ~_with_details()),
+        )
+        .order_by(Account.balance_satang.desc(), Seller.id)
+        .limit(limit)
+    ).all()
+    return [
+        LeftOut(seller, int(amount), "not_verified" if not seller.verified else "no_details")
+        for seller, amount in rows
+    ]
 
 
 def start_run(actor, *, now=None, system="system"):
@@ -182,24 +219,73 @@ def get_run(run_id):
 
 
 @dataclass
+class RunTotals:
+    """A run's payouts by status: how many, and their amounts (satang)."""
+
+    to_pay: int = 0
+    to_pay_satang: int = 0
+    paid: int = 0
+    paid_satang: int = 0
+    failed: int = 0
+    failed_satang: int = 0
+
+    @property
+    def count(self):
+        return self.to_pay + self.paid + self.failed
+
+    @classmethod
+    def of(cls, payouts):
+        totals = cls()
+        for payout in payouts:
+            totals.add(payout.status, 1, payout.amount_satang)
+        return totals
+
+    def add(self, status, count, amount):
+        name = {
+            PayoutStatus.PENDING: "to_pay",
+            PayoutStatus.PAID: "paid",
+            PayoutStatus.FAILED: "failed",
+        }[PayoutStatus(status)]
+        setattr(self, name, getattr(self, name) + count)
+        setattr(self, f"{name}_satang", getattr(self, f"{name}_satang") + amount)
+
+
+@dataclass
 class RunSummary:
     run: PayoutRun
-    payouts: int
-    waiting: int
+    totals: RunTotals
 
 
 def runs(limit=50):
-    """The latest payout runs, newest first, with how many payouts each made and how many
-    still wait to be paid (one query)."""
-    waiting = func.sum(case((Payout.status == PayoutStatus.PENDING, 1), else_=0))
+    """The latest payout runs, newest first, each with its payouts counted and added up by
+    status (two queries)."""
+    found = db.session.scalars(select(PayoutRun).order_by(PayoutRun.id.desc()).limit(limit)).all()
+    totals = {run.id: RunTotals() for run in found}
+    if totals:
+        for run_id, status, count, amount in db.session.execute(
+            select(
+                Payout.run_id, Payout.status, func.count(Payout.id), func.sum(Payout.amount_satang)
+            )
+            .where(Payout.run_id.in_(list(totals)))
+            .group_by(Payout.run_id, Payout.status)
+        ):
+            totals[run_id].add(status, int(count), int(amount))
+    return [RunSummary(run, totals[run.id]) for run in found]
+
+
+def owed_by(seller_ids):
+    """``{seller_id: satang}`` the sellers owe the marketplace now (their receivable), for
+    those who owe anything (one query)."""
+    if not seller_ids:
+        return {}
     rows = db.session.execute(
-        select(PayoutRun, func.count(Payout.id), func.coalesce(waiting, 0))
-        .outerjoin(Payout, Payout.run_id == PayoutRun.id)
-        .group_by(PayoutRun.id)
-        .order_by(PayoutRun.id.desc())
-        .limit(limit)
-    ).all()
-    return [RunSummary(run, int(count), int(left)) for run, count, left in rows]
+        select(Account.seller_id, Account.balance_satang).where(
+            Account.kind == AccountKind.SELLER_RECEIVABLE,
+            Account.seller_id.in_(list(seller_ids)),
+            Account.balance_satang > 0,
+        )
+    )
+    return {seller_id: int(amount) for seller_id, amount in rows}
 
 
 def get_payout(payout_id, run_id=None):
@@ -211,37 +297,62 @@ def get_payout(payout_id, run_id=None):
 
 
 def _locked_payout(payout):
-    """Lock the payout's row, then read it again, so two changes to it take turns."""
+    """Lock the payout's row, then read it again, so two changes to it take turns.
+
+    Called with the seller's accounts locked already (:func:`proceeds.lock`): on SQLite,
+    whose ``FOR UPDATE`` is a no-op and whose driver reads outside any transaction until the
+    first write, that lock is what makes this read the latest one.
+    """
     db.session.execute(select(Payout.id).where(Payout.id == payout.id).with_for_update())
     db.session.refresh(payout)
     return payout
+
+
+def _settle(payout, status, **values):
+    """Move the payout from pending to ``status`` with one conditional write
+    (``UPDATE … WHERE status = 'pending'``); a Conflict when another request settled it
+    first, whatever the database's locking."""
+    result = db.session.execute(
+        update(Payout)
+        .where(Payout.id == payout.id, Payout.status == PayoutStatus.PENDING)
+        .values(status=status, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(_l("Another admin has just recorded this payout. Reload the page."))
+    db.session.refresh(payout)
 
 
 def _noon_in_bangkok(day):
     return datetime.combine(day, time(12), tzinfo=BANGKOK).astimezone(UTC)
 
 
+def check_paid_on(paid_on, *, today, run_started=None):
+    """The day of a transfer: not in the future, and not before its run started (Bangkok
+    days); a DomainError naming ``paid_on``. Forms call it too, to show every error at once."""
+    if paid_on > today:
+        raise DomainError(_l("A payout cannot be paid in the future."), field="paid_on")
+    if run_started is not None and paid_on < to_bangkok(run_started).date():
+        raise DomainError(_l("A payout cannot be paid before its run started."), field="paid_on")
+
+
 def mark_paid(actor, payout, *, bank_reference, paid_on, now=None):
     """The admin sent the money: record the bank's reference and the day; cash goes down.
 
     Returns ``(payout, changed)``. The same reference and day again change nothing;
-    another reference or day for a paid payout, or any for a failed one, is a Conflict.
-    The seller's members are told by mail (through the outbox).
+    anything else for a paid payout (another reference or day, or input that would be
+    refused for a pending one), or any call for a failed one, is a Conflict. The seller's
+    accounts are locked before the payout's status is read, and the status changes with a
+    conditional write, so two admins at once (paid and paid, or paid and failed) give one
+    change and one Conflict on SQLite and PostgreSQL alike. The seller's members are told
+    by mail (through the outbox).
     """
     _require_admin(actor)
     now = now or utcnow()
-    reference = (bank_reference or "").strip()
-    if not reference:
-        raise DomainError(_l("Enter the bank reference of the transfer."), field="bank_reference")
-    if len(reference) > REFERENCE_LENGTH:
-        raise DomainError(
-            _l("A bank reference has at most %(count)d characters.", count=REFERENCE_LENGTH),
-            field="bank_reference",
-        )
     if isinstance(paid_on, datetime) or not isinstance(paid_on, date):
         raise TypeError(f"paid_on is a date, got {type(paid_on).__name__}")
-    if paid_on > to_bangkok(now).date():
-        raise DomainError(_l("A payout cannot be paid in the future."), field="paid_on")
+    reference = (bank_reference or "").strip()
+    accounts = proceeds.lock([payout.seller_id])[payout.seller_id]
     _locked_payout(payout)
     if payout.status == PayoutStatus.PAID:
         if payout.bank_reference == reference and payout.paid_on == paid_on:
@@ -255,15 +366,22 @@ def mark_paid(actor, payout, *, bank_reference, paid_on, now=None):
         )
     if payout.status == PayoutStatus.FAILED:
         raise Conflict(_l("This payout failed; its amount is available to the seller again."))
-    if paid_on < to_bangkok(payout.created_at).date():
-        raise DomainError(_l("A payout cannot be paid before its run started."), field="paid_on")
-    accounts = proceeds.lock([payout.seller_id])[payout.seller_id]
-    payout.status = PayoutStatus.PAID
-    payout.bank_reference = reference
-    payout.paid_on = paid_on
-    payout.paid_at = now
-    payout.paid_by_id = actor.id if actor is not None else None
-    db.session.flush()
+    if not reference:
+        raise DomainError(_l("Enter the bank reference of the transfer."), field="bank_reference")
+    if len(reference) > REFERENCE_LENGTH:
+        raise DomainError(
+            _l("A bank reference has at most %(count)d characters.", count=REFERENCE_LENGTH),
+            field="bank_reference",
+        )
+    check_paid_on(paid_on, today=to_bangkok(now).date(), run_started=payout.created_at)
+    _settle(
+        payout,
+        PayoutStatus.PAID,
+        bank_reference=reference,
+        paid_on=paid_on,
+        paid_at=now,
+        paid_by_id=actor.id if actor is not None else None,
+    )
     ledger.post(
         ledger.Posting(
             key=f"payout:{payout.id}:paid",
@@ -291,17 +409,16 @@ def mark_paid(actor, payout, *, bank_reference, paid_on, now=None):
 
 def mark_failed(actor, payout, *, reason, now=None):
     """The money did not reach the seller: the amount is theirs again (after settling what
-    they owe, if a refund came meanwhile). Returns ``(payout, changed)``; the same reason
-    again changes nothing; a paid payout, or another reason, is a Conflict."""
+    they owe, if a refund came meanwhile). Returns ``(payout, changed)``.
+
+    The same reason again changes nothing (``changed`` False: a retry is harmless); another
+    reason for a failed payout, or any for a paid one, is a Conflict. Locked and written as
+    :func:`mark_paid` is. The seller's members are told by mail (through the outbox).
+    """
     _require_admin(actor)
     now = now or utcnow()
     reason = (reason or "").strip()
-    if not reason:
-        raise DomainError(_l("Say why the payout failed."), field="reason")
-    if len(reason) > REASON_LENGTH:
-        raise DomainError(
-            _l("A reason has at most %(count)d characters.", count=REASON_LENGTH), field="reason"
-        )
+    accounts = proceeds.lock([payout.seller_id])[payout.seller_id]
     _locked_payout(payout)
     if payout.status == PayoutStatus.FAILED:
         if payout.failure_reason == reason:
@@ -309,12 +426,19 @@ def mark_failed(actor, payout, *, reason, now=None):
         raise Conflict(_l("This payout has already failed."), field="reason")
     if payout.status == PayoutStatus.PAID:
         raise Conflict(_l("This payout is already paid."))
-    accounts = proceeds.lock([payout.seller_id])[payout.seller_id]
-    payout.status = PayoutStatus.FAILED
-    payout.failure_reason = reason
-    payout.failed_at = now
-    payout.failed_by_id = actor.id if actor is not None else None
-    db.session.flush()
+    if not reason:
+        raise DomainError(_l("Say why the payout failed."), field="reason")
+    if len(reason) > REASON_LENGTH:
+        raise DomainError(
+            _l("A reason has at most %(count)d characters.", count=REASON_LENGTH), field="reason"
+        )
+    _settle(
+        payout,
+        PayoutStatus.FAILED,
+        failure_reason=reason,
+        failed_at=now,
+        failed_by_id=actor.id if actor is not None else None,
+    )
     amount = payout.amount_satang
     to_available, to_owed = released(
         amount, accounts.available.balance_satang, accounts.receivable.balance_satang
@@ -340,6 +464,7 @@ def mark_failed(actor, payout, *, reason, now=None):
         amount_satang=amount,
         detail={"reason": reason, "run": payout.run_id},
     )
+    outbox.enqueue("tasks.payouts.payout_failed", payout_id=payout.id)
     return payout, True
 
 
@@ -353,8 +478,13 @@ STATEMENT_KINDS = {
     EntryKind.FEE: "platform_fee",
     EntryKind.FEE_REVERSAL: "platform_fee_reversal",
     EntryKind.REFUND: "refund",
+    EntryKind.PAYOUT_RESERVE: "payout_reserved",
     EntryKind.PAYOUT: "payout",
+    EntryKind.PAYOUT_FAILED: "payout_failed",
 }
+#: Moves between the seller's own accounts that are lines all the same, so that a seller
+#: sees a payout on its way and one that failed (they change nothing in all: amount 0).
+PAYOUT_STEPS = (EntryKind.PAYOUT_RESERVE, EntryKind.PAYOUT_FAILED)
 
 
 @dataclass
@@ -369,6 +499,9 @@ class StatementLine:
     #: What the marketplace owes the seller after the line (negative: the seller owes).
     balance_satang: int
     entry_id: int
+    #: The payout a payout line is about (reserved, paid or failed), and its amount.
+    payout_id: int | None = None
+    payout_satang: int | None = None
 
 
 @dataclass
@@ -412,8 +545,10 @@ def statement(seller_id, start, end, *, now=None):
     A line is a journal entry that changes what the marketplace owes the seller: proceeds
     (a shipment's goods and shipping), levies by fund, platform fees, refunds, the levy and
     fee shares refunds give back, payouts paid. Moves between the seller's own accounts
-    (releases, reservations, failed payouts) change nothing in all and are not lines. The
-    closing balance is the ledger's: pending + available + in payout − owed.
+    change nothing in all and are not lines (releases), except a payout's reservation and
+    its failure: those are lines of amount 0 with the payout's amount beside them, so the
+    seller sees a payout on its way, and one that came back (with the reason). The closing
+    balance is the ledger's: pending + available + in payout − owed.
     """
     account_ids = _seller_account_ids(seller_id)
     totals = StatementTotals()
@@ -426,15 +561,27 @@ def statement(seller_id, start, end, *, now=None):
             .where(JournalLine.account_id.in_(account_ids), JournalEntry.local_date < start)
         )
         totals.opening_balance_satang = int(opening)
+        in_payout = ledger.find_account(AccountKind.SELLER_IN_PAYOUT, seller_id=seller_id)
+        to_payout = -func.sum(
+            case(
+                (
+                    JournalLine.account_id == (in_payout.id if in_payout else -1),
+                    JournalLine.amount_satang,
+                ),
+                else_=0,
+            )
+        )
         rows = db.session.execute(
-            select(JournalEntry, moved.label("moved"))
+            select(JournalEntry, moved.label("moved"), to_payout.label("to_payout"))
             .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
             .where(
                 JournalLine.account_id.in_(account_ids),
                 JournalEntry.local_date.between(start, end),
             )
             .group_by(JournalEntry.id)
-            .having(func.sum(JournalLine.amount_satang) != 0)
+            .having(
+                or_(func.sum(JournalLine.amount_satang) != 0, JournalEntry.kind.in_(PAYOUT_STEPS))
+            )
             # By day, then as posted (a payout is dated by its transfer's day, at noon).
             .order_by(JournalEntry.local_date, JournalEntry.id)
         ).all()
@@ -451,9 +598,14 @@ def statement(seller_id, start, end, *, now=None):
     return Statement(seller_id, start, end, lines, totals)
 
 
+def _payout_id(entry):
+    """The payout a ``payout:{id}:{step}`` entry is about."""
+    return int(entry.key.split(":")[1]) if entry.key.startswith("payout:") else None
+
+
 def _statement_lines(seller_id, rows, totals):
     """The rows as lines with their descriptions and running balance; adds up ``totals``."""
-    order_ids = {entry.order_id for entry, _moved in rows if entry.order_id is not None}
+    order_ids = {entry.order_id for entry, *_moved in rows if entry.order_id is not None}
     numbers = dict(
         db.session.execute(select(Order.id, Order.number).where(Order.id.in_(order_ids))).all()
     )
@@ -467,17 +619,18 @@ def _statement_lines(seller_id, rows, totals):
     ):
         items_by_order.setdefault(item.order_id, []).append(f"{item.name} × {item.quantity}")
         item_names[item.id] = item.name
-    fund_ids = {entry.fund_id for entry, _moved in rows if entry.fund_id is not None}
+    fund_ids = {entry.fund_id for entry, *_moved in rows if entry.fund_id is not None}
     funds = {
         fund.id: localized(fund.name_th, fund.name_en)
         for fund in db.session.scalars(select(Fund).where(Fund.id.in_(fund_ids)))
     }
     balance = totals.opening_balance_satang
     lines = []
-    for entry, moved in rows:
+    for entry, moved, to_payout in rows:
         kind = STATEMENT_KINDS.get(entry.kind, str(entry.kind))
         amount = int(moved)
         balance += amount
+        payout_id = payout_amount = None
         if kind == "proceeds":
             description = ", ".join(items_by_order.get(entry.order_id, []))
             totals.proceeds_satang += amount
@@ -492,9 +645,16 @@ def _statement_lines(seller_id, rows, totals):
         elif kind == "refund":
             description = entry.memo
             totals.refunds_satang -= amount
-        elif kind == "payout":
-            description = entry.memo  # the bank's reference
-            totals.payouts_satang -= amount
+        elif kind in ("payout", "payout_reserved", "payout_failed"):
+            payout_id = _payout_id(entry)
+            payout_amount = abs(int(to_payout))
+            if kind == "payout":
+                description = entry.memo  # the bank's reference
+                totals.payouts_satang -= amount
+            elif kind == "payout_reserved":
+                description = f"TC-PAYOUT-{payout_id}"  # the transfer's reference
+            else:
+                description = entry.memo  # why it failed
         else:
             description = entry.memo
         lines.append(
@@ -507,14 +667,17 @@ def _statement_lines(seller_id, rows, totals):
                 amount_satang=amount,
                 balance_satang=balance,
                 entry_id=entry.id,
+                payout_id=payout_id,
+                payout_satang=payout_amount,
             )
         )
     return lines
 
 
-def statement_csv(found, seller_name, labels, headings, language):
+def statement_csv(found, seller_name, labels, headings, language, *, today=None):
     """The statement as CSV text: UTF-8 with a BOM (so Excel shows Thai), Bangkok dates in
-    the language's calendar (Buddhist Era in Thai), amounts in baht."""
+    the language's calendar (Buddhist Era in Thai), amounts in baht. The period's totals
+    come first, then the balances now (``today``), each under its own heading."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
@@ -534,6 +697,7 @@ def statement_csv(found, seller_name, labels, headings, language):
             headings["description"],
             headings["amount"],
             headings["balance"],
+            headings["payout_amount"],
         ]
     )
     for line in found.lines:
@@ -545,23 +709,16 @@ def statement_csv(found, seller_name, labels, headings, language):
                 _cell(line.description),
                 baht_text(line.amount_satang),
                 baht_text(line.balance_satang),
+                baht_text(line.payout_satang) if line.payout_satang is not None else "",
             ]
         )
     writer.writerow([])
     totals = found.totals
-    for name in (
-        "closing_balance",
-        "proceeds",
-        "levies",
-        "platform_fees",
-        "refunds",
-        "payouts",
-        "pending",
-        "available",
-        "in_payout",
-        "paid_out",
-        "owed",
-    ):
+    for name in ("closing_balance", "proceeds", "levies", "platform_fees", "refunds", "payouts"):
+        writer.writerow([headings[name], baht_text(getattr(totals, f"{name}_satang"))])
+    writer.writerow([])
+    writer.writerow([headings["now"], day(today) if today is not None else ""])
+    for name in ("pending", "available", "in_payout", "paid_out", "owed"):
         writer.writerow([headings[name], baht_text(getattr(totals, f"{name}_satang"))])
     return buffer.getvalue()
 
@@ -572,10 +729,23 @@ def _cell(text):
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def bank_transfer_csv(run, headings):
+_DIGITS = re.compile(r"[0-9]+")
+
+
+def _digits_as_text(text):
+    """A number that must stay text in a spreadsheet (an account number or PromptPay ID:
+    Excel drops leading zeros and rounds long numbers): ``="0201234567"``, a formula that
+    only gives back the digits. Anything but digits is an ordinary, formula-safe cell."""
+    text = str(text or "")
+    return f'="{text}"' if _DIGITS.fullmatch(text) else _cell(text)
+
+
+def bank_transfer_csv(run, headings, status_labels):
     """The run's payouts still to be sent, one transfer a row, for a bank's bulk transfer:
-    UTF-8 with a BOM, amounts in baht with two decimals, the payout number as the
-    transfer's reference (what the admin then records as paid)."""
+    UTF-8 with a BOM, amounts in baht with two decimals, account numbers and PromptPay IDs
+    kept as text (leading zeros and all), the payout number as the transfer's reference
+    (what the admin then records as paid), and each row's status. Payouts paid or failed
+    are not in it, so the file never sends one twice (its name says "to pay")."""
     buffer = io.StringIO()
     buffer.write("\ufeff")
     writer = csv.writer(buffer)
@@ -590,6 +760,7 @@ def bank_transfer_csv(run, headings):
             headings["promptpay"],
             headings["amount"],
             headings["reference"],
+            headings["status"],
         ]
     )
     waiting = [p for p in run.payouts if p.status == PayoutStatus.PENDING]
@@ -600,11 +771,12 @@ def bank_transfer_csv(run, headings):
                 payout.id,
                 _cell(payout.seller.name_th),
                 _cell(payout.bank_name),
-                _cell(payout.bank_account_number),
+                _digits_as_text(payout.bank_account_number),
                 _cell(payout.bank_account_name),
-                _cell(payout.promptpay_id),
+                _digits_as_text(payout.promptpay_id),
                 baht_text(payout.amount_satang),
                 f"TC-PAYOUT-{payout.id}",
+                status_labels.get(payout.status, str(payout.status)),
             ]
         )
     return buffer.getvalue()

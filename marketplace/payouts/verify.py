@@ -6,28 +6,34 @@ calls :func:`check`):
   refunds took back (net of the levy and fee shares they gave back) − the payouts paid;
 - no payout exceeds what was available when it was made: the journal's available balance
   just before its reservation covers it, and the reservation is its amount;
-- no proceeds released before delivery: every release is of a delivered shipment of a
-  paid order, dated no earlier than the delivery; a released shipment keeps nothing on
-  pending;
-- paid payouts equal cash out: each paid payout left cash once for its amount, no other
-  payout did, each failed one went back out of "in payout", and what is in payout is what
-  the payouts waiting say;
-- platform revenue equals the fees on paid, unrefunded items, each fee posted once.
+- no proceeds released before delivery and the hold: every release is of a delivered
+  shipment of a paid order; its first release is dated no earlier than the delivery plus
+  the hold it records (``after a hold of N days``; for releases that record none, the
+  shortest hold in force: ``PAYOUT_HOLD_DAYS`` or any run's), and the releases after a
+  refund no earlier than the delivery; a released shipment keeps nothing on pending;
+- paid payouts equal cash out: each paid payout left cash once for its amount, with the
+  bank reference and the day the payout records, no other payout did, each failed one
+  went back out of "in payout", and what is in payout is what the payouts waiting say;
+- platform revenue equals the fees on paid, unrefunded items, each fee posted once;
+- no line gives more than it sold: each order item's levies and fee together are at most
+  its total, so no shipment's proceeds (goods + shipping − levies − fees) are negative.
 
 Orders and refunds whose postings are not in the ledger yet are left out (the levy checks
 report those that are not waiting in the outbox either).
 """
 
 from collections import defaultdict
+from datetime import timedelta
 
+from flask import current_app
 from sqlalchemy import func, select
 
 from marketplace.ledger.models import Account, AccountKind, EntryKind, JournalEntry, JournalLine
 from marketplace.levies import arithmetic
 from marketplace.levies.models import OrderItemLevy
 from marketplace.orders.models import Order, OrderItem, RefundItem, Shipment
-from marketplace.payouts.models import Payout, PayoutStatus
-from marketplace.payouts.proceeds import KINDS
+from marketplace.payouts.models import Payout, PayoutRun, PayoutStatus
+from marketplace.payouts.proceeds import HOLD_PATTERN, KINDS
 
 SELLER_KINDS = set(KINDS)
 
@@ -51,6 +57,7 @@ def check(session, report):
     _releases_after_delivery(session, report, accounts)
     _payouts_and_cash(session, report, accounts, keys)
     _platform_revenue(session, report, accounts, routed, refunds)
+    _lines_within_totals(session, report)
 
 
 def _routed_paid_orders(session, keys):
@@ -223,12 +230,14 @@ def _releases_after_delivery(session, report, accounts):
         )
     }
     released = set()
-    for key, occurred_at, order_id, seller_id in session.execute(
+    shortest_hold = _shortest_hold(session)
+    for key, occurred_at, order_id, seller_id, memo in session.execute(
         select(
             JournalEntry.key,
             JournalEntry.occurred_at,
             JournalEntry.order_id,
             JournalEntry.seller_id,
+            JournalEntry.memo,
         ).where(JournalEntry.kind == EntryKind.RELEASE)
     ):
         shipment_id = int(key.split(":")[1])
@@ -245,6 +254,14 @@ def _releases_after_delivery(session, report, accounts):
             report.problem(
                 f"shipment {shipment_id}: its proceeds were released before it was delivered"
             )
+        elif key == f"release:{shipment_id}":  # the first release waited the hold
+            found = HOLD_PATTERN.search(memo or "")
+            days = int(found.group(1)) if found else shortest_hold
+            if occurred_at < shipment.delivered_at + timedelta(days=days):
+                report.problem(
+                    f"shipment {shipment_id}: its proceeds were released before the hold of "
+                    f"{days} days after delivery was over"
+                )
     pending_ids = {
         a.id: a.seller_id for a in accounts.values() if a.kind == AccountKind.SELLER_PAYABLE
     }
@@ -265,17 +282,29 @@ def _releases_after_delivery(session, report, accounts):
             )
 
 
+def _shortest_hold(session):
+    """The shortest hold after delivery that was in force: PAYOUT_HOLD_DAYS now, or any
+    run's (each records the hold it ran under)."""
+    runs = session.scalar(select(func.min(PayoutRun.hold_days)))
+    config = current_app.config["PAYOUT_HOLD_DAYS"]
+    return config if runs is None else min(config, int(runs))
+
+
 def _payouts_and_cash(session, report, accounts, keys):
     """Paid payouts left cash once for their amount; no other did; failed ones went back;
     what is in payout is what the payouts waiting say."""
     cash_ids = [a.id for a in accounts.values() if a.kind == AccountKind.CASH]
     moved = defaultdict(int)
-    for key, amount in session.execute(
-        select(JournalEntry.key, JournalLine.amount_satang)
+    paid_entries = {}
+    for key, amount, memo, local_date in session.execute(
+        select(
+            JournalEntry.key, JournalLine.amount_satang, JournalEntry.memo, JournalEntry.local_date
+        )
         .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
         .where(JournalEntry.kind == EntryKind.PAYOUT, JournalLine.account_id.in_(cash_ids))
     ):
         moved[key] += amount
+        paid_entries[key] = (memo, local_date)
     payouts = session.scalars(select(Payout).order_by(Payout.id)).all()
     statuses = {payout.id: payout.status for payout in payouts}
     for payout in payouts:
@@ -286,6 +315,12 @@ def _payouts_and_cash(session, report, accounts, keys):
             elif moved[paid_key] != -payout.amount_satang:
                 report.problem(
                     f"payout {payout.id} is {payout.amount_satang} but cash paid {-moved[paid_key]}"
+                )
+            elif paid_entries.get(paid_key) != (payout.bank_reference, payout.paid_on):
+                memo, day = paid_entries.get(paid_key, ("", None))
+                report.problem(
+                    f"payout {payout.id} records reference {payout.bank_reference!r} on "
+                    f"{payout.paid_on}, but cash paid it with {memo!r} on {day}"
                 )
         elif paid_key in keys:
             report.problem(f"payout {payout.id} is {payout.status} but cash paid it")
@@ -347,3 +382,39 @@ def _platform_revenue(session, report, accounts, routed, refunds):
         report.problem(
             f"platform revenue is {revenue}, but the fees of paid, unrefunded items are {expected}"
         )
+
+
+def _lines_within_totals(session, report):
+    """Each order item's levies and fee together are at most its total, and no shipment's
+    proceeds (goods + shipping − levies − fees) are negative."""
+    levies = dict(
+        session.execute(
+            select(OrderItemLevy.order_item_id, func.sum(OrderItemLevy.amount_satang)).group_by(
+                OrderItemLevy.order_item_id
+            )
+        ).all()
+    )
+    deducted = defaultdict(int)
+    for item_id, shipment_id, total, fee in session.execute(
+        select(
+            OrderItem.id,
+            OrderItem.shipment_id,
+            OrderItem.line_total_satang,
+            OrderItem.platform_fee_satang,
+        )
+    ):
+        levy = int(levies.get(item_id) or 0)
+        if levy + fee > total:
+            report.problem(
+                f"order item {item_id}: its levies {levy} and fee {fee} take more than its "
+                f"total {total}"
+            )
+        deducted[shipment_id] += levy + fee
+    for shipment_id, goods, shipping in session.execute(
+        select(Shipment.id, Shipment.subtotal_satang, Shipment.shipping_satang)
+    ):
+        if goods + shipping - deducted[shipment_id] < 0:
+            report.problem(
+                f"shipment {shipment_id}: its proceeds are negative "
+                f"({goods + shipping - deducted[shipment_id]})"
+            )

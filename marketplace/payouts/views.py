@@ -1,7 +1,7 @@
 """Payout pages: the back office's runs and payouts, a seller's balance and statement, and
 the platform fee an admin sets for a seller."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from flask import (
     Blueprint,
@@ -14,12 +14,14 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_login import current_user
 
 from marketplace.accounts.roles import admin_required, seller_member_required
 from marketplace.catalog.services import Page
 from marketplace.dbtypes import utcnow
 from marketplace.downloads import csv_download
+from marketplace.errors import Conflict, DomainError
 from marketplace.fields import query_days
 from marketplace.forms import ActionForm, flash_errors, page_number, status_for
 from marketplace.funds import reports
@@ -72,10 +74,12 @@ STATUS_LABELS = {
 @bp.get("/admin/payouts")
 @admin_required
 def runs():
+    minimum = current_app.config["PAYOUT_MINIMUM"]
     return render_template(
         "payouts/runs.html",
         runs=services.runs(),
-        minimum=current_app.config["PAYOUT_MINIMUM"],
+        left_out=services.left_out(minimum),
+        minimum=minimum,
         hold_days=current_app.config["PAYOUT_HOLD_DAYS"],
     )
 
@@ -88,10 +92,11 @@ def start_run():
         saved, run = attempt(lambda: services.start_run(current_user), form.show_error)
         if saved:
             flash(
-                _(
-                    "Payout run %(id)s: %(count)d payouts, %(amount)s in all.",
+                ngettext(
+                    "Payout run %(id)s: %(num)d payout, %(amount)s in all.",
+                    "Payout run %(id)s: %(num)d payouts, %(amount)s in all.",
+                    len(run.payouts),
                     id=run.id,
-                    count=len(run.payouts),
                     amount=format_satang(run.total_satang),
                 ),
                 "success",
@@ -105,35 +110,93 @@ def start_run():
 RUN_PAGE_PAYOUTS = 50
 
 
-def _run_page(run, status=200, forms=None, page=None):
-    """A page of the run's payouts, each with a paid and a failed form (``forms``: the ones
-    just refused, by payout id, shown with their errors, on the page that holds them)."""
-    forms = forms or {}
-    if page is None:
-        page = page_number()
-    if forms:
-        ids = [payout.id for payout in run.payouts]
-        page = ids.index(next(iter(forms))) // RUN_PAGE_PAYOUTS + 1
+def _page_of(run, payout_id):
+    """The page of the run's page that shows the payout."""
+    ids = [payout.id for payout in run.payouts]
+    return ids.index(payout_id) // RUN_PAGE_PAYOUTS + 1 if payout_id in ids else 1
+
+
+#: A form whose CSRF token is missing or stale (as templates/_forms.html says it).
+EXPIRED = _l(
+    "The form has expired or was not sent from this site. Please go back, reload and try again."
+)
+
+
+@dataclass
+class Refused:
+    """A paid or failed form just refused: its payout, the form, and what the service said
+    that belongs to no field of it (a conflict)."""
+
+    payout_id: int
+    paid_form: object = None
+    failed_form: object = None
+    messages: list = field(default_factory=list)
+
+    def show(self, error):
+        """The ``refused`` of :func:`attempt`: the error on its field, else kept here (it is
+        shown at the payout, not flashed at the top of a long page)."""
+        form = self.paid_form or self.failed_form
+        found = getattr(form, error.field, None) if error.field else None
+        if found is not None:
+            found.errors = list(found.errors) + [error.message]
+        else:
+            self.messages.append(error.message)
+
+    def errors(self, pending):
+        """What to show at the top of the payout's section, where the page lands: the loose
+        messages and what the form's fields said (while the payout waits, each named by its
+        field, as the fields below show them too; once it is paid or failed no forms are
+        drawn, so this is the only place)."""
+        form = self.paid_form or self.failed_form
+        shown = list(self.messages)
+        for item in form:
+            if item.name == "csrf_token":
+                if item.errors:
+                    shown.append(EXPIRED)
+                continue
+            for error in item.errors:
+                shown.append(f"{item.label.text}: {error}" if pending else error)
+        return shown
+
+
+def _run_page(run, status=200, refused=None):
+    """A page of the run's payouts, each with a paid and a failed form while it waits.
+
+    ``refused`` (:class:`Refused`) is shown on the page that holds its payout: errors on
+    the form's fields while the payout waits, or beside the payout once it is paid or
+    failed."""
+    page = _page_of(run, refused.payout_id) if refused is not None else page_number()
     page = max(1, min(page, -(-len(run.payouts) // RUN_PAGE_PAYOUTS) or 1))
     shown = run.payouts[(page - 1) * RUN_PAGE_PAYOUTS : page * RUN_PAGE_PAYOUTS]
     today = to_bangkok(utcnow()).date()
+    owed = services.owed_by(
+        {payout.seller_id for payout in shown if payout.status == PayoutStatus.PENDING}
+    )
     rows = []
     for payout in shown:
-        paid_form, failed_form = forms.get(payout.id, (None, None))
-        if paid_form is None:
-            paid_form = PayoutPaidForm(formdata=None, paid_on=today)
+        pending = payout.status == PayoutStatus.PENDING
+        paid_form = failed_form = None
+        errors = []
+        if refused is not None and refused.payout_id == payout.id:
+            paid_form, failed_form = refused.paid_form, refused.failed_form
+            errors = refused.errors(pending)
         rows.append(
             PayoutRow(
                 payout,
-                paid_form,
+                paid_form or PayoutPaidForm(formdata=None, paid_on=today),
                 failed_form or PayoutFailedForm(formdata=None),
-                _qr(payout) if payout.status == PayoutStatus.PENDING else None,
+                _qr(payout) if pending else None,
+                errors,
+                owed.get(payout.seller_id, 0) if pending else 0,
             )
         )
     return render_template(
         "payouts/run.html",
         run=run,
         rows=rows,
+        totals=services.RunTotals.of(run.payouts),
+        today=today,
+        first_day=to_bangkok(run.created_at).date(),
         page=Page(items=rows, total=len(run.payouts), page=page, per_page=RUN_PAGE_PAYOUTS),
         status_labels=STATUS_LABELS,
     ), status
@@ -146,6 +209,11 @@ class PayoutRow:
     failed_form: PayoutFailedForm
     #: The PromptPay QR (inline SVG) that pays exactly the payout, when the seller has an ID.
     qr_svg: str | None
+    #: Why a form for this payout, paid or failed already, was just refused.
+    errors: list
+    #: What the seller of a payout still to pay owes the marketplace now (a refund came
+    #: after the run reserved the money): satang, 0 when nothing.
+    owed_satang: int = 0
 
 
 def _qr(payout):
@@ -165,13 +233,14 @@ def run(run_id):
 @bp.get("/admin/payout-runs/<int:run_id>/transfers.csv")
 @admin_required
 def transfers_csv(run_id):
-    """The run's payouts still to be sent, for the bank's bulk transfer."""
+    """The run's payouts still to be sent, for the bank's bulk transfer (only those: the
+    file's name says so, and a paid one is never in it to be sent twice)."""
     found = services.get_run(run_id)
     body = services.bank_transfer_csv(
         found,
         {
             "number": _("No."),
-            "payout": _("Payout"),
+            "payout": _("Payout no."),
             "seller": _("Seller"),
             "bank": _("Bank"),
             "account_number": _("Account number"),
@@ -179,9 +248,50 @@ def transfers_csv(run_id):
             "promptpay": _("PromptPay ID"),
             "amount": _("Amount (baht)"),
             "reference": _("Reference"),
+            "status": _("Status"),
         },
+        {status: str(label) for status, label in STATUS_LABELS.items()},
     )
-    return csv_download(body, f"payout-run-{found.id}.csv")
+    return csv_download(body, f"payout-run-{found.id}-to-pay.csv")
+
+
+def _after_settling(run_id, payout_id):
+    """Back to the run's page, at the payout (on the page of the run that shows it)."""
+    run = services.get_run(run_id)
+    page = _page_of(run, payout_id)
+    return redirect(
+        url_for(
+            ".run", run_id=run_id, page=page if page > 1 else None, _anchor=f"payout-{payout_id}"
+        ),
+        code=303,
+    )
+
+
+def _settled_conflict(payout):
+    """The refusal of a form for a payout already paid or failed (its state comes first, as
+    in the API)."""
+    if payout.status == PayoutStatus.PAID:
+        return Conflict(
+            _l(
+                "This payout is already paid, with reference %(reference)s.",
+                reference=payout.bank_reference,
+            ),
+            field="bank_reference",
+        )
+    return Conflict(
+        _l("This payout has already failed: %(reason)s", reason=payout.failure_reason),
+        field="reason",
+    )
+
+
+def _settled_refusal(payout, refused):
+    """A form for a payout already paid or failed that does not validate: its state is the
+    answer (409, as in the API), not what its fields said."""
+    form = refused.paid_form or refused.failed_form
+    for item in form:
+        item.errors = []
+    refused.show(_settled_conflict(payout))
+    return 409
 
 
 @bp.post("/admin/payout-runs/<int:run_id>/payouts/<int:payout_id>/paid")
@@ -189,7 +299,10 @@ def transfers_csv(run_id):
 def payout_paid(run_id, payout_id):
     payout = services.get_payout(payout_id, run_id=run_id)
     form = PayoutPaidForm()
-    if form.validate_on_submit():
+    form.run_started = payout.created_at
+    refused = Refused(payout_id, paid_form=form)
+    valid = form.validate_on_submit()
+    if valid:
         saved, outcome = attempt(
             lambda: services.mark_paid(
                 current_user,
@@ -197,7 +310,7 @@ def payout_paid(run_id, payout_id):
                 bank_reference=form.bank_reference.data,
                 paid_on=form.paid_on.data,
             ),
-            form.show_error,
+            refused.show,
         )
         if saved:
             flash(
@@ -206,11 +319,13 @@ def payout_paid(run_id, payout_id):
                 else _("This payout was already recorded as paid."),
                 "success",
             )
-            return redirect(url_for(".run", run_id=run_id), code=303)
+            return _after_settling(run_id, payout_id)
         status = status_for(outcome)
+    elif payout.status != PayoutStatus.PENDING and not form.csrf_token.errors:
+        status = _settled_refusal(payout, refused)
     else:
         status = 400
-    return _run_page(services.get_run(run_id), status, {payout_id: (form, None)})
+    return _run_page(services.get_run(run_id), status, refused)
 
 
 @bp.post("/admin/payout-runs/<int:run_id>/payouts/<int:payout_id>/failed")
@@ -218,18 +333,27 @@ def payout_paid(run_id, payout_id):
 def payout_failed(run_id, payout_id):
     payout = services.get_payout(payout_id, run_id=run_id)
     form = PayoutFailedForm()
-    if form.validate_on_submit():
+    refused = Refused(payout_id, failed_form=form)
+    valid = form.validate_on_submit()
+    if valid:
         saved, outcome = attempt(
             lambda: services.mark_failed(current_user, payout, reason=form.reason.data),
-            form.show_error,
+            refused.show,
         )
         if saved:
-            flash(_("Recorded as failed; the amount is available to the seller again."), "success")
-            return redirect(url_for(".run", run_id=run_id), code=303)
+            flash(
+                _("Recorded as failed; the amount is available to the seller again.")
+                if outcome[1]
+                else _("This payout was already recorded as failed, with this reason."),
+                "success",
+            )
+            return _after_settling(run_id, payout_id)
         status = status_for(outcome)
+    elif payout.status != PayoutStatus.PENDING and not form.csrf_token.errors:
+        status = _settled_refusal(payout, refused)
     else:
         status = 400
-    return _run_page(services.get_run(run_id), status, {payout_id: (None, form)})
+    return _run_page(services.get_run(run_id), status, refused)
 
 
 # A seller's balance and statement (its members, admins)
@@ -241,7 +365,9 @@ STATEMENT_LABELS = {
     "platform_fee": _l("Platform fee"),
     "platform_fee_reversal": _l("Platform fee given back"),
     "refund": _l("Refund"),
+    "payout_reserved": _l("Payout on its way"),
     "payout": _l("Payout"),
+    "payout_failed": _l("Payout failed"),
 }
 
 
@@ -258,7 +384,15 @@ def _statement_for(seller_id):
 @bp.get("/sellers/<int:seller_id>/statement")
 @seller_member_required
 def statement(seller_id):
-    seller, found = _statement_for(seller_id)
+    seller = sellers.get(seller_id)
+    try:
+        start, end = reports.period(*query_days(request.args, "from", "to"))
+        period_error, status = None, 200
+    except DomainError as error:
+        # The page again with the error beside the dates (as typed) and this month's figures.
+        start, end = reports.period()
+        period_error, status = error, 400
+    found = services.statement(seller.id, start, end)
     return render_template(
         "payouts/statement.html",
         seller=seller,
@@ -267,7 +401,10 @@ def statement(seller_id):
         labels=STATEMENT_LABELS,
         minimum=current_app.config["PAYOUT_MINIMUM"],
         has_details=services.has_payout_details(seller),
-    )
+        today=to_bangkok(utcnow()).date(),
+        period_error=period_error,
+        typed={name: request.args.get(name, "") for name in ("from", "to")},
+    ), status
 
 
 @bp.get("/sellers/<int:seller_id>/statement.csv")
@@ -280,6 +417,7 @@ def statement_csv(seller_id):
         {kind: str(label) for kind, label in STATEMENT_LABELS.items()},
         csv_headings(),
         current_language(),
+        today=to_bangkok(utcnow()).date(),
     )
     filename = f"statement-seller{seller.id}-{found.start.isoformat()}-{found.end.isoformat()}.csv"
     return csv_download(body, filename)
@@ -289,19 +427,21 @@ def csv_headings():
     return {
         "seller": _("Seller"),
         "period": _("Period"),
-        "opening": _("Balance at the start"),
+        "opening": _("Balance at the start of the period"),
         "date": _("Date"),
         "kind": _("What"),
         "order": _("Order"),
         "description": _("Details"),
         "amount": _("Amount"),
         "balance": _("Balance"),
-        "closing_balance": _("Balance at the end"),
+        "closing_balance": _("Balance at the end of the period"),
         "proceeds": _("Sales"),
         "levies": _("Levies"),
         "platform_fees": _("Platform fees"),
         "refunds": _("Refunds"),
         "payouts": _("Payouts"),
+        "payout_amount": _("Payout amount"),
+        "now": _("Your balances now"),
         "pending": _("Pending"),
         "available": _("Available"),
         "in_payout": _("In payout"),

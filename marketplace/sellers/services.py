@@ -3,9 +3,11 @@
 from flask_babel import lazy_gettext as _l
 
 from marketplace.accounts.roles import can_manage_seller
+from marketplace.audit import services as audit
 from marketplace.errors import DomainError, Forbidden
 from marketplace.extensions import db
 from marketplace.organisations import services as organisations
+from marketplace.outbox import services as outbox
 from marketplace.sellers.models import Seller, SellerKind, SellerMember
 
 
@@ -51,10 +53,30 @@ def create_seller(actor, data):
     return organisations.create(actor, Seller, _clean(data))
 
 
+#: Where a seller's payouts go: a change to any of them is audited and mailed to every member.
+PAYOUT_DETAILS = ("promptpay_id", "bank_name", "bank_account_name", "bank_account_number")
+
+
+def payout_details(seller):
+    return {key: getattr(seller, key) or "" for key in PAYOUT_DETAILS}
+
+
 def update_seller(actor, seller, data):
+    """A member (or an admin) saves the profile. A change to where payouts go leaves an
+    audit record and mails every member of the seller (through the outbox), so a change
+    nobody in the group made is noticed before the next payout run."""
     if not can_manage_seller(actor, seller.id):
         raise Forbidden(_l("You are not a member of this seller."))
-    return organisations.update(seller, _clean(data))
+    cleaned = _clean(data)
+    before = payout_details(seller)
+    organisations.update(seller, cleaned)
+    after = payout_details(seller)
+    if after != before:
+        entry = audit.payout_details_changed(actor, seller, before=before, after=after)
+        outbox.enqueue(
+            "tasks.payouts.payout_details_changed", seller_id=seller.id, record_id=entry.id
+        )
+    return seller
 
 
 def set_seller_verified(actor, seller, verified):
