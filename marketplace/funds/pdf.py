@@ -49,7 +49,7 @@ def merged_sarabun(static_root, weight):
 def _fetcher(static_root):
     from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-    root = static_root.resolve()
+    root = Path(static_root).resolve()
 
     class StaticFilesOnly(URLFetcher):
         """Files under ``root`` by their ``file:`` URL; anything else is refused."""

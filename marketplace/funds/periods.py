@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from babel.dates import get_month_names
+from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 
 from marketplace.errors import DomainError
@@ -181,7 +182,8 @@ def describe(start, end, language, today):
     if mode == MONTH and end == last_day(start.year, start.month):
         return f"{month_names(language)[start.month]} {year_label(start.year, language)}"
     if mode == YEAR:
-        return str(_l("Year %(year)s", year=year_label(start.year, language)))
+        with force_locale(language):
+            return str(_l("Year %(year)s", year=year_label(start.year, language)))
     if start == end:
         return format_date(start, "medium", language)
     return f"{format_date(start, 'medium', language)} – {format_date(end, 'medium', language)}"
