@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import selectinload
 
 from marketplace.downloads import csv_text
@@ -157,6 +157,23 @@ def _names(model, key_column, ids):
     }
 
 
+def name_of(kind, key, language="th"):
+    """The name of one product, seller or province (``kind``) as the report shows it; None
+    when there is none by that key."""
+    from marketplace.catalog.models import Product
+
+    model, column = {
+        "product": (Product, Product.id),
+        "seller": (Seller, Seller.id),
+        "province": (Province, Province.code),
+    }[kind]
+    names = _names(model, column, [key])
+    if key not in names:
+        return None
+    name_th, name_en = names[key]
+    return name_en if language == "en" and name_en else name_th
+
+
 def _rows(grouped, names, language):
     rows = []
     for key, accrued, reversed_, units in grouped:
@@ -274,22 +291,24 @@ class LevyLineView:
     order_number: str
     item_name: str
 
+    @property
+    def units(self):
+        """Units the posting counts: a reversal's are refunded, so negative."""
+        return -self.entry.units if self.entry.levy_satang < 0 else self.entry.units
 
-def entries(fund_id, start, end, *, product_id=None, seller_id=None, province=None, page=1):
-    """One page of the levy postings behind a report, newest first, with order and item.
 
-    Returns ``(lines, total)``: ``total`` counts every posting that matches.
-    """
-    query = (
-        select(JournalEntry, Order.number, OrderItem.name_th)
-        .join(Order, JournalEntry.order_id == Order.id)
-        .join(OrderItem, JournalEntry.order_item_id == OrderItem.id)
-        .where(
-            JournalEntry.fund_id == fund_id,
-            JournalEntry.local_date.between(start, end),
-            JournalEntry.kind.in_((EntryKind.LEVY, EntryKind.LEVY_REVERSAL)),
-        )
-        .order_by(JournalEntry.local_date.desc(), JournalEntry.id.desc())
+@dataclass
+class EntryTotals:
+    count: int = 0
+    units: int = 0
+    levy_satang: int = 0
+
+
+def _entries_query(fund_id, start, end, product_id=None, seller_id=None, province=None):
+    query = select(JournalEntry).where(
+        JournalEntry.fund_id == fund_id,
+        JournalEntry.local_date.between(start, end),
+        JournalEntry.kind.in_((EntryKind.LEVY, EntryKind.LEVY_REVERSAL)),
     )
     if product_id:
         query = query.where(JournalEntry.product_id == product_id)
@@ -297,11 +316,89 @@ def entries(fund_id, start, end, *, product_id=None, seller_id=None, province=No
         query = query.where(JournalEntry.seller_id == seller_id)
     if province:
         query = query.where(JournalEntry.buyer_province_code == province)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
-    page_rows = db.session.execute(
-        query.limit(ITEMS_PER_PAGE).offset((max(page, 1) - 1) * ITEMS_PER_PAGE)
+    return query
+
+
+def _item_name(name_th, name_en, language):
+    return name_en if language == "en" and name_en else name_th
+
+
+def entries(
+    fund_id,
+    start,
+    end,
+    *,
+    product_id=None,
+    seller_id=None,
+    province=None,
+    page=1,
+    language="th",
+):
+    """One page of the levy postings behind a report, newest first, with order and item.
+
+    Returns ``(lines, totals)``: ``totals`` counts and adds up every posting that matches
+    (units net of refunded ones, levies net of reversals), not only this page's.
+    """
+    filters = {"product_id": product_id, "seller_id": seller_id, "province": province}
+    matching = _entries_query(fund_id, start, end, **filters).subquery()
+    count, units, levy = db.session.execute(
+        select(
+            func.count(),
+            func.coalesce(
+                func.sum(
+                    case((matching.c.levy_satang < 0, -matching.c.units), else_=matching.c.units)
+                ),
+                0,
+            ),
+            func.coalesce(func.sum(matching.c.levy_satang), 0),
+        ).select_from(matching)
+    ).one()
+    query = (
+        _entries_query(fund_id, start, end, **filters)
+        .add_columns(Order.number, OrderItem.name_th, OrderItem.name_en)
+        .join(Order, JournalEntry.order_id == Order.id)
+        .join(OrderItem, JournalEntry.order_item_id == OrderItem.id)
+        .order_by(JournalEntry.local_date.desc(), JournalEntry.id.desc())
+        .limit(ITEMS_PER_PAGE)
+        .offset((max(page, 1) - 1) * ITEMS_PER_PAGE)
     )
-    return [LevyLineView(entry, number, name) for entry, number, name in page_rows], total
+    lines = [
+        LevyLineView(entry, number, _item_name(name_th, name_en, language))
+        for entry, number, name_th, name_en in db.session.execute(query)
+    ]
+    return lines, EntryTotals(int(count), int(units), int(levy))
+
+
+def audit_rows(
+    fund_id,
+    start,
+    end,
+    *,
+    after_seq=0,
+    limit=1000,
+    product_id=None,
+    seller_id=None,
+    province=None,
+    language="th",
+):
+    """Levy postings of the period in the order of the fund's hash chain, after position
+    ``after_seq``, at most ``limit``: what an auditor checks, each entry with its hash and
+    the one before it (``LevyLineView``s)."""
+    query = (
+        _entries_query(
+            fund_id, start, end, product_id=product_id, seller_id=seller_id, province=province
+        )
+        .where(JournalEntry.seq > after_seq)
+        .add_columns(Order.number, OrderItem.name_th, OrderItem.name_en)
+        .join(Order, JournalEntry.order_id == Order.id)
+        .join(OrderItem, JournalEntry.order_item_id == OrderItem.id)
+        .order_by(JournalEntry.seq)
+        .limit(limit)
+    )
+    return [
+        LevyLineView(entry, number, _item_name(name_th, name_en, language))
+        for entry, number, name_th, name_en in db.session.execute(query)
+    ]
 
 
 def remittances(fund_id, limit=100):
@@ -375,6 +472,56 @@ def dashboard(fund_id, on_day=None):
     )
 
 
+def monthly_levies(fund_id, first_month, last_month):
+    """``{first day of a month: (accrued, reversed)}`` of the whole months from
+    ``first_month`` to ``last_month``, read from the monthly totals (each levy is counted
+    once under its seller)."""
+    rows = db.session.execute(
+        select(
+            FundLevyMonth.month,
+            func.sum(FundLevyMonth.accrued_satang),
+            func.sum(FundLevyMonth.reversed_satang),
+        )
+        .where(
+            FundLevyMonth.fund_id == fund_id,
+            FundLevyMonth.dimension == LevyDimension.SELLER,
+            FundLevyMonth.month.between(first_month, last_month),
+        )
+        .group_by(FundLevyMonth.month)
+    )
+    return {month: (int(accrued or 0), int(reversed_ or 0)) for month, accrued, reversed_ in rows}
+
+
+@dataclass
+class Series:
+    """What the report's chart shows: ``by`` ``month`` or ``year``; ``points`` are
+    ``(first day of the month or year, accrued, reversed, inside the period)``."""
+
+    by: str
+    points: list
+
+
+#: The report's chart shows this many months (a longer period: one bar a year).
+CHART_MONTHS = 12
+
+
+def report_series(fund_id, start, end):
+    """Levies by whole calendar month for the report's chart: the twelve months to the
+    period's last one, those the period touches marked; a period of more than twelve
+    months by calendar year instead."""
+    first, last = start.replace(day=1), end.replace(day=1)
+    spanned = (last.year - first.year) * 12 + last.month - first.month + 1
+    if spanned <= CHART_MONTHS:
+        months = _first_of_months_back(last, CHART_MONTHS)
+        totals = monthly_levies(fund_id, months[0], last)
+        return Series("month", [(m, *totals.get(m, (0, 0)), first <= m <= last) for m in months])
+    years = {year: [0, 0] for year in range(first.year, last.year + 1)}
+    for month, (accrued, reversed_) in monthly_levies(fund_id, first, last).items():
+        years[month.year][0] += accrued
+        years[month.year][1] += reversed_
+    return Series("year", [(date(y, 1, 1), a, r, True) for y, (a, r) in years.items()])
+
+
 def report_csv(report, fund_name, headings):
     """The report as CSV text: UTF-8 with a BOM, so Excel shows Thai; amounts in baht."""
     buffer = io.StringIO()
@@ -409,6 +556,36 @@ def report_csv(report, fund_name, headings):
                 ]
             )
     return buffer.getvalue()
+
+
+def _csv_lines(rows):
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(rows)
+    return buffer.getvalue()
+
+
+def audit_csv_head(headings):
+    """The auditor's CSV starts: a BOM (so Excel shows Thai), then the headings."""
+    return "\ufeff" + _csv_lines([headings])
+
+
+def audit_csv_lines(lines):
+    """``audit_rows`` as CSV lines: the levy in baht, units negative for a reversal,
+    hashes in full."""
+    return _csv_lines(
+        [
+            line.entry.id,
+            line.entry.seq,
+            line.entry.local_date.isoformat(),
+            csv_text(line.order_number),
+            csv_text(line.item_name),
+            line.units,
+            baht_text(line.entry.levy_satang),
+            line.entry.hash,
+            line.entry.prev_hash,
+        ]
+        for line in lines
+    )
 
 
 def seller_levies(seller_id, start, end, language="th"):
