@@ -152,8 +152,9 @@ class Config:
         #: refused. Baseline JPEGs decode at 1/2, 1/4 or 1/8 scale when that still gives
         #: the stored size, so larger ones pass; decoding takes 4 to 9 bytes a pixel.
         self.MAX_IMAGE_PIXELS = _int(env, "MAX_IMAGE_PIXELS", 16_000_000)
-        #: Largest request body; a bigger upload gets 413 before it is read.
-        self.MAX_CONTENT_LENGTH = self.MAX_IMAGE_BYTES + 512 * 1024
+        #: Largest request body; a bigger upload gets 413 before it is read. The product
+        #: form carries its photos with it: up to a product's 5 (catalog.models.MAX_IMAGES).
+        self.MAX_CONTENT_LENGTH = 5 * self.MAX_IMAGE_BYTES + 512 * 1024
         #: Postal codes that cost more to reach (islands, mountain districts), comma-separated.
         self.REMOTE_AREA_POSTAL_CODES = frozenset(
             code.strip()

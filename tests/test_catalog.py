@@ -165,9 +165,12 @@ def jpeg_with_exif(size=(1600, 1200)):
 
 
 def upload(client, member, product, data, name="photo.jpg"):
+    """Add a photo the way the product form does: with the product's other fields, in one
+    multipart POST."""
+    fields = product_fields(_db, name_th=product.name_th, status=product.status.value)
     return client.submit(
-        f"/sellers/{member.id}/products/{product.id}/images",
-        {"image": (io.BytesIO(data), name)},
+        f"/sellers/{member.id}/products/{product.id}/edit",
+        {**fields, "photos": (io.BytesIO(data), name)},
         content_type="multipart/form-data",
     )
 
@@ -246,7 +249,7 @@ def test_pictures_decode_within_the_pixel_budget(make_app, db):
     for name, data in refused.items():
         response = upload(client, member.seller, product, data)
         assert response.status_code == 400, name
-        errors = field_errors(response.get_data(as_text=True), "image")
+        errors = field_errors(response.get_data(as_text=True), "photos")
         assert any("1.5" in error for error in errors), name
     assert db.session.scalar(select(func.count()).select_from(ProductImage)) == 0
 

@@ -87,7 +87,7 @@ def test_a_body_too_large_gets_413_on_every_web_form(make_app, db):
     signed_in = app.test_client()
     signed_in.login("buyer@example.com")
     urls = web_form_urls(app)
-    assert "/login" in urls and "/sellers/1/products/1/images" in urls
+    assert "/login" in urls and "/sellers/1/products/1/edit" in urls  # photos go with it
 
     for client in (anonymous, signed_in):
         token = client.csrf_token()

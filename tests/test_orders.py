@@ -374,9 +374,12 @@ def test_transfer_paid_order_goes_all_the_way_to_completed(client, db, caplog):
     # The seller cannot ship before the money is confirmed.
     client.submit("/logout", {})
     client.login("member@example.com")
+    ship_fields = {
+        f"ship{shipment.id}-carrier": "thailand-post",
+        f"ship{shipment.id}-tracking_number": "EF123456789TH",
+    }
     early = client.submit(
-        f"/sellers/{membership.seller_id}/shipments/{shipment.id}/ship",
-        {"carrier": "ไปรษณีย์ไทย", "tracking_number": "EF123456789TH"},
+        f"/sellers/{membership.seller_id}/shipments/{shipment.id}/ship", ship_fields
     )
     assert early.status_code == 404  # unpaid orders are not the seller's to see yet
 
@@ -394,8 +397,7 @@ def test_transfer_paid_order_goes_all_the_way_to_completed(client, db, caplog):
         as_text=True
     )
     shipped = client.submit(
-        f"/sellers/{membership.seller_id}/shipments/{shipment.id}/ship",
-        {"carrier": "ไปรษณีย์ไทย", "tracking_number": "EF123456789TH"},
+        f"/sellers/{membership.seller_id}/shipments/{shipment.id}/ship", ship_fields
     )
     assert shipped.status_code == 303
     assert "to=buyer@example.com" in caplog.text and "EF123456789TH" in caplog.text

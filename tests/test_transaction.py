@@ -283,7 +283,10 @@ def world(stripe_app, db, mails):  # noqa: F811
     shipment_id = db.session.get(Order, shipped).shipments[0].id
     clients["member"].submit(
         f"/sellers/{member.seller_id}/shipments/{shipment_id}/ship",
-        {"carrier": "Thailand Post", "tracking_number": "EF123456789TH"},
+        {
+            f"ship{shipment_id}-carrier": "thailand-post",
+            f"ship{shipment_id}-tracking_number": "EF123456789TH",
+        },
     )
     item_id = db.session.get(Order, shipped).items[0].id
     admin.submit(f"/admin/orders/{shipped}/refund", {f"qty-{item_id}": "1"})
@@ -415,6 +418,7 @@ def _get_routes(world):
         ("sellers.show", "anonymous", f"/sellers/{seller}"),
         ("sellers.edit", "member", f"/sellers/{seller}/edit"),
         ("sellers.levies", "member", f"/sellers/{seller}/levies?{period}"),
+        ("sellers.centre", "member", f"/sellers/{seller}/centre"),
         ("audit.seller_trail", "member", f"/sellers/{seller}/audit"),
         ("levies.seller_rules", "member", f"/sellers/{seller}/levy-rules"),
         ("catalog.manage", "member", f"/sellers/{seller}/products"),

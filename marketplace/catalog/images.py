@@ -76,6 +76,38 @@ def _open(data, max_pixels):
         raise DomainError(_l("This file is not a picture we can read."), field="image") from None
 
 
+def first_look(stream):
+    """What can be told of an upload without decoding it: a message when it is too large
+    or not a picture we take, else None. Reads the header only and rewinds the stream, so
+    a form can name every bad file along with its other errors before anything is saved."""
+    config = current_app.config
+    try:
+        stream.seek(0, io.SEEK_END)
+        size = stream.tell()
+        stream.seek(0)
+    except (AttributeError, OSError, ValueError):
+        return None  # not seekable: process_upload will tell
+    limit = config["MAX_IMAGE_BYTES"]
+    if size > limit:
+        return _l("The picture is larger than %(mb)d MB.", mb=limit // (1024 * 1024))
+    if size == 0:
+        return _l("This file is not a picture we can read.")
+    try:
+        with Image.open(stream) as probe:
+            image_format = probe.format
+    except Image.DecompressionBombError:
+        return None  # process_upload names the pixel budget
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError):
+        image_format = None
+    finally:
+        stream.seek(0)
+    if image_format is None:
+        return _l("This file is not a picture we can read.")
+    if image_format not in ACCEPTED_FORMATS:
+        return _l("Upload a JPEG, PNG, WebP or GIF picture.")
+    return None
+
+
 def _to_display_rgb(image):
     """Shrink to the display size first (the full-size picture is freed as soon as it can
     be), then turn the orientation the camera meant upright and flatten on white."""

@@ -219,38 +219,68 @@ def _require_int(name, value):
         raise TypeError(f"{name} is an int, got {type(value).__name__}")
 
 
-def clean_product(draft):
-    """Check a draft against the catalog's rules; return the product's column values."""
-    name_th = (draft.name_th or "").strip()
-    if not name_th:
-        raise DomainError(_l("Enter the name in Thai."), field="name_th")
-    unit_label = (draft.unit_label or "").strip()
-    if not unit_label:
-        raise DomainError(_l("Say what one unit is, such as ถุง 5 กก."), field="unit_label")
+def product_problems(
+    *,
+    name_th=None,
+    unit_label=None,
+    category_id=None,
+    price_satang=None,
+    stock=None,
+    weight_grams=None,
+):
+    """Every way these product fields break the catalog's rules, as ``[(field, message)]``
+    in the form's order; a field given as None is not checked (a form that could not read
+    it says so itself)."""
+    problems = []
+    if name_th is not None and not name_th.strip():
+        problems.append(("name_th", _l("Enter the name in Thai.")))
+    if unit_label is not None and not unit_label.strip():
+        problems.append(("unit_label", _l("Say what one unit is, such as ถุง 5 กก.")))
+    if category_id is not None and _offered_category(category_id) is None:
+        problems.append(("category_id", _l("Choose a category.")))
+    if price_satang is not None:
+        if price_satang <= 0:
+            problems.append(("price", _l("The price must be more than zero.")))
+        elif price_satang > MAX_PRICE_SATANG:
+            problems.append(("price", _l("At most %(amount)s.", amount=_MAX_PRICE)))
+    if stock is not None and not 0 <= stock <= MAX_STOCK:
+        problems.append(("stock", _l("Stock is a whole number from 0.")))
+    if weight_grams is not None and not 0 < weight_grams <= MAX_WEIGHT_GRAMS:
+        problems.append(("weight_grams", _l("Weight is a whole number of grams, more than zero.")))
+    return problems
+
+
+def _offered_category(category_id):
+    """The active category with this id, else None."""
     category = (
-        db.session.get(Category, draft.category_id)
-        if draft.category_id is not None and 0 < draft.category_id <= MAX_ID
+        db.session.get(Category, category_id)
+        if isinstance(category_id, int) and 0 < category_id <= MAX_ID
         else None
     )
-    if category is None or not category.active:
-        raise DomainError(_l("Choose a category."), field="category_id")
-    if draft.price_satang <= 0:
-        raise DomainError(_l("The price must be more than zero."), field="price")
-    if draft.price_satang > MAX_PRICE_SATANG:
-        raise DomainError(_l("At most %(amount)s.", amount=_MAX_PRICE), field="price")
-    if not 0 <= draft.stock <= MAX_STOCK:
-        raise DomainError(_l("Stock is a whole number from 0."), field="stock")
-    if not 0 < draft.weight_grams <= MAX_WEIGHT_GRAMS:
-        raise DomainError(
-            _l("Weight is a whole number of grams, more than zero."), field="weight_grams"
-        )
+    return category if category is not None and category.active else None
+
+
+def clean_product(draft):
+    """Check a draft against the catalog's rules; return the product's column values."""
+    problems = product_problems(
+        name_th=draft.name_th or "",
+        unit_label=draft.unit_label or "",
+        category_id=draft.category_id if draft.category_id is not None else 0,
+        price_satang=draft.price_satang,
+        stock=draft.stock,
+        weight_grams=draft.weight_grams,
+    )
+    if problems:
+        field, message = problems[0]
+        raise DomainError(message, field=field)
     check_price_tiers(draft.price_satang, draft.price_tiers)
+    name_th, unit_label = draft.name_th.strip(), draft.unit_label.strip()
     values = {
         "name_th": name_th[: length(Product.name_th)],
         "name_en": (draft.name_en or "").strip()[: length(Product.name_en)],
         "description": (draft.description or "").strip()[:DESCRIPTION_LENGTH],
         "unit_label": unit_label[: length(Product.unit_label)],
-        "category_id": category.id,
+        "category_id": draft.category_id,
         "price_satang": draft.price_satang,
         "stock": draft.stock,
         "weight_grams": draft.weight_grams,
@@ -417,6 +447,101 @@ def update_product(actor, product, draft):
     db.session.flush()
     catalog_cache.changed()
     return product
+
+
+def default_status(seller):
+    """What a new product of ``seller`` is unless the seller chooses otherwise: on sale when
+    buyers can see the seller (verified), else a draft."""
+    return ProductStatus.ACTIVE if seller.verified else ProductStatus.DRAFT
+
+
+def picture_count_problem(keeping, adding):
+    """Why a product cannot have ``keeping`` pictures plus ``adding`` new ones, or None."""
+    if keeping + adding <= MAX_IMAGES:
+        return None
+    return _l(
+        "A product has at most %(count)d pictures: choose %(fewer)d fewer, or remove some.",
+        count=MAX_IMAGES,
+        fewer=keeping + adding - MAX_IMAGES,
+    )
+
+
+@dataclass(frozen=True)
+class NewPicture:
+    """A picture sent with the product form: the file's name (for messages) and its bytes."""
+
+    filename: str
+    stream: object
+
+
+def save_product(actor, seller, product, draft, *, pictures=(), removed_image_ids=()):
+    """The product form's one unit of work: create (``product`` None) or update a product of
+    ``seller`` from a ProductDraft, take away the pictures named, add the new ones
+    (NewPictures, each checked, stripped and resized by catalog/images.py). Any refusal
+    raises before the boundary commits, so nothing of it is kept."""
+    removed = set(removed_image_ids)
+    keeping = 0 if product is None else sum(1 for i in product.images if i.id not in removed)
+    problem = picture_count_problem(keeping, len(pictures))
+    if problem is not None:
+        raise DomainError(problem, field="photos")
+    if product is None:
+        product = create_product(actor, seller, draft)
+    else:
+        update_product(actor, product, draft)
+    for image_id in sorted(removed):
+        remove_image(actor, product, image_id)
+    for picture in pictures:
+        try:
+            add_image(actor, product, picture.stream)
+        except DomainError as error:
+            if error.field != "image":
+                raise
+            raise DomainError(
+                _l("%(file)s: %(problem)s", file=picture.filename, problem=error.message),
+                field="photos",
+            ) from None
+    return product
+
+
+@dataclass(frozen=True)
+class StockChange:
+    """A change the seller centre makes to one product: its stock, its status, or both
+    (None: left as it is)."""
+
+    product_id: int
+    stock: int | None = None
+    status: ProductStatus | None = None
+
+
+def set_stock_and_status(actor, seller_id, changes):
+    """Apply StockChanges to products of ``seller_id``; members of the seller only. A
+    product of another seller is "not found"; nothing changes unless all can."""
+    _require_member(actor, seller_id)
+    ids = {change.product_id for change in changes}
+    products = {
+        product.id: product
+        for product in db.session.scalars(
+            select(Product).where(Product.id.in_(ids), Product.seller_id == seller_id)
+        )
+    }
+    if set(products) != ids:
+        raise NotFound(_l("No such product."))
+    changed = {}
+    for change in changes:
+        product = products[change.product_id]
+        if change.stock is not None and change.stock != product.stock:
+            _require_int("stock", change.stock)
+            if not 0 <= change.stock <= MAX_STOCK:
+                raise DomainError(_l("Stock is a whole number from 0."), field="stock")
+            product.stock = change.stock
+            changed[product.id] = product
+        if change.status is not None and change.status != product.status:
+            product.status = ProductStatus(change.status)
+            changed[product.id] = product
+    if changed:
+        db.session.flush()
+        catalog_cache.changed()
+    return list(changed.values())
 
 
 def add_image(actor, product, stream):

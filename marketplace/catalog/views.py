@@ -13,8 +13,9 @@ from flask_login import current_user
 
 from marketplace.accounts.roles import seller_member_required
 from marketplace.catalog import fragments, images, services
-from marketplace.catalog.forms import STATUS_LABELS, ImageForm, ProductForm
-from marketplace.forms import ActionForm, status_for
+from marketplace.catalog.forms import STATUS_LABELS, ProductForm
+from marketplace.catalog.models import ProductStatus
+from marketplace.forms import status_for
 from marketplace.guards import MAX_ID
 from marketplace.levies import services as levies
 from marketplace.sellers import services as sellers
@@ -101,10 +102,13 @@ def manage(seller_id):
     )
 
 
-def _product_form(product=None):
-    form = ProductForm()
-    if product is not None and request.method == "GET":
-        form.prefill(product)
+def _product_form(seller, product=None):
+    form = ProductForm(product=product)
+    if request.method == "GET":
+        if product is not None:
+            form.prefill(product)
+        else:
+            form.status.data = services.default_status(seller).value
     form.load_categories(services.categories())
     return form
 
@@ -117,77 +121,66 @@ def _owned(seller_id, product_id):
     return product
 
 
+def _save(form, seller, product):
+    """The form's fields and pictures through the catalog service, as one unit of work."""
+    return attempt(
+        lambda: services.save_product(
+            current_user,
+            seller,
+            product,
+            form.draft(),
+            pictures=form.new_pictures(),
+            removed_image_ids=form.removed_image_ids(),
+        ),
+        form.show_error,
+    )
+
+
 @bp.route("/sellers/<int:seller_id>/products/new", methods=["GET", "POST"])
 @seller_member_required
 def new_product(seller_id):
     seller = sellers.get(seller_id)
-    form = _product_form()
+    form = _product_form(seller)
     if form.validate_on_submit():
-        saved, product = attempt(
-            lambda: services.create_product(current_user, seller, form.draft()), form.show_error
-        )
+        saved, product = _save(form, seller, None)
         if saved:
-            flash(_("The product is saved. Add pictures below."), "success")
-            return redirect(url_for(".edit_product", seller_id=seller_id, product_id=product.id))
-    return render_template(
-        "catalog/product_form.html", form=form, seller=seller, product=None
-    ), status_for()
+            if product.status != ProductStatus.ACTIVE:
+                flash(_("The product is saved as a draft: buyers do not see it yet."), "success")
+            elif not seller.verified:
+                flash(
+                    _("The product is saved: buyers see it once your group is verified."), "success"
+                )
+            else:
+                flash(_("The product is on sale."), "success")
+            return redirect(_in_centre(product))
+    return _form_page(form, seller, None)
 
 
 @bp.route("/sellers/<int:seller_id>/products/<int:product_id>/edit", methods=["GET", "POST"])
 @seller_member_required
 def edit_product(seller_id, product_id):
     product = _owned(seller_id, product_id)
-    form = _product_form(product)
+    form = _product_form(product.seller, product)
     if form.validate_on_submit():
-        saved, _product = attempt(
-            lambda: services.update_product(current_user, product, form.draft()), form.show_error
-        )
+        saved, _product = _save(form, product.seller, product)
         if saved:
             flash(_("The product is saved."), "success")
-            return redirect(url_for(".manage", seller_id=seller_id))
-    return _edit_page(product, form, ImageForm(formdata=None), status_for())
+            return redirect(_in_centre(product))
+    return _form_page(form, product.seller, product)
 
 
-def _edit_page(product, form, image_form, status):
+def _in_centre(product):
+    """The product's line in its seller's centre, where its stock and status show."""
+    return url_for("sellers.centre", seller_id=product.seller_id, _anchor=f"product-{product.id}")
+
+
+def _form_page(form, seller, product):
     return render_template(
         "catalog/product_form.html",
         form=form,
-        seller=product.seller,
+        seller=seller,
         product=product,
-        image_form=image_form,
         max_images=services.MAX_IMAGES,
-    ), status
-
-
-@bp.post("/sellers/<int:seller_id>/products/<int:product_id>/images")
-@seller_member_required
-def add_image(seller_id, product_id):
-    product = _owned(seller_id, product_id)
-    image_form = ImageForm()
-    if image_form.validate_on_submit():
-        saved, _image = attempt(
-            lambda: services.add_image(current_user, product, image_form.image.data.stream),
-            image_form.show_error,
-        )
-        if saved:
-            flash(_("The picture is added."), "success")
-            return redirect(url_for(".edit_product", seller_id=seller_id, product_id=product_id))
-    form = ProductForm(formdata=None)
-    form.prefill(product)
-    form.load_categories(services.categories())
-    return _edit_page(product, form, image_form, 400)
-
-
-@bp.post("/sellers/<int:seller_id>/products/<int:product_id>/images/<int:image_id>/delete")
-@seller_member_required
-def remove_image(seller_id, product_id, image_id):
-    product = _owned(seller_id, product_id)
-    form = ActionForm()
-    if form.validate_on_submit():
-        saved, _none = attempt(
-            lambda: services.remove_image(current_user, product, image_id), form.show_error
-        )
-        if saved:
-            flash(_("The picture is removed."), "success")
-    return redirect(url_for(".edit_product", seller_id=seller_id, product_id=product_id))
+        refused=request.method == "POST",
+        photos_sent=request.method == "POST" and bool(form.new_pictures()),
+    ), status_for()

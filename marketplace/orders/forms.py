@@ -1,10 +1,11 @@
 from flask_babel import lazy_gettext as _l
 from wtforms import SelectField, StringField, TelField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from marketplace.forms import AddressFieldsMixin, BaseForm
 from marketplace.limits import length
+from marketplace.orders import carriers
 from marketplace.orders.models import Order, Shipment
 from marketplace.payments.models import Payment
 
@@ -49,13 +50,36 @@ class ReferenceForm(BaseForm):
 
 
 class ShipForm(BaseForm):
-    carrier = StringField(
-        _l("Carrier"), validators=[DataRequired(), Length(max=length(Shipment.carrier))]
+    """The carrier, chosen from the list (or another one named), and the tracking number."""
+
+    carrier = SelectField(
+        _l("Carrier"),
+        choices=[SelectChoice(c.key, c.label) for c in carriers.CARRIERS]
+        + [SelectChoice(carriers.OTHER, _l("Other carrier"))],
+        validators=[DataRequired(_l("Choose the carrier."))],
+    )
+    other_carrier = StringField(
+        _l("Name of the carrier"),
+        validators=[Length(max=length(Shipment.carrier))],
+        filters=[lambda text: (text or "").strip()],
     )
     tracking_number = StringField(
         _l("Tracking number"),
-        validators=[DataRequired(), Length(max=length(Shipment.tracking_number))],
+        validators=[
+            DataRequired(_l("Enter the tracking number from the carrier's receipt.")),
+            Length(max=length(Shipment.tracking_number)),
+        ],
+        filters=[lambda text: "".join((text or "").split()).upper()],
     )
+
+    def validate_other_carrier(self, field):
+        if self.carrier.data == carriers.OTHER and not field.data:
+            raise ValidationError(_l("Write the name of the carrier."))
+
+    def carrier_name(self):
+        """What the shipment keeps as its carrier (after ``validate``)."""
+        chosen = carriers.by_key(self.carrier.data)
+        return chosen.name if chosen is not None else self.other_carrier.data
 
 
 class CancelForm(BaseForm):

@@ -22,6 +22,7 @@ from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.geo import services as geo
+from marketplace.geo.models import District, Subdistrict
 from marketplace.levies import services as levies
 from marketplace.limits import MAX_LINE_QUANTITY
 from marketplace.orders.models import (
@@ -672,6 +673,45 @@ def seller_shipments(seller_id, status=None):
     if status:
         query = query.where(Shipment.status == status)
     return db.session.scalars(query).all()
+
+
+def shipments_to_ship(seller_id, limit=None):
+    """The seller's parcels and pickups of paid orders still being prepared, the longest
+    waiting first, with what to pack and where it goes."""
+    query = (
+        select(Shipment)
+        .join(Shipment.order)
+        .where(
+            Shipment.seller_id == seller_id,
+            Shipment.status == ShipmentStatus.PREPARING,
+            Order.status == OrderStatus.PAID,
+        )
+        .options(
+            joinedload(Shipment.order)
+            .joinedload(Order.ship_subdistrict)
+            .joinedload(Subdistrict.district)
+            .joinedload(District.province),
+            selectinload(Shipment.items),
+        )
+        .order_by(Order.paid_at.asc(), Shipment.id.asc())
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return db.session.scalars(query).all()
+
+
+def count_to_ship(seller_id):
+    """How many of the seller's shipments of paid orders are still being prepared."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(Shipment)
+        .join(Shipment.order)
+        .where(
+            Shipment.seller_id == seller_id,
+            Shipment.status == ShipmentStatus.PREPARING,
+            Order.status == OrderStatus.PAID,
+        )
+    )
 
 
 def shipment_for_seller(seller_id, shipment_id):

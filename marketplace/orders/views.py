@@ -224,7 +224,7 @@ def seller_shipments(seller_id):
         earned=proceeds.earned(seller_id, {s.order_id for s in shipments}),
         status=status,
         shipment_labels=SHIPMENT_STATUS_LABELS,
-        ship_form=ShipForm(formdata=None),
+        ship_form=lambda shipment_id: ShipForm(prefix=f"ship{shipment_id}", formdata=None),
     )
 
 
@@ -232,13 +232,13 @@ def seller_shipments(seller_id):
 @seller_member_required
 def ship(seller_id, shipment_id):
     shipment = services.shipment_for_seller(seller_id, shipment_id)
-    form = ShipForm()
+    form = ShipForm(prefix=f"ship{shipment_id}")
     if form.validate_on_submit():
         saved, _shipment = attempt(
             lambda: services.ship(
                 current_user,
                 shipment,
-                carrier=form.carrier.data,
+                carrier=form.carrier_name(),
                 tracking_number=form.tracking_number.data,
             ),
             form.show_error,
