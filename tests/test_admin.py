@@ -1,12 +1,16 @@
+import re
+
 import pytest
 from sqlalchemy import select
 
 from marketplace.catalog.models import Category
 from marketplace.funds.models import Fund
+from marketplace.orders.models import OrderStatus
 from marketplace.sellers.models import Seller
 from tests.factories import (
     AdminFactory,
     FundFactory,
+    ProductFactory,
     SellerFactory,
     SellerMemberFactory,
     UserFactory,
@@ -237,3 +241,78 @@ def test_non_admin_cannot_edit_categories(client, db):
 
     assert response.status_code == 403
     assert db.session.scalar(select(Category).where(Category.name_th == "แอบเพิ่ม")) is None
+
+
+def _reported_order(db, client, reference="KBANK-0042"):
+    """A buyer's transfer order whose reference they sent (through the buyer's pages)."""
+    from tests.test_orders import add, latest_order, place
+
+    product = ProductFactory(price_satang=35000)
+    UserFactory(email="buyer@example.com")
+    db.session.commit()
+    client.login("buyer@example.com")
+    add(client, product)
+    place(client)
+    order = latest_order(db)
+    client.submit(f"/orders/{order.id}/reference", {"reference": reference})
+    client.submit("/logout", {})
+    return order
+
+
+def test_overview_counts_a_reported_payment_and_confirms_it_there(client, db):
+    AdminFactory(email="admin@example.com")
+    SellerFactory(name_th="กลุ่มรอตรวจ", verified=False)
+    order = _reported_order(db, client)
+    client.login("admin@example.com")
+
+    overview = client.get("/admin/").get_data(as_text=True)
+
+    waiting = re.findall(r'<a href="([^"]+)"><strong class="to-do-count">(\d+)</strong>', overview)
+    assert ("/admin/orders?waiting=payment", "1") in waiting  # not "nothing is waiting"
+    assert ("/admin/sellers?verified=no", "1") in waiting
+    assert "KBANK-0042" in overview and order.number in overview
+    assert "ไม่มีงานรอคุณ" not in overview
+    listed = client.get("/admin/orders?waiting=payment").get_data(as_text=True)
+    assert order.number in listed
+    assert "กลุ่มรอตรวจ" in client.get("/admin/sellers?verified=no").get_data(as_text=True)
+
+    confirmed = client.submit(
+        f"/admin/orders/{order.id}/confirm-payment", {"reference": "", "back": "overview"}
+    )
+
+    assert confirmed.status_code == 303 and confirmed.headers["Location"] == "/admin/"
+    db.session.refresh(order)
+    assert order.status == OrderStatus.PAID
+    after = client.get("/admin/").get_data(as_text=True)
+    assert ("/admin/orders?waiting=payment", "1") not in re.findall(
+        r'<a href="([^"]+)"><strong class="to-do-count">(\d+)</strong>', after
+    )
+    assert order.number not in client.get("/admin/orders?waiting=payment").get_data(as_text=True)
+
+
+def test_overview_speaks_plainly_and_says_when_nothing_waits(admin_client, db):
+    admin_client.post("/language/en", data={"csrf_token": admin_client.csrf_token()})
+
+    overview = admin_client.get("/admin/").get_data(as_text=True)
+
+    assert "Nothing is waiting for you." in overview
+    assert "background" not in overview.lower() and "outbox" not in overview.lower()
+
+
+def test_destructive_back_office_buttons_look_dangerous_and_ask_first(client, db):
+    AdminFactory(email="admin@example.com")
+    order = _reported_order(db, client)
+    client.login("admin@example.com")
+    client.submit(f"/admin/orders/{order.id}/confirm-payment", {})
+
+    page = client.get(f"/admin/orders/{order.id}").get_data(as_text=True)
+
+    for action in ("refund", "cancel"):
+        form = re.search(
+            rf'<form method="post" action="/admin/orders/{order.id}/{action}"[^>]*>(.*?)</form>',
+            page,
+            re.S,
+        )
+        assert form and "data-confirm=" in form.group(0), action
+        assert 'class="danger"' in form.group(1), action
+    assert "js/confirm.js" in page

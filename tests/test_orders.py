@@ -1,19 +1,24 @@
 """Buying across provinces: cart, checkout, shipments, payment by transfer, fulfilment."""
 
+import io
 import logging
 import re
 from datetime import timedelta
 
 import pytest
+import segno
+from PIL import Image
 from sqlalchemy import func, select
 
 from marketplace.cart.models import CartItem
 from marketplace.catalog.models import Product, ProductStatus
 from marketplace.dbtypes import utcnow
+from marketplace.i18n import to_bangkok
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderItem, OrderStatus, Shipment, ShipmentStatus
 from marketplace.outbox.models import OutboxMessage
 from marketplace.payments.models import Payment, PaymentStatus
+from marketplace.payments.promptpay import payload
 from marketplace.shipping.models import ShippingRate
 from tests.factories import (
     AdminFactory,
@@ -333,12 +338,155 @@ def test_order_page_shows_a_promptpay_qr_for_the_exact_amount(app, client, db, b
 
     page = client.get(f"/orders/{order.id}").get_data(as_text=True)
 
-    assert "<svg" in page and "฿395.10" in page  # ฿350.10 + ฿45 shipping
-    from marketplace.payments.promptpay import payload
-
+    assert f'src="/orders/{order.id}/promptpay.png"' in page
+    assert "฿395.10" in page  # ฿350.10 + ฿45 shipping
     code = payload(app.config["PROMPTPAY_ID"], order.total_satang)
     assert "5406395.10" in code  # EMVCo tag 54: the amount
     assert crc16(code[:-4]) == code[-4:]
+
+
+def qr_modules(png, size, scale=10, border=4):
+    """The dark and light modules of the ``size``×``size`` QR code drawn in ``png`` as
+    promptpay.png draws it (centred across, at the top, ``scale`` pixels a module)."""
+    image = Image.open(io.BytesIO(png)).convert("L")
+    left = (image.width - (size + 2 * border) * scale) // 2
+    centre = scale // 2
+    return [
+        [
+            image.getpixel((left + (border + x) * scale + centre, (border + y) * scale + centre))
+            < 128
+            for x in range(size)
+        ]
+        for y in range(size)
+    ]
+
+
+def test_the_saved_qr_is_a_png_of_the_exact_amount_for_the_buyer_alone(app, client, db, buyer):
+    product = ProductFactory(price_satang=35010, weight_grams=500)
+    AdminFactory(email="admin@example.com")
+    UserFactory(email="other@example.com")
+    db.session.commit()
+    add(client, product)
+    place(client)
+    order = latest_order(db)
+    url = f"/orders/{order.id}/promptpay.png"
+
+    shown = client.get(url)
+    saved = client.get(f"{url}?download=1")
+
+    assert shown.status_code == 200 and shown.mimetype == "image/png"
+    assert shown.data.startswith(b"\x89PNG") and "attachment" not in shown.headers.get(
+        "Content-Disposition", ""
+    )
+    assert saved.headers["Content-Disposition"] == (
+        f'attachment; filename="promptpay-{order.number}.png"'
+    )
+    expected = segno.make(payload(app.config["PROMPTPAY_ID"], 39510), error="m")
+    assert "5406395.10" in payload(app.config["PROMPTPAY_ID"], 39510)
+    matrix = [[bool(bit) for bit in row] for row in expected.matrix]
+    assert qr_modules(saved.data, len(matrix)) == matrix
+    page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert f'href="{url}?download=1" download="promptpay-{order.number}.png"' in page
+
+    for email in ("other@example.com", "admin@example.com"):
+        client.submit("/logout", {})
+        client.login(email)
+        assert client.get(url).status_code == 404
+    client.submit("/logout", {})
+    assert client.get(url).status_code == 302  # to sign in
+
+    orders.mark_paid(latest_order(db))
+    db.session.commit()
+    client.login("buyer@example.com")
+    assert client.get(url).status_code == 404  # paid: nothing left to pay
+
+
+def test_a_sent_reference_turns_the_page_into_we_are_checking(client, db, buyer):
+    product = ProductFactory()
+    db.session.commit()
+    add(client, product)
+    place(client)
+    order = latest_order(db)
+    before = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    assert "ฉันชำระเงินแล้ว" in before and "promptpay.png" in before  # "I have paid"
+
+    sent = client.submit(f"/orders/{order.id}/reference", {"reference": "KBANK-0042"})
+    page = client.get(sent.headers["Location"]).get_data(as_text=True)
+
+    assert "เรากำลังตรวจสอบการชำระเงินของคุณ" in page  # "We are checking your payment"
+    assert "กำลังตรวจสอบการชำระเงิน" in page  # the order's state
+    assert "KBANK-0042" in page
+    payment = db.session.scalar(select(Payment))
+    assert payment.submitted_at is not None
+    assert to_bangkok(payment.submitted_at).strftime("%H:%M") in page  # when it was sent
+    assert "ฉันชำระเงินแล้ว" not in page and "promptpay.png" not in page
+    assert f"/orders/{order.id}/cancel" not in page
+    # The buyer cannot cancel an order they say they paid, and it does not expire.
+    assert client.submit(f"/orders/{order.id}/cancel", {}).status_code == 303
+    assert orders.expire_unpaid(now=utcnow() + timedelta(days=3)) == 0
+    assert latest_order(db).status == OrderStatus.PENDING_PAYMENT
+
+
+def test_an_empty_reference_is_refused_next_to_its_field(client, db, buyer):
+    product = ProductFactory()
+    db.session.commit()
+    add(client, product)
+    place(client)
+    order = latest_order(db)
+
+    response = client.submit(f"/orders/{order.id}/reference", {"reference": "  "})
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    step = page[page.index('id="pay-reference"') :]
+    form = step[: step.index("</form>")]
+    assert f'action="/orders/{order.id}/reference#pay-reference"' in form
+    assert 'class="field has-error"' in form
+    assert "กรอกเลขอ้างอิงจากสลิปโอนเงิน" in form  # the error, in the form
+    assert "autofocus" in form
+    assert db.session.scalar(select(Payment.status)) == PaymentStatus.PENDING
+
+
+def test_parcels_wait_for_the_payment_and_follow_the_order(client, db, buyer):
+    rice, basket = ProductFactory(), ProductFactory()
+    db.session.commit()
+    add(client, rice)
+    add(client, basket)
+    place(client)
+    order = latest_order(db)
+
+    def states():
+        page = client.get(f"/orders/{order.id}").get_data(as_text=True)
+        return re.findall(r'class="badge state state-(\w+)">([^<]+)<', page)
+
+    assert states() == [("waiting", "รอชำระเงิน")] * 2  # not "preparing" before anyone paid
+    orders.mark_paid(latest_order(db))
+    db.session.commit()
+    assert states() == [("preparing", "กำลังเตรียมสินค้า")] * 2
+    AdminFactory(email="admin@example.com")
+    db.session.commit()
+    client.submit("/logout", {})
+    client.login("admin@example.com")
+    client.submit(f"/admin/orders/{order.id}/cancel", {"reason": "ผู้ซื้อขอยกเลิก"})
+    client.submit("/logout", {})
+    client.login("buyer@example.com")
+    assert states() == [("cancelled", "ยกเลิกแล้ว")] * 2
+
+
+def test_english_order_page_writes_the_address_as_an_envelope_does(client, db, buyer):
+    product = ProductFactory()
+    db.session.commit()
+    add(client, product)
+    place(client)
+    order = latest_order(db)
+
+    thai = client.get(f"/orders/{order.id}").get_data(as_text=True)
+    client.post("/language/en", data={"csrf_token": client.csrf_token()})
+    english = client.get(f"/orders/{order.id}").get_data(as_text=True)
+
+    assert "45/2 หมู่ 3 ตำบลราไวย์ อำเภอเมืองภูเก็ต จังหวัดภูเก็ต 83130" in thai
+    assert "45/2 หมู่ 3, Rawai, Mueang Phuket, Phuket 83130" in english
+    assert "Subdistrict" not in english and "District " not in english
 
 
 def crc16(data):

@@ -414,6 +414,8 @@ def _get_routes(world):
         ("orders.show", "buyer", f"/orders/{i['card_waiting']}"),
         ("orders.show", "buyer", f"/orders/{i['card_waiting']}?payment_intent=pi_x"),
         ("orders.show", "buyer", f"/orders/{i['card_paid']}"),
+        ("orders.promptpay_qr", "buyer", f"/orders/{i['waiting']}/promptpay.png"),
+        ("orders.promptpay_qr", "buyer", f"/orders/{i['waiting']}/promptpay.png?download=1"),
         ("sellers.index", "anonymous", "/sellers"),
         ("sellers.show", "anonymous", f"/sellers/{seller}"),
         ("sellers.edit", "member", f"/sellers/{seller}/edit"),
@@ -450,6 +452,9 @@ def _get_routes(world):
         ("admin.funds_edit", "admin", f"/admin/funds/{fund}"),
         ("levies.admin_rules", "admin", "/admin/levy-rules"),
         ("admin.orders", "admin", "/admin/orders"),
+        ("admin.orders", "admin", "/admin/orders?waiting=payment"),
+        ("admin.orders", "admin", "/admin/orders?waiting=refund"),
+        ("admin.sellers_list", "admin", "/admin/sellers?verified=no"),
         ("admin.order", "admin", f"/admin/orders/{i['waiting']}"),
         ("admin.order", "admin", f"/admin/orders/{i['shipped']}"),
         ("admin.order", "admin", f"/admin/orders/{i['card_waiting']}"),
@@ -492,6 +497,8 @@ def _get_routes(world):
 SHOWN = {
     "/orders/{card_waiting}": "data-client-secret",
     "/orders/{waiting}": "KTB 1234",
+    "/admin/": "KTB 1234",  # the reported payment waits on the overview
+    "/admin/orders?waiting=payment": "KTB 1234",
     "/orders/{shipped}": "EF123456789TH",
 }
 

@@ -11,6 +11,7 @@ from flask_login import current_user
 
 from marketplace.accounts import services as accounts
 from marketplace.accounts.roles import admin_required
+from marketplace.admin import services
 from marketplace.admin.forms import PersonForm, UserSearchForm
 from marketplace.catalog import services as catalog
 from marketplace.catalog.forms import CategoryForm
@@ -22,7 +23,7 @@ from marketplace.money import format_satang
 from marketplace.orders import services as order_services
 from marketplace.orders.forms import CancelForm, ReferenceForm
 from marketplace.orders.models import RefundStatus
-from marketplace.orders.states import ORDER_STATUS_LABELS, SHIPMENT_STATUS_LABELS
+from marketplace.orders.states import ORDER_STATUS_LABELS, order_label, shipment_state
 from marketplace.outbox import services as outbox
 from marketplace.payments import services as payment_services
 from marketplace.sellers import services as sellers
@@ -45,12 +46,11 @@ def only_admins():
 def dashboard():
     return render_template(
         "admin/dashboard.html",
-        unverified_sellers=[s for s in sellers.all_sellers() if not s.verified],
-        unverified_funds=[f for f in funds.all_funds() if not f.verified],
+        waiting=services.waiting(),
         user_count=accounts.user_count(),
         outbox_pending=outbox.pending_count(),
-        payment_issues=payment_services.open_issues(),
         issue_labels=payment_services.ISSUE_LABELS,
+        confirm_form=ActionForm(formdata=None),
     )
 
 
@@ -107,7 +107,17 @@ class OrganisationAdmin:
         return f"admin.{self.slug}_{name}"
 
     def list_view(self):
-        return render_template("admin/organisations.html", admin=self, organisations=self.all())
+        """All of them, or (``?verified=no``) those waiting to be verified."""
+        unverified = request.args.get("verified") == "no"
+        organisations = self.all()
+        if unverified:
+            organisations = [o for o in organisations if not o.verified]
+        return render_template(
+            "admin/organisations.html",
+            admin=self,
+            organisations=organisations,
+            unverified=unverified,
+        )
 
     def _render_edit(self, form, organisation=None, person_form=None, status=200):
         return (
@@ -268,27 +278,41 @@ def categories(category_id=None):
     ), status_for()
 
 
+#: The lists of orders that wait for an admin (``/admin/orders?waiting=…``).
+WAITING_FILTERS = {
+    order_services.WAITING_PAYMENT_CHECK: _l("Payments to confirm"),
+    order_services.WAITING_REFUND: _l("Refunds on their way"),
+}
+
+
 @bp.get("/orders")
 def orders():
     status = request.args.get("status", "")
     status = status if status in ORDER_STATUS_LABELS else ""
-    rows = [
-        (order, order_services.payment_of(order))
-        for order in order_services.all_orders(status or None)
-    ]
+    waiting = request.args.get("waiting", "")
+    waiting = waiting if waiting in WAITING_FILTERS else ""
+    found = order_services.all_orders(status or None, waiting=waiting or None)
+    payments = order_services.payments_of(found)
     return render_template(
-        "admin/orders.html", rows=rows, status=status, status_labels=ORDER_STATUS_LABELS
+        "admin/orders.html",
+        rows=[(order, payments.get(order.id)) for order in found],
+        status=status,
+        waiting=waiting,
+        status_labels=ORDER_STATUS_LABELS,
+        waiting_filters=WAITING_FILTERS,
+        order_label=order_label,
     )
 
 
 def _admin_order_page(order, status=200):
+    payment = order_services.payment_of(order)
     return render_template(
         "admin/order.html",
         order=order,
-        payment=order_services.payment_of(order),
+        payment=payment,
         pending_refund=order_services.pending_refund_of(order),
-        status_labels=ORDER_STATUS_LABELS,
-        shipment_labels=SHIPMENT_STATUS_LABELS,
+        order_label=order_label(order, payment),
+        shipment_state=shipment_state,
         confirm_form=ReferenceForm(formdata=None),
         fund_shares=levies.shares_by_fund(lv for item in order.items for lv in item.levies),
         cancel_form=CancelForm(formdata=None),
@@ -312,7 +336,15 @@ def confirm_payment(order_id):
             form.show_error,
         )
         if saved:
-            flash(_("Payment confirmed; the sellers are told to ship."), "success")
+            flash(
+                _(
+                    "Payment for order %(number)s confirmed; the sellers are told to ship.",
+                    number=order.number,
+                ),
+                "success",
+            )
+    if request.form.get("back") == "overview":
+        return redirect(url_for(".dashboard"), code=303)
     return redirect(url_for(".order", order_id=order_id), code=303)
 
 

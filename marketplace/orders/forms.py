@@ -42,10 +42,17 @@ class CheckoutForm(AddressFieldsMixin, BaseForm):
         }
 
 
+#: One message for a missing, short or long reference: what to type, in plain words.
+REFERENCE_NEEDED = _l("Enter the reference from your transfer slip (3 to 100 characters).")
+
+
 class ReferenceForm(BaseForm):
     reference = StringField(
         _l("Transfer reference"),
-        validators=[DataRequired(), Length(min=3, max=length(Payment.reference))],
+        validators=[
+            DataRequired(message=REFERENCE_NEEDED),
+            Length(min=3, max=length(Payment.reference), message=REFERENCE_NEEDED),
+        ],
     )
 
 

@@ -290,11 +290,62 @@ def buyer_orders(buyer, *, before_id=None, limit=None):
     return db.session.scalars(query).all()
 
 
-def all_orders(status=None, limit=200):
+#: What an admin may be asked to look at in the list of orders (``waiting=``).
+WAITING_PAYMENT_CHECK = "payment"
+WAITING_REFUND = "refund"
+
+
+def _reported(query):
+    """Orders whose buyer reported a transfer that no admin has confirmed yet."""
+    return query.where(
+        Order.status == OrderStatus.PENDING_PAYMENT,
+        select(Payment.id)
+        .where(Payment.order_id == Order.id, Payment.status == PaymentStatus.SUBMITTED)
+        .exists(),
+    )
+
+
+def all_orders(status=None, limit=200, *, waiting=None):
+    """Orders newest first, by status, or those waiting for an admin (``waiting``: a
+    reported transfer to check, a refund Stripe has not paid back yet)."""
     query = _order_query().options(joinedload(Order.buyer)).order_by(Order.placed_at.desc())
     if status:
         query = query.where(Order.status == status)
+    if waiting == WAITING_PAYMENT_CHECK:
+        query = _reported(query)
+    elif waiting == WAITING_REFUND:
+        query = query.where(
+            select(Refund.id)
+            .where(Refund.order_id == Order.id, Refund.status == RefundStatus.PENDING)
+            .exists()
+        )
     return db.session.scalars(query.limit(limit)).all()
+
+
+def reported_transfers(limit=50):
+    """``[(order, payment)]`` whose buyer reported a transfer, the longest waiting first."""
+    query = (
+        select(Order, Payment)
+        .join(Payment, Payment.order_id == Order.id)
+        .where(
+            Order.status == OrderStatus.PENDING_PAYMENT, Payment.status == PaymentStatus.SUBMITTED
+        )
+        .options(joinedload(Order.buyer))
+        .order_by(Payment.submitted_at, Payment.id)
+        .limit(limit)
+    )
+    return [tuple(row) for row in db.session.execute(query)]
+
+
+def count_reported_transfers():
+    return db.session.scalar(_reported(select(func.count()).select_from(Order)))
+
+
+def count_pending_refunds():
+    """Refunds Stripe has not paid back yet."""
+    return db.session.scalar(
+        select(func.count()).select_from(Refund).where(Refund.status == RefundStatus.PENDING)
+    )
 
 
 def payment_of(order):
@@ -416,6 +467,15 @@ def cancel_order(actor, order, reason=""):
             raise NotFound(_l("No such order."))
         if order.status != OrderStatus.PENDING_PAYMENT:
             raise Conflict(_l("A paid order can only be cancelled by the marketplace."))
+        reported = payment_of(order)
+        if reported is not None and reported.status == PaymentStatus.SUBMITTED:
+            # The money may be in the marketplace's account: an admin checks it first.
+            raise Conflict(
+                _l(
+                    "You told us you have paid, so only the marketplace can cancel this "
+                    "order now: it checks the account first."
+                )
+            )
     if any(s.status in (ShipmentStatus.SHIPPED, ShipmentStatus.DELIVERED) for s in order.shipments):
         raise Conflict(_l("A parcel of this order has already left; it cannot be cancelled."))
     was_paid = order.status == OrderStatus.PAID
@@ -632,13 +692,24 @@ def refund_failed(refund):
 def expire_unpaid(now=None):
     """Cancel orders still unpaid past their deadline; return how many.
 
+    An order whose buyer reported a transfer (a reference sent) does not expire: the money
+    may be in the marketplace's account, and an admin confirms or cancels it (the back
+    office's overview lists it).
+
     Each order is cancelled in a savepoint of its own: one that cannot be cancelled is
     logged with its id and left as it is, and the others still expire.
     """
     now = now or utcnow()
+    reported = select(Payment.id).where(
+        Payment.order_id == Order.id, Payment.status == PaymentStatus.SUBMITTED
+    )
     ids = db.session.scalars(
         select(Order.id)
-        .where(Order.status == OrderStatus.PENDING_PAYMENT, Order.expires_at <= now)
+        .where(
+            Order.status == OrderStatus.PENDING_PAYMENT,
+            Order.expires_at <= now,
+            ~reported.exists(),
+        )
         .order_by(Order.id)
     ).all()
     expired = 0
@@ -648,6 +719,9 @@ def expire_unpaid(now=None):
                 order = _locked(db.session.get(Order, order_id))
                 if order.status != OrderStatus.PENDING_PAYMENT:
                     continue  # paid in the meantime
+                reported = payment_of(order)
+                if reported is not None and reported.status == PaymentStatus.SUBMITTED:
+                    continue  # the buyer reported a transfer in the meantime
                 cancel_order(None, order, reason="expired: not paid in time")
         except Exception:  # any failure of one order: logged, and the others go on
             log.exception("order %s could not be expired", order_id)

@@ -4,6 +4,7 @@ from flask_babel import lazy_gettext as _l
 
 from marketplace.errors import Conflict
 from marketplace.orders.models import DeliveryMethod, OrderStatus, ShipmentStatus
+from marketplace.payments.models import PaymentStatus
 
 ORDER_STATUS_LABELS = {
     OrderStatus.PENDING_PAYMENT: _l("Waiting for payment"),
@@ -18,6 +19,36 @@ SHIPMENT_STATUS_LABELS = {
     ShipmentStatus.DELIVERED: _l("Delivered"),
     ShipmentStatus.CANCELLED: _l("Cancelled"),
 }
+
+#: What an order reads while an admin checks the transfer the buyer reported.
+CHECKING_PAYMENT_LABEL = _l("Checking the payment")
+#: What a parcel of an unpaid order reads: nobody prepares it before the money is there.
+WAITING_FOR_PAYMENT_LABEL = _l("Waiting for payment")
+
+
+def order_label(order, payment=None):
+    """The order's state as people read it: "Checking the payment" once the buyer has
+    reported a transfer, otherwise its status."""
+    if (
+        order.status == OrderStatus.PENDING_PAYMENT
+        and payment is not None
+        and payment.status == PaymentStatus.SUBMITTED
+    ):
+        return CHECKING_PAYMENT_LABEL
+    return ORDER_STATUS_LABELS[order.status]
+
+
+def shipment_state(shipment):
+    """``(key, label)`` of a parcel as it follows its order: an unpaid order's parcels wait
+    for the payment, a cancelled order's are cancelled; otherwise the parcel's own status.
+    The key names a CSS class (``state-<key>``)."""
+    order_status = shipment.order.status
+    if order_status == OrderStatus.CANCELLED or shipment.status == ShipmentStatus.CANCELLED:
+        return "cancelled", SHIPMENT_STATUS_LABELS[ShipmentStatus.CANCELLED]
+    if order_status == OrderStatus.PENDING_PAYMENT:
+        return "waiting", WAITING_FOR_PAYMENT_LABEL
+    return shipment.status.value, SHIPMENT_STATUS_LABELS[shipment.status]
+
 
 ORDER_TRANSITIONS = {
     OrderStatus.PENDING_PAYMENT: {OrderStatus.PAID, OrderStatus.CANCELLED},

@@ -1,4 +1,4 @@
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -12,7 +12,11 @@ from marketplace.levies import services as levies
 from marketplace.orders import services
 from marketplace.orders.forms import CancelForm, CheckoutForm, ReferenceForm, ShipForm
 from marketplace.orders.models import DeliveryMethod, OrderStatus, ShipmentStatus
-from marketplace.orders.states import ORDER_STATUS_LABELS, SHIPMENT_STATUS_LABELS
+from marketplace.orders.states import (
+    SHIPMENT_STATUS_LABELS,
+    order_label,
+    shipment_state,
+)
 from marketplace.payments import providers
 from marketplace.payments import services as payments
 from marketplace.payouts import proceeds
@@ -90,10 +94,12 @@ def checkout():
 @bp.get("/orders")
 @login_required
 def history():
+    orders = services.buyer_orders(current_user)
     return render_template(
         "orders/history.html",
-        orders=services.buyer_orders(current_user),
-        status_labels=ORDER_STATUS_LABELS,
+        orders=orders,
+        payments=services.payments_of(orders),
+        order_label=order_label,
     )
 
 
@@ -118,10 +124,35 @@ def _order_page(order, reference_form=None, status=200):
         returning_from_provider=bool(request.args.get("payment_intent")),
         fund_shares=levies.shares_by_fund(lv for item in order.items for lv in item.levies),
         reference_form=reference_form or ReferenceForm(formdata=None),
-        status_labels=ORDER_STATUS_LABELS,
-        shipment_labels=SHIPMENT_STATUS_LABELS,
+        order_label=order_label(order, payment),
+        shipment_state=shipment_state,
         group_order=grouporders.for_order(order.id),
     ), status
+
+
+@bp.get("/orders/<int:order_id>/promptpay.png")
+@login_required
+def promptpay_qr(order_id):
+    """The PromptPay QR of the buyer's own unpaid order as a PNG, to save on the phone: a
+    banking app cannot scan the phone's own screen, but reads a QR from its photos.
+    ``?download=1`` asks the browser to save it rather than show it."""
+    order = services.order_for_buyer(current_user, order_id)
+    payment = services.payment_of(order)
+    provider = providers.PROVIDERS["transfer"]
+    if (
+        order.status != OrderStatus.PENDING_PAYMENT
+        or payment is None
+        or payment.provider != provider.name
+        or not provider.takes_payment(payment)
+    ):
+        abort(404)
+    response = Response(provider.qr_png(payment, order.number), mimetype="image/png")
+    response.headers["Cache-Control"] = "private, max-age=3600"
+    if request.args.get("download"):
+        response.headers["Content-Disposition"] = (
+            f'attachment; filename="promptpay-{order.number}.png"'
+        )
+    return response
 
 
 @bp.get("/orders/<int:order_id>")

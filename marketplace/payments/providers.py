@@ -10,6 +10,8 @@ PaymentIntent is made after the order's commit (an outbox task, see
 commit (``payments.services.refund_to_send``).
 """
 
+from pathlib import Path
+
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
@@ -64,16 +66,34 @@ class TransferProvider(PaymentProvider):
 
     def buyer_context(self, payment):
         config = current_app.config
-        code = promptpay.payload(config["PROMPTPAY_ID"], payment.amount_satang)
         return {
             "promptpay_id": config["PROMPTPAY_ID"],
-            "qr_payload": code,
-            "qr_svg": promptpay.svg(code),
             "bank_name": config["BANK_NAME"],
             "bank_account_name": config["BANK_ACCOUNT_NAME"],
             "bank_account_number": config["BANK_ACCOUNT_NUMBER"],
-            "can_submit": payment.status in (PaymentStatus.PENDING, PaymentStatus.SUBMITTED),
+            "can_submit": self.takes_payment(payment),
+            #: The buyer said they paid (a reference): the page says it is being checked.
+            "checking": payment.status == PaymentStatus.SUBMITTED,
         }
+
+    def takes_payment(self, payment):
+        """Whether the buyer may (still) pay ``payment``: its QR and the reference form."""
+        return payment.status in (PaymentStatus.PENDING, PaymentStatus.SUBMITTED)
+
+    def qr_png(self, payment, order_number):
+        """The PromptPay QR of exactly the payment's amount as a PNG, captioned with the
+        amount and the order's number (Latin text: Pillow draws Thai marks badly)."""
+        config = current_app.config
+        code = promptpay.payload(config["PROMPTPAY_ID"], payment.amount_satang)
+        baht, satang = divmod(payment.amount_satang, 100)
+        font = Path(
+            current_app.static_folder, "vendor", "sarabun", "sarabun-latin-600-normal.woff2"
+        )
+        return promptpay.png(
+            code,
+            caption=(f"PromptPay  THB {baht:,}.{satang:02d}", order_number),
+            font_path=str(font) if font.exists() else None,
+        )
 
 
 class StripeProvider(PaymentProvider):
