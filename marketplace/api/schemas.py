@@ -162,6 +162,7 @@ class ProductOut(Out):
     description = fields.String()
     category = fields.String()
     unit = fields.String()
+    unit_en = fields.String(metadata={"description": "The unit in English; empty: use unit"})
     price_satang = Satang()
     stock = fields.Integer(validate=validate.Range(min=0))
     weight_grams = fields.Integer(validate=validate.Range(min=1))
@@ -186,6 +187,7 @@ def _product_fields(required):
         "description": Text(DESCRIPTION_LENGTH),
         "category": Text(length(Category.slug), required=required),
         "unit": Text(length(Product.unit_label), required=required),
+        "unit_en": Text(length(Product.unit_label_en)),
         "price_satang": WholeNumber(minimum=1, maximum=MAX_PRICE_SATANG, required=required),
         "stock": WholeNumber(maximum=MAX_STOCK, required=required),
         "weight_grams": WholeNumber(minimum=1, maximum=MAX_WEIGHT_GRAMS, required=required),

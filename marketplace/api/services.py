@@ -199,6 +199,7 @@ class ProductSeen:
     name = property(lambda self: self.card.name_th)
     category = property(lambda self: self.card.category_slug)
     unit = property(lambda self: self.card.unit_label)
+    unit_en = property(lambda self: self.card.unit_label_en)
     status = property(lambda self: ProductStatus(self.card.status))
 
     @property

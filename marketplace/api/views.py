@@ -38,6 +38,7 @@ ORDERS_PAGE = 50
 PRODUCT_FIELDS = {
     "name_th": "name",
     "unit_label": "unit",
+    "unit_label_en": "unit_en",
     "price": "price_satang",
     "category_id": "category",
 }
@@ -56,6 +57,7 @@ PRODUCT_SERVICE_NAMES = {
     "name_en": "name_en",
     "description": "description",
     "unit": "unit_label",
+    "unit_en": "unit_label_en",
     "price_satang": "price_satang",
     "stock": "stock",
     "weight_grams": "weight_grams",

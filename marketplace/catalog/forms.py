@@ -98,6 +98,10 @@ class ProductForm(BaseForm):
     unit_label = StringField(
         _l("Unit"), validators=[DataRequired(), Length(max=length(Product.unit_label))]
     )
+    unit_label_en = StringField(
+        _l("Unit in English (optional)"),
+        validators=[Optional(), Length(max=length(Product.unit_label_en))],
+    )
     price = BahtField(
         _l("Price per unit (baht)"),
         maximum=MAX_PRICE_SATANG,
@@ -151,7 +155,15 @@ class ProductForm(BaseForm):
         ]
 
     def prefill(self, product):
-        for name in ("name_th", "name_en", "description", "unit_label", "stock", "weight_grams"):
+        for name in (
+            "name_th",
+            "name_en",
+            "description",
+            "unit_label",
+            "unit_label_en",
+            "stock",
+            "weight_grams",
+        ):
             getattr(self, name).data = getattr(product, name)
         self.category_id.data = product.category_id
         self.status.data = product.status.value
@@ -277,6 +289,7 @@ class ProductForm(BaseForm):
             name_en=self.name_en.data or "",
             description=self.description.data or "",
             unit_label=self.unit_label.data,
+            unit_label_en=self.unit_label_en.data or "",
             category_id=self.category_id.data,
             price_satang=self.price.data,
             stock=self.stock.data,

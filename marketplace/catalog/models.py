@@ -73,6 +73,8 @@ class Product(db.Model):
     description: Mapped[str] = mapped_column(Text, default="")
     #: What one unit is, as buyers read it: "ถุง 5 กก.", "ต้น", "ชิ้น".
     unit_label: Mapped[str] = mapped_column(String(50))
+    #: The unit in English ("5 kg bag"), shown on English pages; empty: the Thai one.
+    unit_label_en: Mapped[str] = mapped_column(String(50), default="", server_default="")
     price_satang: Mapped[int] = mapped_column(BigInteger)
     #: Units available; reserved atomically when an order is placed, never below 0.
     stock: Mapped[int] = mapped_column(default=0)
@@ -116,6 +118,11 @@ class Product(db.Model):
     @property
     def name(self):
         return localized(self.name_th, self.name_en)
+
+    @property
+    def unit(self):
+        """The unit in the reader's language."""
+        return localized(self.unit_label, self.unit_label_en)
 
     @property
     def cover(self):

@@ -178,6 +178,7 @@ class ProductDraft:
     name_en: str = ""
     description: str = ""
     status: ProductStatus = ProductStatus.DRAFT
+    unit_label_en: str = ""
     #: Quantity price tiers (PriceTiers of satang), in the order the seller gave them:
     #: errors name them by that position (``price_tiers[1].price_satang``).
     price_tiers: tuple = ()
@@ -202,6 +203,7 @@ class ProductDraft:
         fields = {
             "name_th": product.name_th,
             "unit_label": product.unit_label,
+            "unit_label_en": product.unit_label_en,
             "category_id": product.category_id,
             "price_satang": product.price_satang,
             "stock": product.stock,
@@ -280,6 +282,7 @@ def clean_product(draft):
         "name_en": (draft.name_en or "").strip()[: length(Product.name_en)],
         "description": (draft.description or "").strip()[:DESCRIPTION_LENGTH],
         "unit_label": unit_label[: length(Product.unit_label)],
+        "unit_label_en": (draft.unit_label_en or "").strip()[: length(Product.unit_label_en)],
         "category_id": draft.category_id,
         "price_satang": draft.price_satang,
         "stock": draft.stock,
@@ -677,6 +680,7 @@ class Card:
     province_code: str
     province_th: str
     province_en: str
+    unit_label_en: str
     cover_thumb: str | None
     #: PriceTiers by minimum quantity.
     price_tiers: tuple = ()
@@ -684,6 +688,10 @@ class Card:
     @property
     def name(self):
         return localized(self.name_th, self.name_en)
+
+    @property
+    def unit(self):
+        return localized(self.unit_label, self.unit_label_en)
 
     @property
     def category_name(self):
@@ -722,6 +730,7 @@ def card_of(product):
         province_code=province.code,
         province_th=province.name_th,
         province_en=province.name_en,
+        unit_label_en=product.unit_label_en,
         cover_thumb=cover.thumb_name if cover else None,
         price_tiers=tiers.ordered(product.price_tiers),
     )
@@ -805,6 +814,7 @@ _CARD_COLUMNS = (
     Province.code,
     Province.name_th,
     Province.name_en,
+    Product.unit_label_en,
 )
 
 

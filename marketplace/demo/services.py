@@ -74,6 +74,7 @@ def _product(seller, spec):
         name_en=spec["name_en"],
         description=spec.get("description", ""),
         unit_label=spec["unit_label"],
+        unit_label_en=spec.get("unit_label_en", ""),
         category_id=category.id,
         price_satang=spec["price_satang"],
         stock=spec["stock"],

@@ -60,7 +60,7 @@ def seen(group, user):
             {
                 "product_id": p.product.id,
                 "name": p.product.name,
-                "unit": p.product.unit_label,
+                "unit": p.product.unit,
                 "units": p.units,
                 "unit_price_satang": p.unit_price_satang,
                 "next_tier": (

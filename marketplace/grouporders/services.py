@@ -896,7 +896,7 @@ def distribution_csv(summary, labels):
     writer = csv.writer(buffer)
     writer.writerow(
         [labels["number"], labels["member"], labels["phone"]]
-        + [csv_text(f"{p.name} ({p.unit_label})") for p in products]
+        + [csv_text(f"{p.name} ({p.unit})") for p in products]
         + [labels[key] for key in ("goods", "shipping", "total", "levy", "settled", "signature")]
     )
     for number, share in enumerate(summary.shares, start=1):

@@ -154,6 +154,7 @@ class OrderItem(db.Model):
     name_th: Mapped[str] = mapped_column(String(200))
     name_en: Mapped[str] = mapped_column(String(200), default="")
     unit_label: Mapped[str] = mapped_column(String(50))
+    unit_label_en: Mapped[str] = mapped_column(String(50), default="", server_default="")
     unit_price_satang: Mapped[int] = mapped_column(BigInteger)
     quantity: Mapped[int] = mapped_column()
     line_total_satang: Mapped[int] = mapped_column(BigInteger)
@@ -176,6 +177,10 @@ class OrderItem(db.Model):
     @property
     def name(self):
         return localized(self.name_th, self.name_en)
+
+    @property
+    def unit(self):
+        return localized(self.unit_label, self.unit_label_en)
 
     @property
     def levy_satang(self):

@@ -205,6 +205,7 @@ def place_order(
                     name_th=product.name_th,
                     name_en=product.name_en,
                     unit_label=product.unit_label,
+                    unit_label_en=product.unit_label_en,
                     unit_price_satang=prices[product.id],
                     quantity=quantity,
                     line_total_satang=prices[product.id] * quantity,
