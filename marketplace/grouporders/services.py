@@ -628,7 +628,7 @@ def close(actor, group, *, now=None, system=False):
     """Place the group's one order, once. Returns ``(order, placed)``: ``placed`` is False
     when it was already closed (a repeated or concurrent close gets the same order).
 
-    ``actor`` is the organiser (or an admin); ``system`` for the beat at the closing time.
+    ``actor`` is the organiser; ``system`` for the beat at the closing time.
     """
     now = now or utcnow()
     if not system:
