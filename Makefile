@@ -15,7 +15,8 @@ PORT ?= 5000
 CATALOGS := $(wildcard marketplace/translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGS:.po=.mo)
 
-.PHONY: run up test audit bench install translations messages lint format clean vendor ui-audit
+.PHONY: run up test audit bench install translations messages lint format clean vendor ui-audit \
+	mutation mutation-arithmetic backup restore
 
 run: install translations
 	$(FLASK) db upgrade
@@ -62,6 +63,30 @@ bench: install translations
 	@command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
 	$(BIN)/python -m benchmarks
+
+# Mutation testing (mutmut) of the money code: levy arithmetic and routing, ledger posting,
+# remittances and verify, fees, proceeds and payouts' checks, group-order shares
+# (scripts/mutation.py). Prints mutation_killed=, mutation_total=, mutation_score= and the
+# survivors; fails under 0.95. MUTATION_CHILDREN processes (default: one per core).
+mutation: install translations
+	$(BIN)/python scripts/mutation.py money
+
+# The pure arithmetic modules alone, with their database-free tests (about a minute; CI).
+mutation-arithmetic: install
+	$(BIN)/python scripts/mutation.py arithmetic
+
+# A PostgreSQL dump (custom format) and `flask ledger export` of DATABASE_URL into
+# BACKUP_DIR (default backups/), with a manifest of the dump's ledger chain heads.
+backup: install
+	@command -v pg_dump >/dev/null || { apt-get update -qq && apt-get install -y -qq postgresql-client; }
+	$(BIN)/python scripts/backup.py backup
+
+# The newest backup in BACKUP_DIR (or BACKUP=…/talat-<time>.json) into a new database
+# (RESTORE_URL, default <database>_restore_<time>), then `flask ledger verify` and every
+# chain head compared with the backup's.
+restore: install translations
+	@command -v pg_restore >/dev/null || { apt-get update -qq && apt-get install -y -qq postgresql-client; }
+	$(BIN)/python scripts/backup.py restore $(BACKUP)
 
 install: $(STAMP)
 

@@ -7,11 +7,17 @@ geography once. After each test every other table the test changed is emptied ag
 
 PostgreSQL is used whenever it is reachable; with ``CI=true`` an unreachable PostgreSQL
 (or Redis, for the tests that need it) fails the run instead of skipping.
+
+``TEST_SQLITE_TEMPLATE`` (a file path; ``make mutation`` sets it) keeps the migrated SQLite
+database with its geography after the first build and copies it for every later session,
+so a run that starts pytest many times (one per mutant) migrates once.
 """
 
 import contextvars
+import json
 import os
 import re
+import shutil
 import tempfile
 import uuid
 
@@ -100,15 +106,22 @@ def make_config(database_url, **overrides):
 def database(request, tmp_path_factory):
     """A migrated database with the geography loaded: ``{"backend", "url", "cleaner"}``."""
     backend = request.param
+    template = os.environ.get("TEST_SQLITE_TEMPLATE") if backend == "sqlite" else None
     if backend == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
+        if template and os.path.exists(template):
+            shutil.copyfile(template, path)
+        url = f"sqlite:///{path}"
     else:
         url = create_postgres_database()
     cleaner = Cleaner(url)
-    with cleaner.app.app_context():
-        flask_migrate.upgrade()
-        geo.load_geography()
-        _db.session.commit()
+    if not (template and os.path.exists(template)):
+        with cleaner.app.app_context():
+            flask_migrate.upgrade()
+            geo.load_geography()
+            _db.session.commit()
+        if template:
+            _keep_template(path, template)
     cleaner.clean(everything=True)
     shared_app = SharedApp(url)
     yield {"backend": backend, "url": url, "cleaner": cleaner, "shared_app": shared_app}
@@ -116,6 +129,14 @@ def database(request, tmp_path_factory):
     cleaner.close()
     if backend == "postgresql":
         drop_postgres_database(url)
+
+
+def _keep_template(path, template):
+    """Keep the migrated SQLite file with its geography as ``template`` (written whole, then
+    renamed, so a reader never sees half of it)."""
+    partial = f"{template}.{os.getpid()}"
+    shutil.copyfile(path, partial)
+    os.replace(partial, template)
 
 
 class Cleaner:
@@ -281,6 +302,9 @@ def pytest_collection_modifyitems(config, items):
             and params.params.get("database") == "sqlite"
         ):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (row locks, triggers)"))
+    durations = _recorded_durations()
+    if durations:  # make mutation: the quickest tests first, so a mutant dies soonest (-x)
+        items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
     if not _distributed(config):
         return
     for item in items:
@@ -289,6 +313,16 @@ def pytest_collection_modifyitems(config, items):
         elif "redis_url" in item.fixturenames:
             item.add_marker(pytest.mark.xdist_group(SHARED_REDIS_GROUP))
     items.sort(key=lambda item: item.get_closest_marker("reliability") is None)
+
+
+def _recorded_durations():
+    """``{test id: seconds}`` from the file ``TEST_DURATIONS`` names (mutmut's stats, written
+    by its first pass over the tests), or ``{}``."""
+    path = os.environ.get("TEST_DURATIONS")
+    if not path or not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as stats:
+        return json.load(stats).get("duration_by_test", {})
 
 
 def _distributed(config):
@@ -472,3 +506,9 @@ def statements_during(action):
     finally:
         event.remove(_db.engine, "before_cursor_execute", remember)
     return statements
+
+
+if os.environ.get("TEST_SQLITE_TEMPLATE"):
+    # make mutation forks a process per mutant after the tests are collected: an app built
+    # once here imports, before the fork, every module an app imports lazily.
+    create_app(make_config("sqlite://"))

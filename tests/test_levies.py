@@ -1,5 +1,6 @@
 """Levies: rules agreed by two sides, snapshots on orders, routing into the ledger, reports."""
 
+import json
 import sqlite3
 import threading
 from dataclasses import asdict
@@ -11,6 +12,7 @@ from sqlalchemy import func, select, text
 from marketplace.errors import Conflict, DomainError, Forbidden
 from marketplace.extensions import db as _db
 from marketplace.funds import reports
+from marketplace.ledger import export as ledger_export
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import (
     Account,
@@ -26,6 +28,7 @@ from marketplace.levies import services as levies
 from marketplace.levies.forms import read_rate
 from marketplace.levies.models import Beneficiary, LevyKind, LevyRule, LevyScope, RuleStatus, Side
 from marketplace.orders import services as orders
+from marketplace.orders.models import RefundStatus
 from marketplace.outbox.models import OutboxMessage
 from tests.factories import (
     AdminFactory,
@@ -790,6 +793,118 @@ def test_a_batch_of_orders_settles_what_a_fund_owes_before_its_payable_grows(
     assert verify().ok
 
 
+def _remit(world, satang, reference):
+    return ledger.record_remittance(
+        world["treasurer"],
+        world["fund"],
+        amount_satang=satang,
+        remitted_on=START,
+        bank_reference=reference,
+    )
+
+
+def test_new_levies_settle_what_a_fund_owes_before_anything_can_be_remitted(app, db, world):
+    """A fund that owes ฿20 back gets ฿40 of new levies: ฿20 settle the debt, ฿20 are
+    held for it, and only those ฿20 can be remitted (never the ฿40 again)."""
+    _remit_then_refund_half(world)
+    order = buy(world, 10)
+    db.session.commit()
+
+    assert _fund_accounts(world["fund"].id) == {
+        AccountKind.FUND_PAYABLE: 2000,
+        AccountKind.FUND_RECEIVABLE: 0,
+    }
+    accrual = db.session.scalar(
+        select(JournalEntry).where(
+            JournalEntry.order_id == order.id, JournalEntry.kind == EntryKind.LEVY
+        )
+    )
+    lines = {line.account.code: line.amount_satang for line in accrual.lines}
+    fund_id, seller_id = world["fund"].id, world["seller"].id
+    assert lines == {
+        f"seller:{seller_id}": 4000,
+        f"fund-receivable:{fund_id}": -2000,
+        f"fund:{fund_id}": -2000,
+    }
+    with pytest.raises(DomainError) as refused:
+        _remit(world, 4000, "KTB-2")
+    assert refused.value.field == "amount"
+    db.session.rollback()
+    assert db.session.scalar(select(func.count()).select_from(Remittance)) == 1
+
+    _remit(world, 2000, "KTB-2")
+    db.session.commit()
+    assert _fund_accounts(fund_id) == {AccountKind.FUND_PAYABLE: 0, AccountKind.FUND_RECEIVABLE: 0}
+    report = reports.levy_report(fund_id, START, levies.today())
+    figures = (report.accrued_satang, report.reversed_satang, report.remitted_satang)
+    assert figures == (8000, 2000, 6000)
+    assert report.balance_satang == 0
+    assert verify().ok
+
+
+def test_levies_smaller_than_the_debt_settle_part_of_it_and_leave_nothing_to_remit(app, db, world):
+    _remit_then_refund_half(world)  # owes ฿20
+    buy(world, 2)  # ฿8 of levies
+    db.session.commit()
+
+    fund_id = world["fund"].id
+    assert _fund_accounts(fund_id) == {
+        AccountKind.FUND_PAYABLE: 0,
+        AccountKind.FUND_RECEIVABLE: 1200,
+    }
+    assert fund_balance(fund_id) == -1200
+    with pytest.raises(DomainError):
+        _remit(world, 1, "KTB-2")  # the fund is owed nothing while it owes
+    db.session.rollback()
+
+    buy(world, 10)  # ฿40: ฿12 settle the rest, ฿28 are held
+    db.session.commit()
+    assert _fund_accounts(fund_id) == {
+        AccountKind.FUND_PAYABLE: 2800,
+        AccountKind.FUND_RECEIVABLE: 0,
+    }
+    assert verify().ok
+
+
+def test_a_refund_takes_what_a_fund_holds_before_it_owes(app, db, world):
+    """฿40 remitted, ฿40 more held: refunding the first order's ten bags (฿40 of levies)
+    takes the ฿40 held and leaves the fund owing nothing."""
+    agree(world)
+    first = buy(world, 10)
+    db.session.commit()
+    _remit(world, 4000, "KTB-1")
+    buy(world, 10)
+    db.session.commit()
+
+    orders.refund(world["admin"], first, [(first.items[0].id, 10)])
+    db.session.commit()
+
+    assert _fund_accounts(world["fund"].id) == {
+        AccountKind.FUND_PAYABLE: 0,
+        AccountKind.FUND_RECEIVABLE: 0,
+    }
+    assert verify().ok
+
+
+def test_verify_notices_a_fund_credited_while_it_owes(app, db, world, monkeypatch):
+    """Put back the fault: new levies credited to a fund without settling what it owes
+    (so its whole payable could be remitted while it still owes). `flask ledger verify`
+    says which fund, and the remittance it would allow is what the check prevents."""
+    _remit_then_refund_half(world)  # owes ฿20
+    monkeypatch.setattr(routing, "min", lambda owed_back, amount: 0, raising=False)
+    buy(world, 10)
+    db.session.commit()
+    assert _fund_accounts(world["fund"].id) == {
+        AccountKind.FUND_PAYABLE: 4000,
+        AccountKind.FUND_RECEIVABLE: 2000,
+    }
+
+    report = verify()
+
+    fund_id = world["fund"].id
+    assert [p for p in report.problems if f"fund {fund_id} holds 4000 and owes 2000" in p]
+
+
 # Remittances
 
 
@@ -1292,8 +1407,10 @@ def test_refunded_units_count_even_when_the_levy_reversal_is_under_a_satang(db, 
     db.session.commit()
     other_item = other.items[0]
 
-    orders.refund(world["admin"], other, [(other_item.id, 1)])  # reverses 0 satang
+    first = orders.refund(world["admin"], other, [(other_item.id, 1)])  # reverses 0 satang
     db.session.commit()
+    # Posted once by its task: posting it again writes nothing, and says so (0 new entries).
+    assert routing.post_refund(first.id) == 0
     orders.refund(world["admin"], other, [(other_item.id, 3)])  # reverses 1 satang, 4 units
     db.session.commit()
 
@@ -1302,6 +1419,75 @@ def test_refunded_units_count_even_when_the_levy_reversal_is_under_a_satang(db, 
     assert units[cheap.id] == 7 - 4
     assert units[tiny.id] == 7 and item.levies[0].amount_satang == 7
     assert verify().ok
+
+
+def test_each_reversal_counts_the_units_of_its_own_levy_once(db, world):
+    """Units refunded are counted on the reversal that moves their satang, each unit once
+    and only against its own levy: the report's units per product come back to zero when
+    everything is refunded, whatever the steps and whatever else was refunded meanwhile."""
+    agree(world, kind="percent", rate=1000, scope="seller")  # 10% to the fund
+    tiny = ProductFactory(seller=world["seller"], price_satang=10, stock=100)
+    cheap = ProductFactory(seller=world["seller"], price_satang=3, stock=100)
+    order = orders.place_order(
+        world["buyer"], [(tiny.id, 7), (cheap.id, 7)], address=ADDRESS
+    )  # levies 7 and 2 satang
+    orders.confirm_transfer(world["admin"], order)
+    db.session.commit()
+    tiny_item, cheap_item = sorted(order.items, key=lambda i: i.product_id != tiny.id)
+
+    for refund in ([(tiny_item.id, 2)], [(cheap_item.id, 1)], [(cheap_item.id, 3)]):
+        orders.refund(world["admin"], order, refund)
+        db.session.commit()
+    report = reports.levy_report(world["fund"].id, START, levies.today())
+    units = {row.key: row.units for row in report.by_product}
+    assert units == {tiny.id: 5, cheap.id: 3}
+    reversal_units = db.session.scalars(
+        select(JournalEntry.units)
+        .where(JournalEntry.kind == EntryKind.LEVY_REVERSAL)
+        .order_by(JournalEntry.id)
+    ).all()
+    assert reversal_units == [2, 4]  # the cheap's first unit waited for a whole satang
+
+    orders.refund(world["admin"], order, [(cheap_item.id, 3)])
+    db.session.commit()
+    report = reports.levy_report(world["fund"].id, START, levies.today())
+    assert {row.key: row.units for row in report.by_product} == {tiny.id: 5, cheap.id: 0}
+    assert verify().ok
+
+
+def test_a_refund_not_done_or_not_there_posts_nothing(app, db, world, monkeypatch):
+    agree(world)
+    order = buy(world, 10)
+    db.session.commit()
+    monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
+    refund = orders.refund(world["admin"], order, [(order.items[0].id, 2)])
+    refund.status = RefundStatus.PENDING  # Stripe has not paid it back yet
+    db.session.commit()
+
+    assert routing.post_refund(refund.id) == 0
+    assert routing.post_refund(refund.id + 1000) == 0
+    posted = db.session.scalar(
+        select(func.count()).select_from(JournalEntry).where(JournalEntry.refund_id.isnot(None))
+    )
+    assert posted == 0
+    assert fund_balance(world["fund"].id) == 4000
+
+
+def test_the_ledger_export_names_the_order_and_product_of_each_levy_entry(db, world):
+    """An auditor's copy (`flask ledger export`) says what each levy entry was for."""
+    agree(world)
+    order = buy(world, 10)
+    db.session.commit()
+    orders.refund(world["admin"], order, [(order.items[0].id, 3)])
+    db.session.commit()
+    written = []
+
+    ledger_export.export(written.append, world["fund"].id)
+
+    rows = [json.loads(line) for line in "".join(written).splitlines()]
+    memos = {row["kind"]: row["memo"] for row in rows if row.get("type") == "entry"}
+    name = f"{order.number} ข้าวหอมมะลิ ถุง 5 กก."
+    assert memos == {"levy": name, "levy_reversal": name}
 
 
 def test_csv_cells_never_start_a_formula(client, db, world):

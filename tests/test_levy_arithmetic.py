@@ -57,6 +57,42 @@ def test_refuses_negative_and_unknown():
         divide_half_up(-1, 3)
 
 
+@pytest.mark.parametrize(
+    ("kind", "free", "no_units", "weightless"),
+    [(PER_UNIT, 200, 0, 200), (PER_KG, 100, 0, 0), (PERCENT, 0, 0, 100)],
+)
+def test_zero_prices_quantities_weights_and_rates_are_taken(kind, free, no_units, weightless):
+    """Zero is a value a line can hold (a free sample, a voucher that weighs nothing): the
+    levy follows from it, and nothing is refused. Only below zero is, each on its own.
+    The line: 2 units of ฿50.00 weighing 500 g, at a rate of 100."""
+    line = {"unit_price_satang": 5000, "quantity": 2, "unit_weight_grams": 500}
+    assert levy_for_line(kind, 0, **line) == 0
+    assert levy_for_line(kind, 100, **{**line, "unit_price_satang": 0}) == free
+    assert levy_for_line(kind, 100, **{**line, "quantity": 0}) == no_units
+    assert levy_for_line(kind, 100, **{**line, "unit_weight_grams": 0}) == weightless
+    for name in ("rate", *line):
+        values = {"rate": 100, **line, name: -1}
+        with pytest.raises(ValueError):
+            levy_for_line(kind, values.pop("rate"), **values)
+
+
+def test_half_up_divides_by_one_and_refuses_zero_or_negative_denominators():
+    assert divide_half_up(7, 1) == 7
+    assert divide_half_up(0, 5) == 0
+    for denominator in (0, -2):
+        with pytest.raises(ValueError):
+            divide_half_up(1, denominator)
+
+
+def test_reversals_are_whole_satang_rounded_down():
+    # One of three units refunded of a 10-satang levy: 3 satang (3.33 rounded down), an int.
+    reversed_now = reversed_after(10, 3, 1)
+    assert reversed_now == 3 and isinstance(reversed_now, int)
+    assert reversed_after(0, 0, 0) == 0  # nothing sold, nothing to reverse
+    with pytest.raises(ValueError):
+        reversed_after(10, 3, 4)
+
+
 def test_per_unit_reversal_is_exactly_k_times_rate():
     original = 400 * 7
     assert [reversal_for(original, 7, 0, k) for k in range(8)] == [400 * k for k in range(8)]

@@ -128,8 +128,11 @@ def test_fee_arithmetic_rounds_once_half_up():
     assert arithmetic.fee_for_line(219, 250) == 5  # 5.475
     assert arithmetic.fee_for_line(999, 0) == 0
     assert arithmetic.fee_for_line(999, 10_000) == 999
+    assert arithmetic.fee_for_line(0, 250) == 0  # a free line pays no fee, and is no error
     with pytest.raises(ValueError):
         arithmetic.fee_for_line(100, 10_001)
+    with pytest.raises(ValueError):
+        arithmetic.fee_for_line(-1, 250)
 
 
 def test_platform_fee_bps_must_be_a_rate():
@@ -277,6 +280,31 @@ def test_only_admins_set_a_fee(client, db, market):
         fees.set_rate(market["rice_member"], market["rice_seller"], 0)
     with pytest.raises(DomainError):
         fees.set_rate(market["admin"], market["rice_seller"], 10_001)
+
+
+def test_a_fee_from_nothing_to_everything_is_set_and_audited_with_who_and_before(db, market):
+    admin, seller = market["admin"], market["rice_seller"]
+
+    fees.set_rate(admin, seller, 0)  # the marketplace takes nothing from this group
+    fees.set_rate(admin, seller, 10_000)
+    db.session.commit()
+
+    assert seller.platform_fee_bps == 10_000
+    records = db.session.scalars(
+        select(AuditRecord)
+        .where(AuditRecord.action == "seller.platform_fee_set")
+        .order_by(AuditRecord.id)
+    ).all()
+    assert [
+        (r.actor_id, r.detail["platform_fee_before"], r.detail["platform_fee"]) for r in records
+    ] == [
+        (admin.id, "-", "0%"),
+        (admin.id, "0%", "100%"),
+    ]
+    for odd in (True, 2.5, "250", -1, 10_001):
+        with pytest.raises(DomainError):
+            fees.set_rate(admin, seller, odd)
+    assert seller.platform_fee_bps == 10_000
 
 
 @with_fee
@@ -1466,6 +1494,86 @@ def test_verify_compares_a_paid_payouts_reference_and_day_with_its_entry(db, mar
 
     found = problems()
     assert any(p.startswith(f"payout {payout.id} records reference 'R2'") for p in found), found
+
+
+def _owing_after_a_payout(market):
+    """The rice group paid out for ten bags, then three refunded: it owes their proceeds."""
+    order = delivered_order(market, [(market["rice"], 10)])
+    payout = services.start_run(market["admin"]).payouts[0]
+    services.mark_paid(market["admin"], payout, bank_reference="R1", paid_on=levies.today())
+    _db.session.commit()
+    orders.refund(market["admin"], order, [(order.items[0].id, 3)])
+    _db.session.commit()
+    owed = proceeds.balance(market["rice_seller"].id).owed_satang
+    assert owed == 3 * 35000 - 3 * 400 - 3 * 875
+    return owed
+
+
+@at_once
+def test_each_parcel_shows_what_it_earned_after_its_own_refunds(client, db, market):
+    """The shipments page: proceeds per parcel after refunds, released or still pending,
+    never another order's or another seller's, as the statement counts them."""
+    rice = market["rice_seller"]
+    released = delivered_order(market, [(market["rice"], 10)])  # and released: no hold
+    orders.refund(market["admin"], released, [(released.items[0].id, 2)])
+    _db.session.commit()
+    pending = buy(market, [(market["rice"], 3)])
+    both = buy(market, [(market["rice"], 1), (market["basket"], 1)])
+    refunded_share = 2 * 35000 - 2 * 400 - 2 * 875  # goods less the levy and fee given back
+
+    expected = {
+        released.id: proceeds_of(released, rice) - refunded_share,
+        pending.id: proceeds_of(pending, rice),
+        both.id: proceeds_of(both, rice),
+    }
+    assert proceeds.earned(rice.id, set(expected)) == expected
+    assert proceeds.earned(rice.id, {pending.id}) == {pending.id: expected[pending.id]}
+    assert proceeds.earned(rice.id, set()) == {}
+    assert proceeds.earned(market["weave_seller"].id + 100, {pending.id}) == {}
+
+    client.login("rice@example.com")
+    page = client.get(f"/sellers/{rice.id}/shipments").get_data(as_text=True)
+    for satang in expected.values():
+        assert f"฿{satang // 100:,}.{satang % 100:02d}" in page
+
+
+@at_once
+def test_a_seller_who_owes_is_netted_before_any_payout(db, market):
+    """A sale smaller than the debt pays part of it and leaves nothing to pay out; the
+    next sale settles the rest, and only what is left over is paid."""
+    owed = _owing_after_a_payout(market)
+    rice = market["rice_seller"]
+    paid = proceeds.paid_out(rice.id)
+
+    small = delivered_order(market, [(market["rice"], 1)])
+    first = proceeds_of(small, rice)
+    assert amounts(proceeds.balance(rice.id))[1:] == (0, 0, paid, owed - first)
+    assert services.start_run(market["admin"]).payouts == []
+
+    larger = delivered_order(market, [(market["rice"], 5)])
+    left_over = proceeds_of(larger, rice) - (owed - first)
+    assert amounts(proceeds.balance(rice.id))[1:] == (left_over, 0, paid, 0)
+    payouts = services.start_run(market["admin"]).payouts
+    assert [(p.seller_id, p.amount_satang) for p in payouts] == [(rice.id, left_over)]
+    _db.session.commit()
+    assert verify().ok
+
+
+@at_once
+def test_verify_notices_a_seller_with_money_available_while_it_owes(db, market, monkeypatch):
+    """Proceeds released without settling the seller's debt first (the fault put back on
+    purpose) would let a run pay a seller that owes; `flask ledger verify` names it."""
+    owed = _owing_after_a_payout(market)
+    monkeypatch.setattr(proceeds, "released", lambda amount, available, owed: (amount, 0))
+    sale = delivered_order(market, [(market["rice"], 5)])
+    rice = market["rice_seller"]
+    available = proceeds_of(sale, rice)
+    assert proceeds.release_due() == 1  # what a run, or the beat, posts first
+    _db.session.commit()
+
+    found = problems()
+
+    assert f"seller {rice.id} holds {available} and owes {owed} at once" in " ".join(found), found
 
 
 def test_the_fee_never_takes_more_than_the_levies_leave():

@@ -4,6 +4,9 @@
 - every chain runs 1, 2, 3… with each entry's stored hash equal to the recomputed one,
   and each ``prev_hash`` equal to the hash before it;
 - every account's balance equals the sum of its lines; no fund account is negative;
+- a fund never holds a payable and a receivable at once, nor a seller money available and
+  a debt: what one owes back is settled by what next comes in, before anything can be
+  remitted or paid out (after every entry, not only now);
 - every paid order has its payment entry; every levy of a paid order item is accrued
   exactly once and reversed exactly as its refunds say, never more than accrued;
 - every refund that is done is in the ledger; one Stripe has not paid back yet (pending)
@@ -27,6 +30,7 @@ from marketplace.extensions import db
 from marketplace.ledger.models import (
     NEVER_NEGATIVE,
     Account,
+    AccountKind,
     EntryKind,
     FundLevyDay,
     FundLevyMonth,
@@ -67,6 +71,7 @@ def verify():
     with Session(db.engine) as session:
         _entries_and_chains(session, report)
         _balances(session, report)
+        _never_owed_both_ways(session, report)
         _orders_and_levies(session, report)
         _money_amounts(session, report)
         _refund_sequences(session, report)
@@ -164,6 +169,62 @@ def _balances(session, report):
             )
         if acct.kind in NEVER_NEGATIVE and (acct.balance_satang < 0 or expected < 0):
             report.problem(f"account {acct.code} is negative")
+
+
+#: Pairs of accounts of one owner that are never both above zero: the money held for a
+#: fund or free to pay a seller, and what that fund or seller owes back.
+OWED_BOTH_WAYS = (
+    (AccountKind.FUND_PAYABLE, AccountKind.FUND_RECEIVABLE, "fund_id", "fund"),
+    (AccountKind.SELLER_AVAILABLE, AccountKind.SELLER_RECEIVABLE, "seller_id", "seller"),
+)
+
+
+def _never_owed_both_ways(session, report):
+    """After every entry, no fund holds levies while it owes levies back, and no seller has
+    money available while it owes the marketplace: whatever came in should have settled
+    the debt first (a fund paid twice otherwise, or a seller paid what it owes)."""
+    accounts = session.scalars(
+        select(Account).where(Account.kind.in_([k for pair in OWED_BOTH_WAYS for k in pair[:2]]))
+    ).all()
+    sides = {}  # account id -> (owner, 0 for the money held, 1 for the debt)
+    for held_kind, owed_kind, owner_field, label in OWED_BOTH_WAYS:
+        for acct in accounts:
+            if acct.kind in (held_kind, owed_kind):
+                owner = (label, getattr(acct, owner_field))
+                sides[acct.id] = (owner, 0 if acct.kind == held_kind else 1)
+    if not sides:
+        return
+    balances = defaultdict(lambda: [0, 0])
+    reported = set()
+    rows = session.execute(
+        select(JournalLine.entry_id, JournalLine.account_id, JournalLine.amount_satang)
+        .where(JournalLine.account_id.in_(list(sides)))
+        .order_by(JournalLine.entry_id, JournalLine.id)
+        .execution_options(yield_per=BATCH)
+    )
+    touched, current = set(), None
+    by_id = {acct.id: acct for acct in accounts}
+
+    def check(entry_id):
+        for owner in touched:
+            held, owed = balances[owner]
+            if held > 0 and owed > 0 and owner not in reported:
+                reported.add(owner)
+                report.problem(
+                    f"{owner[0]} {owner[1]} holds {held} and owes {owed} at once "
+                    f"(after entry {entry_id}): what it owes was not settled first"
+                )
+        touched.clear()
+
+    for entry_id, account_id, amount in rows:
+        if entry_id != current and current is not None:
+            check(current)
+        current = entry_id
+        owner, side = sides[account_id]
+        balances[owner][side] += natural(by_id[account_id], amount)
+        touched.add(owner)
+    if current is not None:
+        check(current)
 
 
 @dataclass

@@ -42,8 +42,8 @@ def _load_orders(order_ids):
 
 
 def _load_order(order_id):
-    found = _load_orders([order_id])
-    return found[0] if found else None
+    """The order of a refund (always there: a refund's order is never deleted)."""
+    return _load_orders([order_id])[0]
 
 
 def _item_dims(order, item, shipment_seller):

@@ -1,0 +1,207 @@
+"""``make mutation``: mutation testing (mutmut) of the money code.
+
+mutmut changes one small thing at a time in a module (``+`` to ``-``, ``<`` to ``<=``, a
+number plus one, an argument dropped…) and runs the tests that reach the changed function;
+a change no test notices (a *survivor*) is code the tests do not pin down. Each scope names
+the modules changed and the tests run against them (SQLite only: the PostgreSQL variants of
+the same tests add time, not assertions)::
+
+    python scripts/mutation.py [money|arithmetic]   (default: money)
+
+It works in ``.mutation/<scope>/`` (links to the project, plus a pyproject.toml carrying
+the scope's ``[tool.mutmut]`` table), from scratch each time, and prints::
+
+    mutation_killed=…
+    mutation_total=…
+    mutation_score=…
+    survivor marketplace.levies.routing.x__accrue__mutmut_12
+    …
+
+then the diff of each survivor. Exit status 1 when the score is under ``BUDGET``. Survivors
+that are equivalent (no behaviour can tell them from the original) are listed in README with
+why; every other one wants a test.
+
+Two settings keep the run short: ``TEST_SQLITE_TEMPLATE`` (the suite migrates SQLite once
+and copies the file for each mutant's run) and ``TEST_DURATIONS`` (each mutant's tests run
+quickest first, stopping at the first failure); see tests/conftest.py.
+"""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = ROOT / ".venv" / "bin"
+BUDGET = 0.95
+#: What a mutant run needs of the project, linked into the work directory.
+LINKED = (
+    "marketplace",
+    "tests",
+    "config.py",
+    "wsgi.py",
+    "templates",
+    "static",
+    "migrations",
+    "tasks",
+    "babel.cfg",
+)
+#: Pure integer arithmetic, and the tests of it that need no database (CI runs this one).
+ARITHMETIC_MODULES = [
+    "marketplace/levies/arithmetic.py",
+    "marketplace/payouts/arithmetic.py",
+    "marketplace/grouporders/shares.py",
+]
+ARITHMETIC_TESTS = [
+    "tests/test_levy_arithmetic.py",
+    "tests/test_shares.py",
+    "tests/test_payouts.py::test_fee_arithmetic_rounds_once_half_up",
+    "tests/test_payouts.py::test_released_money_settles_what_is_owed_first_and_never_goes_negative",
+    "tests/test_payouts.py::test_the_fee_never_takes_more_than_the_levies_leave",
+]
+#: What the money scope adds: posting orders, levies, fees and refunds to the ledger (and
+#: the fund receivable), fees, and sellers' proceeds (pending, released, owed).
+MONEY_MODULES = [
+    "marketplace/levies/routing.py",
+    "marketplace/payouts/fees.py",
+    "marketplace/payouts/proceeds.py",
+]
+MONEY_TESTS = [
+    "tests/test_levies.py",
+    "tests/test_payouts.py",
+]
+SCOPES = {
+    "arithmetic": (ARITHMETIC_MODULES, ARITHMETIC_TESTS),
+    "money": (ARITHMETIC_MODULES + MONEY_MODULES, ARITHMETIC_TESTS + MONEY_TESTS),
+}
+#: Lines never mutated: what the money code says (messages, logs, docs), not what it does.
+#: A changed message is caught by the tests that read it elsewhere; here it would only be
+#: noise among the survivors.
+NOT_MUTATED = [
+    r"report\.problem\(",
+    r"_l\(",
+    r"logger\.",
+    r"raise (LedgerError|ValueError|TypeError)\(",
+]
+#: mutmut's exit codes for a mutant that the tests noticed.
+KILLED = {1, 3, 36, 37, -24, 24, 152, 255}
+#: Never run (no selected test reaches the function): counted, as a survivor.
+NO_TESTS = {5, 33}
+SKIPPED = {34}
+
+
+def toml_list(values):
+    return "[" + ", ".join(json.dumps(v) for v in values) + "]"
+
+
+def mutmut_table(modules, tests):
+    return "\n".join(
+        [
+            "[tool.mutmut]",
+            'source_paths = ["marketplace/"]',
+            f"only_mutate = {toml_list(modules)}",
+            f"also_copy = {toml_list([n for n in LINKED if n not in ('marketplace', 'tests')])}",
+            f"pytest_add_cli_args_test_selection = {toml_list(tests)}",
+            'pytest_add_cli_args = ["-p", "no:cacheprovider", "-k", "not postgresql"]',
+            f"do_not_mutate_patterns = {toml_list(NOT_MUTATED)}",
+            "use_git_change_detection = false",
+            "",
+        ]
+    )
+
+
+def prepare(work, modules, tests):
+    if work.exists():
+        shutil.rmtree(work)
+    work.mkdir(parents=True)
+    for name in LINKED:
+        (work / name).symlink_to(ROOT / name)
+    project = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
+    (work / "pyproject.toml").write_text(
+        project.rstrip("\n") + "\n\n" + mutmut_table(modules, tests), encoding="utf-8"
+    )
+
+
+def results(work):
+    """``{mutant name: exit code}`` from mutmut's files."""
+    found = {}
+    for meta in sorted((work / "mutants").rglob("*.py.meta")):
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        found.update(data["exit_code_by_key"])
+    return found
+
+
+def diff_of(work, name, env):
+    shown = subprocess.run(  # noqa: S603 (mutmut, with a mutant name it printed)
+        [str(BIN / "mutmut"), "show", name],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return shown.stdout.strip()
+
+
+def main(argv):
+    scope = argv[1] if len(argv) > 1 else "money"
+    if scope not in SCOPES:
+        sys.exit(f"usage: mutation.py [{'|'.join(SCOPES)}]")
+    modules, tests = SCOPES[scope]
+    work = ROOT / ".mutation" / scope
+    prepare(work, modules, tests)
+    env = {
+        **os.environ,
+        "TEST_SQLITE_TEMPLATE": str(work / "template.sqlite3"),
+        "TEST_DURATIONS": str(work / "mutants" / "mutmut-stats.json"),
+        # mutmut runs the tests in its own processes; a pytest-xdist setting from the
+        # environment would start more.
+        "PYTEST_ADDOPTS": "",
+    }
+    children = os.environ.get("MUTATION_CHILDREN") or str(os.cpu_count() or 1)
+    started = time.monotonic()
+    log = work / "mutmut.log"
+    with log.open("w", encoding="utf-8") as out:
+        run = subprocess.run(  # noqa: S603 (mutmut, from this virtualenv)
+            [str(BIN / "mutmut"), "run", "--max-children", children],
+            cwd=work,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+        )
+    seconds = time.monotonic() - started
+    found = results(work)
+    if run.returncode != 0 or not found:
+        tail = log.read_text(encoding="utf-8", errors="replace")[-4000:]
+        sys.exit(f"mutmut failed (exit {run.returncode}); the end of {log}:\n{tail}")
+    counted = {name: code for name, code in found.items() if code not in SKIPPED}
+    killed = sorted(name for name, code in counted.items() if code in KILLED)
+    survivors = sorted(name for name in counted if name not in set(killed))
+    total = len(counted)
+    score = len(killed) / total if total else 0.0
+    print(f"mutation_scope={scope}")
+    print(f"mutation_modules={len(modules)}")
+    print(f"mutation_killed={len(killed)}")
+    print(f"mutation_total={total}")
+    print(f"mutation_score={score:.3f}")
+    print(f"mutation_seconds={seconds:.0f}")
+    for name in survivors:
+        code = counted[name]
+        how = "no test reaches it" if code in NO_TESTS else f"survived (exit {code})"
+        print(f"survivor {name}  {how}")
+    for name in survivors:
+        print()
+        print(re.sub(r"\n{3,}", "\n\n", diff_of(work, name, env)))
+    if score < BUDGET:
+        print(f"mutation_score {score:.3f} is under the budget {BUDGET}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
