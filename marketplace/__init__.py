@@ -196,12 +196,13 @@ def register_template_helpers(app):
         format_month,
     )
     from marketplace.levies.forms import describe_rate, levy_per_unit, percent_text
-    from marketplace.money import format_satang, format_signed_satang
+    from marketplace.money import format_count, format_satang, format_signed_satang
     from marketplace.payments import providers as payment_providers
     from marketplace.shipping.services import kg_text
 
     app.jinja_env.filters["money"] = format_satang
     app.jinja_env.filters["signed_money"] = format_signed_satang
+    app.jinja_env.filters["signed_count"] = format_count
     app.jinja_env.filters["kg"] = kg_text
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
