@@ -186,6 +186,7 @@ def register_error_handlers(app):
 
 def register_template_helpers(app):
     from marketplace.cart.views import cart_count
+    from marketplace.fields import day_choices, sent_day_parts
     from marketplace.forms import csrf_form
     from marketplace.guards import language_next
     from marketplace.i18n import (
@@ -196,15 +197,19 @@ def register_template_helpers(app):
         format_month,
     )
     from marketplace.levies.forms import describe_rate, levy_per_unit, percent_text
-    from marketplace.money import format_satang, format_signed_satang
+    from marketplace.money import format_count, format_satang, format_signed_satang
     from marketplace.payments import providers as payment_providers
     from marketplace.shipping.services import kg_text
 
     app.jinja_env.filters["money"] = format_satang
     app.jinja_env.filters["signed_money"] = format_signed_satang
+    app.jinja_env.filters["signed_count"] = format_count
     app.jinja_env.filters["kg"] = kg_text
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
+    # Globals, not the context processor's: macros imported without context use them.
+    app.jinja_env.globals["day_choices"] = day_choices
+    app.jinja_env.globals["sent_day_parts"] = sent_day_parts
 
     @app.context_processor
     def globals_for_templates():

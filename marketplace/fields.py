@@ -2,21 +2,85 @@
 satang, a whole number or an id, ready for a service (a field that cannot be read shows its
 own message and keeps the text as typed); and days from a query string."""
 
+from datetime import date
+
+from babel.dates import get_month_names
 from flask_babel import lazy_gettext as _l
-from wtforms import SelectField, StringField
+from wtforms import Field, SelectField, StringField
+from wtforms.utils import unset_value
 from wtforms.validators import StopValidation
 
+from marketplace.dbtypes import utcnow
 from marketplace.errors import DomainError
-from marketplace.i18n import BANGKOK, to_bangkok
+from marketplace.i18n import BANGKOK, BE_OFFSET, current_language, to_bangkok
 from marketplace.money import MoneyError, baht_text, format_satang, parse_baht
 from marketplace.parsing import parse_day, parse_id, parse_local_time, parse_whole_number
 
+#: A day chosen from three selects sends ``{name}_day``, ``{name}_month`` and ``{name}_year``
+#: (a Common Era year; the select's label reads in the Buddhist Era in Thai). A browser's own
+#: ``<input type="date">`` shows its own format and era: 11/27/2026 under a 2569 heading.
+DAY_PARTS = ("day", "month", "year")
+#: Years the selects offer before this one (and the year of the day shown, if older).
+YEARS_BACK = 5
+
+
+def _sent_parts(args, name):
+    return [(args.get(f"{name}_{part}") or "").strip() for part in DAY_PARTS]
+
+
+def sent_day_parts(args, name):
+    """``(day, month, year)`` as sent from a day's selects, each an int or None: the selects
+    show again what was chosen."""
+    return tuple(
+        int(text) if text.isascii() and text.isdigit() and len(text) <= 4 else None
+        for text in _sent_parts(args, name)
+    )
+
+
+def day_from_parts(args, name):
+    """The day ``name``'s selects sent, None when all three are left empty; a DomainError
+    naming ``name`` when they name no day (a part missing, the 31st of a short month)."""
+    parts = _sent_parts(args, name)
+    if not any(parts):
+        return None
+    day, month, year = sent_day_parts(args, name)
+    if None in (day, month, year):
+        raise DomainError(_l("Choose a day, a month and a year."), field=name)
+    try:
+        return date(year, month, day)
+    except ValueError:
+        raise DomainError(_l("That month has no such day."), field=name) from None
+
+
+def day_choices(shown=None, today=None):
+    """What a day's selects offer: ``months`` ``[(1, "มกราคม"), …]`` in the page's language,
+    ``years`` ``[(2026, "2569"), …]`` (newest first; Buddhist Era labels in Thai), and the
+    ``(day, month, year)`` ``selected`` (``shown`` is a date, such a tuple, or None)."""
+    language = current_language()
+    today = today or to_bangkok(utcnow()).date()
+    if isinstance(shown, date):
+        shown = (shown.day, shown.month, shown.year)
+    selected = tuple(shown) if shown else (None, None, None)
+    years = set(range(today.year - YEARS_BACK, today.year + 1))
+    if selected[2] is not None and 1 <= selected[2] <= 9999:
+        years.add(selected[2])
+    offset = BE_OFFSET if language == "th" else 0
+    return {
+        "months": list(get_month_names("wide", locale=language).items()),
+        "years": [(year, str(year + offset)) for year in sorted(years, reverse=True)],
+        "selected": selected,
+    }
+
 
 def query_days(args, *names):
-    """The days named in a query string (``?from=2026-03-01&to=…``): a date each, or None
-    when not given; a DomainError naming the first that is not YYYY-MM-DD."""
+    """The days named in a query string, each from its three selects (``?from_day=1&
+    from_month=3&from_year=2026``) or as YYYY-MM-DD (``?from=2026-03-01``): a date each, or
+    None when not given; a DomainError naming the first that names no day."""
     days = []
     for name in names:
+        if any(_sent_parts(args, name)):
+            days.append(day_from_parts(args, name))
+            continue
         text = (args.get(name) or "").strip()
         try:
             days.append(parse_day(text) if text else None)
@@ -149,3 +213,50 @@ class IdSelectField(SelectField):
     def __init__(self, label=None, validators=None, **kwargs):
         kwargs.setdefault("validate_choice", False)
         super().__init__(label, validators, coerce=parse_id, **kwargs)
+
+
+class DayField(Field):
+    """A day from three selects (``DAY_PARTS``; the template's ``field`` macro draws them),
+    or YYYY-MM-DD under the field's own name: ``data`` is a date, or None when left empty.
+    ``default`` may be a callable (today)."""
+
+    def __init__(self, label=None, validators=None, *, required=True, **kwargs):
+        super().__init__(label, validators, **kwargs)
+        self.required = required
+        self.problem = None
+
+    def process(self, formdata, data=unset_value, extra_filters=None):
+        self.process_errors = []
+        if data is unset_value:
+            data = self.default() if callable(self.default) else self.default
+        self.object_data = self.data = data
+        self.problem = None
+        self.raw_data = None
+        if formdata is not None and any(_sent_parts(formdata, self.name)):
+            self.raw_data = sent_day_parts(formdata, self.name)
+            try:
+                self.data = day_from_parts(formdata, self.name)
+            except DomainError as error:
+                self.data, self.problem = None, error.message
+        elif formdata is not None and (formdata.get(self.name) or "").strip():
+            # YYYY-MM-DD in the field's own name, as a script or an older page sends it
+            self.raw_data = None
+            try:
+                self.data = parse_day(formdata.get(self.name))
+            except ValueError:
+                self.data, self.problem = None, _l("Enter dates as YYYY-MM-DD.")
+        elif formdata is not None and formdata:
+            self.data = None  # a form sent without this day
+
+    def pre_validate(self, form):
+        if self.problem is not None:
+            raise StopValidation(self.problem)
+        if self.required and self.data is None:
+            raise StopValidation(_l("Choose a day, a month and a year."))
+
+    @property
+    def selected(self):
+        """``(day, month, year)`` the selects show: as sent, else the day held."""
+        if self.raw_data:
+            return self.raw_data
+        return self.data

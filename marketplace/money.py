@@ -10,19 +10,20 @@ class MoneyError(ValueError):
     """Baht text that cannot be read as an amount."""
 
 
+#: The minus sign pages show before an amount (U+2212, as wide as the plus and the digits).
+MINUS = "\u2212"
+
+
 def format_satang(satang):
-    """``123450`` → ``฿1,234.50``; the one formatter every page uses."""
+    """``123450`` → ``฿1,234.50``, ``-400`` → ``−฿4.00`` (U+2212, as every page signs a
+    negative amount); the one formatter every page uses."""
     if satang is None:
         return ""
     if not isinstance(satang, int) or isinstance(satang, bool):
         raise TypeError(f"money is an int of satang, got {type(satang).__name__}")
-    sign = "-" if satang < 0 else ""
+    sign = MINUS if satang < 0 else ""
     baht, rest = divmod(abs(satang), SATANG_PER_BAHT)
     return f"{sign}{CURRENCY_SIGN}{baht:,}.{rest:02d}"
-
-
-#: The minus sign pages show before an amount (U+2212, as wide as the plus).
-MINUS = "\u2212"
 
 
 def format_signed_satang(satang, plus=True):
@@ -34,6 +35,12 @@ def format_signed_satang(satang, plus=True):
     if satang < 0:
         return MINUS + text
     return "+" + text if plus and satang > 0 else text
+
+
+def format_count(number):
+    """``-1`` → ``−1`` (U+2212): a count that goes back (units refunded), signed as the
+    amounts beside it are."""
+    return f"{MINUS}{-number}" if number < 0 else str(number)
 
 
 def baht_text(satang, *, short=False):
@@ -56,6 +63,7 @@ def parse_baht(text, *, allow_negative=False, maximum_satang=None):
     if isinstance(text, float):
         raise TypeError("parse_baht takes text or Decimal, never a float")
     cleaned = str(text).strip().replace(",", "").replace(CURRENCY_SIGN, "").strip()
+    cleaned = cleaned.replace(MINUS, "-")  # as the pages show a negative amount
     if not cleaned:
         raise MoneyError("empty")
     if "e" in cleaned.lower():

@@ -141,10 +141,18 @@ def axe_violations(page):
     ]
 
 
-def check_page(page, name):
+def check_page(page, name, *, loaded=False):
     """What every page of a journey must hold: a screenshot kept, no sideways scroll, no
-    request to another host, no serious or critical accessibility violation."""
-    page.wait_for_load_state("networkidle")
+    request to another host, no serious or critical accessibility violation.
+
+    The page is first let settle: half a second with no request, or, when ``loaded`` says
+    the caller has seen its load event (a plain ``goto``: pictures and stylesheets are in),
+    just its web fonts.
+    """
+    if loaded:
+        page.evaluate("document.fonts.ready.then(() => true)")
+    else:
+        page.wait_for_load_state("networkidle")
     shot(page, name)
     no_sideways_scroll(page)
     assert page.watched.foreign == [], page.watched.foreign

@@ -149,7 +149,7 @@ def test_bars_are_as_long_as_their_values_and_say_them():
 
 def test_a_month_of_refunds_only_draws_no_negative_bar():
     (bar,) = chart.bar_chart([("x", 1000, 3000, True)], format_satang).bars
-    assert bar.net_width == 0 and bar.value_text == "-฿20.00"
+    assert bar.net_width == 0 and bar.value_text == "\u2212฿20.00"
 
 
 # Periods as people choose them
@@ -256,7 +256,7 @@ def test_totals_rows_equal_the_report_to_the_satang(client, db, world):
         "เงินสมทบเข้า",
         "฿70.00",
         "หักคืนจากการคืนเงิน",
-        "-฿4.00",
+        "\u2212฿4.00",
         "เงินสมทบสุทธิในช่วงนี้",
         "฿66.00",
         "โอนให้กองทุนแล้วในช่วงนี้",
@@ -321,7 +321,7 @@ def test_the_drill_down_has_no_hash_column_and_adds_up(client, db, world):
     assert not any(value[:10] in page for value in hashes)
     (foot,) = re.findall(r"<tfoot>(.*?)</tfoot>", page, re.S)
     assert cells(foot) == ["ยอดรวม", "14", "฿66.00"]
-    assert "คืนเงิน" in page and ">-1<" in page  # the refunded bag, counted back
+    assert "คืนเงิน" in page and ">\u22121<" in page  # the refunded bag, counted back
 
     rice = client.get(f"/funds/{fund_id}/levies/items?{WIDE}&product={world['rice'].id}")
     text = rice.get_data(as_text=True)

@@ -11,7 +11,7 @@ from marketplace.money import MoneyError, baht_text, format_satang, parse_baht
         (400, "฿4.00"),
         (123450, "฿1,234.50"),
         (100000000, "฿1,000,000.00"),
-        (-250, "-฿2.50"),
+        (-250, "\u2212฿2.50"),  # the minus sign, as the pages sign amounts
     ],
 )
 def test_format_satang(satang, shown):
@@ -38,7 +38,9 @@ def test_parse_baht(text, satang):
     assert parse_baht(text) == satang
 
 
-@pytest.mark.parametrize("text", ["", "abc", "1.234", "1e3", "NaN", "-5", "Infinity", "1..2"])
+@pytest.mark.parametrize(
+    "text", ["", "abc", "1.234", "1e3", "NaN", "-5", "\u22125", "Infinity", "1..2"]
+)
 def test_parse_baht_refuses(text):
     with pytest.raises(MoneyError):
         parse_baht(text)
@@ -46,6 +48,7 @@ def test_parse_baht_refuses(text):
 
 def test_parse_baht_limits():
     assert parse_baht("-5", allow_negative=True) == -500
+    assert parse_baht("\u2212฿5.25", allow_negative=True) == -525  # as a page shows it
     with pytest.raises(MoneyError):
         parse_baht("1000001", maximum_satang=100_000_000)
     with pytest.raises(TypeError):

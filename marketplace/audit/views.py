@@ -12,6 +12,7 @@ from marketplace.accounts.roles import admin_required, seller_member_required, t
 from marketplace.audit import services
 from marketplace.audit.forms import parse_filters
 from marketplace.errors import DomainError
+from marketplace.fields import DAY_PARTS
 from marketplace.forms import page_number
 from marketplace.funds import services as funds
 from marketplace.i18n import format_date
@@ -81,9 +82,11 @@ def actor_text(entry):
     return str(services.SYSTEM_LABELS.get(entry.actor_label, entry.actor_label))
 
 
+#: The days of a trail's period: YYYY-MM-DD, or a day, month and year from three selects.
+DAY_FILTERS = ("from", "to", *(f"{day}_{part}" for day in ("from", "to") for part in DAY_PARTS))
 #: The filters each trail offers; anything else in the query string is ignored.
-ADMIN_FILTERS = ("action", "actor", "object_type", "object_id", "from", "to")
-PARTY_FILTERS = ("action", "from", "to")
+ADMIN_FILTERS = ("action", "actor", "object_type", "object_id", *DAY_FILTERS)
+PARTY_FILTERS = ("action", *DAY_FILTERS)
 
 
 def _render(template, *, endpoint_args, seller_id=None, fund_id=None, **context):
