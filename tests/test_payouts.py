@@ -42,6 +42,7 @@ from tests.factories import (
     UserFactory,
     agreed_levy,
 )
+from tests.pages import field_errors
 
 ADDRESS = {
     "name": "สมศรี",
@@ -788,8 +789,12 @@ def test_the_back_office_runs_shows_and_records_payouts(client, db, market):
     assert f"฿{due // 100:,}.{due % 100:02d}" in page
 
     base = f"/admin/payout-runs/{run.id}/payouts"
+    no_such_day = {"paid_on_day": "31", "paid_on_month": "2", "paid_on_year": "2026"}
+    bad = client.submit(f"{base}/{rice_payout.id}/paid", {"bank_reference": "R1", **no_such_day})
+    assert bad.status_code == 400
+    assert field_errors(bad.get_data(as_text=True), "paid_on") == ["เดือนนั้นไม่มีวันที่นี้"]
     bad = client.submit(f"{base}/{rice_payout.id}/paid", {"bank_reference": "R1", "paid_on": "x"})
-    assert bad.status_code == 400 and "วันที่ไม่ถูกต้อง" in bad.get_data(as_text=True)
+    assert bad.status_code == 400
     future = (levies.today() + timedelta(days=2)).isoformat()
     bad = client.submit(
         f"{base}/{rice_payout.id}/paid", {"bank_reference": "R1", "paid_on": future}
@@ -1509,6 +1514,41 @@ def _owing_after_a_payout(market):
     return owed
 
 
+def test_a_refund_on_the_statement_says_why_in_up_to_200_characters(db, market):
+    order = buy(market, [(market["rice"], 4)])
+    reason = "ถุงขาดระหว่างขนส่ง " + "ก" * 300
+    orders.refund(market["admin"], order, [(order.items[0].id, 1)], reason=reason)
+    _db.session.commit()
+
+    found = services.statement(market["rice_seller"].id, levies.today(), levies.today())
+
+    refunds = [line for line in found.lines if line.kind == "refund"]
+    assert [(line.description, line.amount_satang) for line in refunds] == [(reason[:200], -35000)]
+
+
+@at_once
+def test_posting_a_refund_counts_each_entry_it_writes_once(db, market, monkeypatch):
+    """The refund task reports what it wrote (the refund, each levy's and the fee's share,
+    and, once released, the share taken from the seller's money), and nothing the second
+    time."""
+    held = delivered_order(market, [(market["rice"], 10)])
+    assert proceeds.release_due() == 1  # no hold: released by the next sweep
+    pending = buy(market, [(market["rice"], 4)])
+    monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
+    partial = orders.refund(market["admin"], pending, [(pending.items[0].id, 3)])
+    whole = orders.refund(market["admin"], held)  # every unit and the shipping
+    _db.session.commit()
+    before = count(JournalEntry)
+
+    assert routing.post_refund(partial.id) == 3  # refund, levy reversal, fee reversal
+    assert routing.post_refund(whole.id) == 4  # … and the release's share taken back
+    _db.session.commit()
+
+    assert count(JournalEntry) == before + 7
+    assert (routing.post_refund(partial.id), routing.post_refund(whole.id)) == (0, 0)
+    assert verify().ok
+
+
 @at_once
 def test_each_parcel_shows_what_it_earned_after_its_own_refunds(client, db, market):
     """The shipments page: proceeds per parcel after refunds, released or still pending,
@@ -1793,7 +1833,10 @@ def test_the_run_page_asks_before_acting_and_lands_at_the_payout(client, db, mar
     assert f'/payouts/{payout.id}/failed#payout-{payout.id}"' in section
     assert 'class="danger"' in section  # "Mark failed" does not look like "Mark paid"
     today = levies.today()
-    assert f'max="{today.isoformat()}"' in section
+    # The day of the transfer from selects, today chosen, no year after this one offered.
+    assert 'name="paid_on_day"' in section and 'type="date"' not in section
+    assert f'<option value="{today.year}" selected>' in section
+    assert f'<option value="{today.year + 1}"' not in section
 
     # Every problem of the paid form at once: no reference and a day in the future.
     future = (today + timedelta(days=1)).isoformat()
@@ -1918,18 +1961,24 @@ def test_a_bad_period_shows_the_statement_page_with_the_error_by_the_dates(clien
     seller_id = market["rice_seller"].id
     client.login("rice@example.com")
 
-    for query, field, typed in (
-        ("from=2026-03-31&to=2026-03-01", "to", "2026-03-01"),
-        ("from=2026-13-01", "from", "2026-13-01"),
-        ("from=2020-01-01&to=2026-01-01", "to", "2026-01-01"),
+    for query, field, chosen in (
+        ("from=2026-03-31&to=2026-03-01", "to", (1, 3, 2026)),
+        ("from_day=31&from_month=2&from_year=2026", "from", (31, 2, 2026)),  # no 31 February
+        ("from=2026-13-01", "from", (None, None, None)),
+        ("from=2020-01-01&to=2026-01-01", "to", (1, 1, 2026)),
     ):
         answer = client.get(f"/sellers/{seller_id}/statement?{query}")
         page = answer.get_data(as_text=True)
         assert answer.status_code == 400, query
         assert "statement-head" in page  # the statement page, not a bare error page
         box = page[page.index('class="filters statement-period') :].split("</form>")[0]
-        assert 'role="alert"' in box and f'value="{typed}"' in box
-        assert f'id="statement-{field}" type="date" name="{field}" value="{typed}" ' in box
+        assert 'type="date"' not in box  # days from selects, B.E. years in Thai
+        fieldset = next(
+            part for part in box.split("<fieldset")[1:] if f'name="{field}_day"' in part
+        )
+        assert f'id="{field}-error" role="alert"' in fieldset, query
+        selected = re.findall(r'<option value="(\d+)" selected>', fieldset)
+        assert selected == [str(part) for part in chosen if part is not None], query
 
 
 def test_statement_styles_print_the_notice_and_draw_the_owed_box_red():

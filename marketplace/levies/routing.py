@@ -195,9 +195,8 @@ def post_refund(refund_id):
     )
     created += new
     items = {item.id: item for item in order.items}
-    for refund_item in refund.items:
-        if refund_item.order_item_id is None or refund_item.quantity == 0:
-            continue
+    # Units of items (a shipping fee refunded carries no levy and no fee).
+    for refund_item in [ri for ri in refund.items if ri.order_item_id is not None]:
         item = items[refund_item.order_item_id]
         seller_id = shipments[item.shipment_id].seller_id
         for levy in item.levies:

@@ -1,12 +1,12 @@
 """Forms of the payout pages: a seller's platform fee, a payout paid or failed."""
 
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, StringField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms import StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, ValidationError
 
 from marketplace.dbtypes import utcnow
 from marketplace.errors import DomainError
-from marketplace.fields import ParsedField
+from marketplace.fields import DayField, ParsedField
 from marketplace.forms import BaseForm
 from marketplace.i18n import to_bangkok
 from marketplace.levies.arithmetic import BASIS_POINTS
@@ -50,7 +50,7 @@ class PayoutPaidForm(BaseForm):
         _l("Bank reference"),
         validators=[DataRequired(), Length(max=length(Payout.bank_reference))],
     )
-    paid_on = DateField(_l("Date of the transfer"), validators=[InputRequired()])
+    paid_on = DayField(_l("Date of the transfer"), default=lambda: to_bangkok(utcnow()).date())
 
     #: When the payout's run started (set by the view), for the day's check.
     run_started = None

@@ -22,7 +22,7 @@ from marketplace.catalog.services import Page
 from marketplace.dbtypes import utcnow
 from marketplace.downloads import csv_download
 from marketplace.errors import Conflict, DomainError
-from marketplace.fields import query_days
+from marketplace.fields import query_days, sent_day_parts
 from marketplace.forms import ActionForm, flash_errors, page_number, status_for
 from marketplace.funds import reports
 from marketplace.i18n import current_language, to_bangkok
@@ -195,8 +195,6 @@ def _run_page(run, status=200, refused=None):
         run=run,
         rows=rows,
         totals=services.RunTotals.of(run.payouts),
-        today=today,
-        first_day=to_bangkok(run.created_at).date(),
         page=Page(items=rows, total=len(run.payouts), page=page, per_page=RUN_PAGE_PAYOUTS),
         status_labels=STATUS_LABELS,
     ), status
@@ -389,10 +387,13 @@ def statement(seller_id):
         start, end = reports.period(*query_days(request.args, "from", "to"))
         period_error, status = None, 200
     except DomainError as error:
-        # The page again with the error beside the dates (as typed) and this month's figures.
+        # The page again with the error beside the dates (as chosen) and this month's figures.
         start, end = reports.period()
         period_error, status = error, 400
     found = services.statement(seller.id, start, end)
+    shown = {"from": found.start, "to": found.end}
+    if period_error is not None:
+        shown = {name: _as_chosen(name) for name in shown}
     return render_template(
         "payouts/statement.html",
         seller=seller,
@@ -403,8 +404,16 @@ def statement(seller_id):
         has_details=services.has_payout_details(seller),
         today=to_bangkok(utcnow()).date(),
         period_error=period_error,
-        typed={name: request.args.get(name, "") for name in ("from", "to")},
+        shown=shown,
     ), status
+
+
+def _as_chosen(name):
+    """A day of the period as the seller chose it: a date, or its (day, month, year)."""
+    try:
+        return query_days(request.args, name)[0]
+    except DomainError:
+        return sent_day_parts(request.args, name)
 
 
 @bp.get("/sellers/<int:seller_id>/statement.csv")
