@@ -52,16 +52,17 @@ def day_from_parts(args, name):
         raise DomainError(_l("That month has no such day."), field=name) from None
 
 
-def day_choices(shown=None, today=None):
+def day_choices(shown=None, today=None, years_ahead=0):
     """What a day's selects offer: ``months`` ``[(1, "มกราคม"), …]`` in the page's language,
     ``years`` ``[(2026, "2569"), …]`` (newest first; Buddhist Era labels in Thai), and the
-    ``(day, month, year)`` ``selected`` (``shown`` is a date, such a tuple, or None)."""
+    ``(day, month, year)`` ``selected`` (``shown`` is a date, such a tuple, or None). Years
+    run from ``YEARS_BACK`` before this one to ``years_ahead`` after it."""
     language = current_language()
     today = today or to_bangkok(utcnow()).date()
     if isinstance(shown, date):
         shown = (shown.day, shown.month, shown.year)
     selected = tuple(shown) if shown else (None, None, None)
-    years = set(range(today.year - YEARS_BACK, today.year + 1))
+    years = set(range(today.year - YEARS_BACK, today.year + 1 + years_ahead))
     if selected[2] is not None and 1 <= selected[2] <= 9999:
         years.add(selected[2])
     offset = BE_OFFSET if language == "th" else 0
@@ -220,9 +221,11 @@ class DayField(Field):
     or YYYY-MM-DD under the field's own name: ``data`` is a date, or None when left empty.
     ``default`` may be a callable (today)."""
 
-    def __init__(self, label=None, validators=None, *, required=True, **kwargs):
+    def __init__(self, label=None, validators=None, *, required=True, years_ahead=0, **kwargs):
         super().__init__(label, validators, **kwargs)
         self.required = required
+        #: Years after this one the selects offer (a rule that starts or ends next year).
+        self.years_ahead = years_ahead
         self.problem = None
 
     def process(self, formdata, data=unset_value, extra_filters=None):

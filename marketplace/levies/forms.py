@@ -1,10 +1,10 @@
 from flask_babel import gettext
 from flask_babel import lazy_gettext as _l
-from wtforms import DateField, SelectField, StringField, TextAreaField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from marketplace.fields import IdSelectField
+from marketplace.fields import DayField, IdSelectField
 from marketplace.forms import BaseForm
 from marketplace.levies import arithmetic
 from marketplace.levies.models import Beneficiary, LevyKind, LevyScope, RuleStatus
@@ -22,6 +22,8 @@ SCOPE_LABELS = {
     LevyScope.CATEGORY: _l("One category"),
     LevyScope.PRODUCT: _l("One product"),
 }
+#: Years after this one a rule's first or last day may be chosen in.
+RULE_YEARS_AHEAD = 5
 RULE_STATUS_LABELS = {
     RuleStatus.PROPOSED: _l("Proposed"),
     RuleStatus.ACTIVE: _l("Active"),
@@ -83,9 +85,11 @@ class RuleForm(BaseForm):
     kind = SelectField(_l("Kind"), choices=_choices(KIND_LABELS))
     #: Baht or percent as typed, by the kind: read into ``rate_value`` when validated.
     rate = StringField(_l("Levy"), validators=[DataRequired(), Length(max=20)])
-    #: InputRequired, not DataRequired: a date that is not one says so, not "required".
-    effective_from = DateField(_l("From"), validators=[InputRequired()])
-    effective_to = DateField(_l("Until (leave empty: no end)"), validators=[Optional()])
+    #: Days from selects (Buddhist Era years in Thai); a rule may start or end years ahead.
+    effective_from = DayField(_l("From"), years_ahead=RULE_YEARS_AHEAD)
+    effective_to = DayField(
+        _l("Until (leave empty: no end)"), required=False, years_ahead=RULE_YEARS_AHEAD
+    )
     note = TextAreaField(_l("Note"), validators=[Optional(), Length(max=2000)])
 
     rate_value = None
