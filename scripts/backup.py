@@ -31,7 +31,7 @@ from pathlib import Path
 
 import psycopg
 from psycopg import sql
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 ROOT = Path(__file__).resolve().parent.parent
 FLASK = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "wsgi"]
@@ -49,6 +49,24 @@ def libpq(url):
     if not parsed.drivername.startswith("postgresql"):
         raise BackupError(f"{parsed.database} is not a PostgreSQL database")
     return parsed.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def for_pg_tools(url):
+    """``(url, env)`` for pg_dump and pg_restore: the password, if any, goes in PGPASSWORD
+    rather than on a command line that every user of the machine can list."""
+    parsed = make_url(libpq(url))
+    env = dict(os.environ)
+    if parsed.password:
+        env["PGPASSWORD"] = parsed.password
+    bare = URL.create(
+        parsed.drivername,
+        username=parsed.username,
+        host=parsed.host,
+        port=parsed.port,
+        database=parsed.database,
+        query=parsed.query,
+    )
+    return bare.render_as_string(hide_password=False), env
 
 
 def sha256(path):
@@ -94,14 +112,16 @@ def backup(url, folder, now=None):
             snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
             heads = {chain: [seq, digest] for chain, seq, digest in conn.execute(HEADS)}
             # pg_dump reads the very snapshot the heads came from (while it is held here).
+            tool_url, tool_env = for_pg_tools(url)
             _run(
                 [
                     "pg_dump",
                     "--format=custom",
                     f"--snapshot={snapshot}",
                     f"--file={dump}",
-                    libpq(url),
-                ]
+                    tool_url,
+                ],
+                env=tool_env,
             )
     _flask(url, "ledger", "export", "--output", str(export))
     record = {
@@ -162,15 +182,17 @@ def restore(manifest_path, target=None, now=None):
             hide_password=False
         )
     _create(target)
+    tool_url, tool_env = for_pg_tools(target)
     _run(
         [
             "pg_restore",
             "--no-owner",
             "--no-privileges",
             "--exit-on-error",
-            f"--dbname={libpq(target)}",
+            f"--dbname={tool_url}",
             str(dump),
-        ]
+        ],
+        env=tool_env,
     )
     _flask(target, "ledger", "verify")  # exits 1 on any discrepancy: _run raises
     with psycopg.connect(libpq(target)) as conn:

@@ -107,15 +107,16 @@ def database(request, tmp_path_factory):
     """A migrated database with the geography loaded: ``{"backend", "url", "cleaner"}``."""
     backend = request.param
     template = os.environ.get("TEST_SQLITE_TEMPLATE") if backend == "sqlite" else None
+    copied = bool(template) and os.path.exists(template)
     if backend == "sqlite":
         path = tmp_path_factory.mktemp("db") / "test.sqlite3"
-        if template and os.path.exists(template):
+        if copied:
             shutil.copyfile(template, path)
         url = f"sqlite:///{path}"
     else:
         url = create_postgres_database()
     cleaner = Cleaner(url)
-    if not (template and os.path.exists(template)):
+    if not copied:
         with cleaner.app.app_context():
             flask_migrate.upgrade()
             geo.load_geography()
