@@ -1549,12 +1549,36 @@ def test_posting_a_refund_counts_each_entry_it_writes_once(db, market, monkeypat
     assert verify().ok
 
 
+@with_fee
+def test_a_fee_reversal_of_one_satang_is_posted_and_one_of_none_is_not(db, market, monkeypatch):
+    """2.5% of ten units at ฿0.40 is a fee of 10 satang: refunding one unit gives 1 satang
+    back. Of ten at ฿0.30 it is 8 satang (7.5, half up): one unit's share, 0.8, is less
+    than a satang, so nothing is given back yet."""
+    seller = market["rice_seller"]
+    forty = ProductFactory(seller=seller, price_satang=40, stock=100)
+    thirty = ProductFactory(seller=seller, price_satang=30, stock=100)
+    first, second = buy(market, [(forty, 10)]), buy(market, [(thirty, 10)])
+    assert (first.items[0].platform_fee_satang, second.items[0].platform_fee_satang) == (10, 8)
+    monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
+    one_satang = orders.refund(market["admin"], first, [(first.items[0].id, 1)])
+    nothing_yet = orders.refund(market["admin"], second, [(second.items[0].id, 1)])
+    _db.session.commit()
+
+    assert routing.post_refund(one_satang.id) == 2  # the refund and 1 satang of fee back
+    assert routing.post_refund(nothing_yet.id) == 1  # the refund alone
+    _db.session.commit()
+
+    assert balance_of(AccountKind.PLATFORM_REVENUE) == 10 - 1 + 8
+    assert verify().ok
+
+
 @at_once
 def test_each_parcel_shows_what_it_earned_after_its_own_refunds(client, db, market):
     """The shipments page: proceeds per parcel after refunds, released or still pending,
     never another order's or another seller's, as the statement counts them."""
     rice = market["rice_seller"]
-    released = delivered_order(market, [(market["rice"], 10)])  # and released: no hold
+    released = delivered_order(market, [(market["rice"], 10)])
+    assert proceeds.release_due() == 1  # no hold: released by the next sweep
     orders.refund(market["admin"], released, [(released.items[0].id, 2)])
     _db.session.commit()
     pending = buy(market, [(market["rice"], 3)])
