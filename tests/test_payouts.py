@@ -3,6 +3,7 @@ statements, and the ledger's checks of all of it."""
 
 import csv
 import io
+import json
 import logging
 import re
 import threading
@@ -20,6 +21,7 @@ from marketplace.audit.models import AuditRecord
 from marketplace.dbtypes import utcnow
 from marketplace.errors import DomainError, Forbidden
 from marketplace.extensions import db as _db
+from marketplace.ledger import export as ledger_export
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import Account, AccountKind, EntryKind, JournalEntry
 from marketplace.ledger.verify import verify
@@ -1570,6 +1572,27 @@ def test_a_fee_reversal_of_one_satang_is_posted_and_one_of_none_is_not(db, marke
 
     assert balance_of(AccountKind.PLATFORM_REVENUE) == 10 - 1 + 8
     assert verify().ok
+
+
+@with_fee
+def test_the_ledger_export_names_the_seller_order_and_product_of_each_fee_entry(db, market):
+    """An auditor's copy (`flask ledger export`) says whose sale each fee, and each fee
+    given back, was, and what for."""
+    order = buy(market, [(market["rice"], 10)])
+    orders.refund(market["admin"], order, [(order.items[0].id, 3)])
+    _db.session.commit()
+    written = []
+
+    ledger_export.export(written.append)
+
+    rows = [json.loads(line) for line in "".join(written).splitlines()]
+    fees_seen = {
+        row["kind"]: (row["seller_id"], row["order_id"], row["memo"])
+        for row in rows
+        if row.get("type") == "entry" and row["kind"] in ("fee", "fee_reversal")
+    }
+    described = (market["rice_seller"].id, order.id, f"{order.number} {order.items[0].name_th}")
+    assert fees_seen == {"fee": described, "fee_reversal": described}
 
 
 @at_once
