@@ -1596,6 +1596,55 @@ def test_the_ledger_export_names_the_seller_order_and_product_of_each_fee_entry(
 
 
 @at_once
+def test_refunds_after_both_sellers_were_released_come_off_each_sellers_own_money(
+    db, market, monkeypatch
+):
+    """One order from both groups, both parcels delivered and released: a refund of one
+    group's item comes off that group's available money alone, whichever parcel comes
+    first; a refund of the rest comes off both, one entry each, named by its parcel."""
+    rice, weave = market["rice_seller"], market["weave_seller"]
+    order = delivered_order(market, [(market["rice"], 10), (market["basket"], 4)])
+    assert proceeds.release_due() == 2
+    available = {s.id: proceeds.balance(s.id).available_satang for s in (rice, weave)}
+    rice_item = next(i for i in order.items if i.product_id == market["rice"].id)
+    basket_item = next(i for i in order.items if i.product_id == market["basket"].id)
+    monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
+
+    for item, seller in ((basket_item, weave), (rice_item, rice)):
+        refund = orders.refund(market["admin"], order, [(item.id, 1)])
+        _db.session.commit()
+        routing.post_refund(refund.id)
+        _db.session.commit()
+        back = item.unit_price_satang - item.levy_satang // item.quantity
+        back -= item.platform_fee_satang // item.quantity
+        available[seller.id] -= back
+        assert {s.id: proceeds.balance(s.id).available_satang for s in (rice, weave)} == (available)
+
+    rest = orders.refund(market["admin"], order)
+    _db.session.commit()
+    before = count(JournalEntry)
+    written = routing.post_refund(rest.id)
+    _db.session.commit()
+    assert written == count(JournalEntry) - before
+    moved = _db.session.scalars(
+        select(JournalEntry.memo)
+        .where(JournalEntry.kind == EntryKind.RELEASE, JournalEntry.key.like("%:refund:%"))
+        .where(JournalEntry.key.like(f"%:refund:{rest.id}"))
+        .order_by(JournalEntry.memo)
+    ).all()
+    assert moved == sorted(f"shipment {s.id}" for s in order.shipments)
+    assert {s.id: proceeds.balance(s.id).available_satang for s in (rice, weave)} == {
+        rice.id: 0,
+        weave.id: 0,
+    }
+    assert verify().ok
+
+
+def test_a_seller_with_nothing_yet_has_nothing_paid_out(db, market):
+    assert amounts(proceeds.balance(market["rice_seller"].id)) == (0, 0, 0, 0, 0)
+
+
+@at_once
 def test_each_parcel_shows_what_it_earned_after_its_own_refunds(client, db, market):
     """The shipments page: proceeds per parcel after refunds, released or still pending,
     never another order's or another seller's, as the statement counts them."""
