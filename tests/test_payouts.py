@@ -1640,6 +1640,40 @@ def test_refunds_after_both_sellers_were_released_come_off_each_sellers_own_mone
     assert verify().ok
 
 
+@at_once
+def test_balances_add_parcels_due_to_what_is_available_and_count_each_sellers_payouts(
+    db, market, monkeypatch
+):
+    """Available now = released money + parcels whose hold is over but not yet released;
+    a parcel delivered before its payment reached the ledger shows nothing yet (never a
+    guess); each seller's "paid out" is its own payouts only."""
+    rice, weave = market["rice_seller"], market["weave_seller"]
+    first = delivered_order(market, [(market["rice"], 2), (market["basket"], 1)])
+    run = services.start_run(market["admin"])  # releases what is due, then pays both
+    for payout in run.payouts:
+        services.mark_paid(
+            market["admin"], payout, bank_reference=f"R{payout.id}", paid_on=levies.today()
+        )
+    _db.session.commit()
+    paid = {p.seller_id: p.amount_satang for p in run.payouts}
+    assert paid == {rice.id: proceeds_of(first, rice), weave.id: proceeds_of(first, weave)}
+
+    released = delivered_order(market, [(market["rice"], 3)])
+    assert proceeds.release_due() == 1
+    due = delivered_order(market, [(market["rice"], 5)])  # hold over, not released yet
+    monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
+    unrouted = delivered_order(market, [(market["rice"], 7)])  # its payment not posted yet
+
+    now = proceeds.balance(rice.id)
+    assert now.available_satang == proceeds_of(released, rice) + proceeds_of(due, rice)
+    assert (now.pending_satang, now.owed_satang) == (0, 0)
+    assert unrouted.paid_at is not None
+    assert (now.paid_out_satang, proceeds.balance(weave.id).paid_out_satang) == (
+        paid[rice.id],
+        paid[weave.id],
+    )
+
+
 def test_a_seller_with_nothing_yet_has_nothing_paid_out(db, market):
     assert amounts(proceeds.balance(market["rice_seller"].id)) == (0, 0, 0, 0, 0)
 
