@@ -1672,10 +1672,33 @@ def test_balances_add_parcels_due_to_what_is_available_and_count_each_sellers_pa
         paid[rice.id],
         paid[weave.id],
     )
+    # The sweep releases the parcel due; the unrouted one waits for its payment's entries.
+    assert proceeds.release_due() == 1
+    _db.session.commit()
+    assert proceeds.balance(rice.id).available_satang == now.available_satang
 
 
 def test_a_seller_with_nothing_yet_has_nothing_paid_out(db, market):
     assert amounts(proceeds.balance(market["rice_seller"].id)) == (0, 0, 0, 0, 0)
+
+
+@with_fee
+def test_a_refund_posted_before_its_order_was_routed_posts_the_order_first(db, market, monkeypatch):
+    """The refund's task can run before the order's routing task: it posts the payment,
+    the levy and the fee first, then the refund and their shares given back, and counts
+    all six."""
+    monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
+    order = buy(market, [(market["rice"], 10)])  # paid; its routing waits in the outbox
+    refund = orders.refund(market["admin"], order, [(order.items[0].id, 3)])
+    _db.session.commit()
+    assert count(JournalEntry) == 0
+
+    assert routing.post_refund(refund.id) == 6
+    _db.session.commit()
+
+    kinds = _db.session.scalars(select(JournalEntry.kind).order_by(JournalEntry.id)).all()
+    assert kinds == ["payment", "levy", "fee", "refund", "levy_reversal", "fee_reversal"]
+    assert routing.route_order(order.id) == 0  # the routing task, when it comes: nothing new
 
 
 @at_once
