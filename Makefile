@@ -64,10 +64,11 @@ bench: install translations
 	@command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
 	$(BIN)/python -m benchmarks
 
-# Mutation testing (mutmut) of the money code: levy arithmetic and routing, ledger posting,
-# remittances and verify, fees, proceeds and payouts' checks, group-order shares
-# (scripts/mutation.py). Prints mutation_killed=, mutation_total=, mutation_score= and the
-# survivors; fails under 0.95. MUTATION_CHILDREN processes (default: one per core).
+# Mutation testing (mutmut) of the money code: levy and fee arithmetic, group-order shares,
+# levy routing (orders, levies, fees and refunds posted), fees, sellers' proceeds
+# (scripts/mutation.py; about an hour on 2 cores). Prints mutation_killed=, mutation_total=,
+# mutation_score= and the survivors; fails under 0.95. MUTATION_CHILDREN processes (default:
+# one per core).
 mutation: install translations
 	$(BIN)/python scripts/mutation.py money
 
