@@ -65,8 +65,9 @@ bench: install translations
 	$(BIN)/python -m benchmarks
 
 # Mutation testing (mutmut) of the money code: levy and fee arithmetic, group-order shares,
-# levy routing (orders, levies, fees and refunds posted), fees, sellers' proceeds
-# (scripts/mutation.py; about an hour on 2 cores). Prints mutation_killed=, mutation_total=,
+# levy routing (orders, levies, fees and refunds posted), fees, sellers' proceeds, refunds,
+# ledger posting and remittances (scripts/mutation.py; README gives its time on 2 cores).
+# Prints mutation_killed=, mutation_total=,
 # mutation_score= and the survivors; fails under 0.95. MUTATION_CHILDREN processes (default:
 # one per core).
 mutation: install translations

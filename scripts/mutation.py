@@ -21,9 +21,13 @@ then the diff of each survivor. Exit status 1 when the score is under ``BUDGET``
 that are equivalent (no behaviour can tell them from the original) are listed in README with
 why; every other one wants a test.
 
-Two settings keep the run short: ``TEST_SQLITE_TEMPLATE`` (the suite migrates SQLite once
-and copies the file for each mutant's run) and ``TEST_DURATIONS`` (each mutant's tests run
-quickest first, stopping at the first failure); see tests/conftest.py.
+What keeps the run short (see tests/conftest.py): ``TEST_SQLITE_TEMPLATE`` (the suite
+migrates SQLite once and copies the file for each mutant's run, and keeps its apps in the
+process between runs), a warm fork server (mutmut's fork server runs the tests once, through
+tests/mutation_warmup.py, before it forks a process per mutant: each starts with the apps
+built and their SQL compiled) and ``TEST_DURATIONS`` (each mutant's tests run, until the
+first failure, in this order: those that failed on other mutants of the same function, then
+the quickest).
 """
 
 import json
@@ -64,15 +68,21 @@ ARITHMETIC_TESTS = [
     "tests/test_payouts.py::test_the_fee_never_takes_more_than_the_levies_leave",
 ]
 #: What the money scope adds: posting orders, levies, fees and refunds to the ledger (and
-#: the fund receivable), fees, and sellers' proceeds (pending, released, owed).
+#: the fund receivable), fees, sellers' proceeds (pending, released, owed), refunds, and the
+#: ledger itself (posting, the hash chains, balances, day totals, remittances).
 MONEY_MODULES = [
     "marketplace/levies/routing.py",
     "marketplace/payouts/fees.py",
     "marketplace/payouts/proceeds.py",
+    "marketplace/orders/refunds.py",
+    "marketplace/ledger/services.py",
 ]
 MONEY_TESTS = [
     "tests/test_levies.py",
     "tests/test_payouts.py",
+    "tests/test_refunds.py",
+    "tests/test_ledger_export.py",
+    "tests/test_ledger_properties.py",
 ]
 SCOPES = {
     "arithmetic": (ARITHMETIC_MODULES, ARITHMETIC_TESTS),
@@ -87,6 +97,12 @@ NOT_MUTATED = [
     r"logger\.",
     r"raise (LedgerError|ValueError|TypeError)\(",
 ]
+#: pytest arguments of every run: SQLite only; plain asserts (whether a test fails is the
+#: same; rewriting them costs each mutant's run a scan of every installed package).
+PYTEST_ARGS = ["-p", "no:cacheprovider", "--assert=plain", "-k", "not postgresql"]
+#: mutmut's fork server imports the modules this file names before it forks a process per
+#: mutant: tests/mutation_warmup.py runs the scope's tests once there (see tests/conftest.py).
+PRELOAD = "preload_modules.txt"
 #: mutmut's exit codes for a mutant that the tests noticed.
 KILLED = {1, 3, 36, 37, -24, 24, 152, 255}
 #: Never run (no selected test reaches the function): counted, as a survivor.
@@ -106,7 +122,9 @@ def mutmut_table(modules, tests):
             f"only_mutate = {toml_list(modules)}",
             f"also_copy = {toml_list([n for n in LINKED if n not in ('marketplace', 'tests')])}",
             f"pytest_add_cli_args_test_selection = {toml_list(tests)}",
-            'pytest_add_cli_args = ["-p", "no:cacheprovider", "-k", "not postgresql"]',
+            f"pytest_add_cli_args = {toml_list(PYTEST_ARGS)}",
+            'forkserver_warmup = "import"',
+            f'preload_modules_file = "{PRELOAD}"',
             f"do_not_mutate_patterns = {toml_list(NOT_MUTATED)}",
             "use_git_change_detection = false",
             "",
@@ -120,6 +138,7 @@ def prepare(work, modules, tests):
     work.mkdir(parents=True)
     for name in LINKED:
         (work / name).symlink_to(ROOT / name)
+    (work / PRELOAD).write_text("tests.mutation_warmup\n", encoding="utf-8")
     project = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     (work / "pyproject.toml").write_text(
         project.rstrip("\n") + "\n\n" + mutmut_table(modules, tests), encoding="utf-8"
@@ -161,6 +180,10 @@ def main(argv):
         # mutmut runs the tests in its own processes; a pytest-xdist setting from the
         # environment would start more.
         "PYTEST_ADDOPTS": "",
+        # The warm-up run in mutmut's fork server: the tests as mutmut runs them, all of them.
+        "MUTATION_WARM_UP": json.dumps(
+            ["--rootdir=.", "--tb=native", "-q", "-p", "no:randomly", *tests, *PYTEST_ARGS]
+        ),
     }
     children = os.environ.get("MUTATION_CHILDREN") or str(os.cpu_count() or 1)
     started = time.monotonic()

@@ -10,7 +10,10 @@ PostgreSQL is used whenever it is reachable; with ``CI=true`` an unreachable Pos
 
 ``TEST_SQLITE_TEMPLATE`` (a file path; ``make mutation`` sets it) keeps the migrated SQLite
 database with its geography after the first build and copies it for every later session,
-so a run that starts pytest many times (one per mutant) migrates once.
+so a run that starts pytest many times (one per mutant) migrates once. It also keeps the
+SQLite apps (and their engines, with the SQL they compiled) in the process from one pytest
+run to the next: mutmut runs the tests once in its fork server and forks that warm process
+for each mutant (``_kept_sqlite``).
 """
 
 import contextvars
@@ -107,6 +110,9 @@ def database(request, tmp_path_factory):
     """A migrated database with the geography loaded: ``{"backend", "url", "cleaner"}``."""
     backend = request.param
     template = os.environ.get("TEST_SQLITE_TEMPLATE") if backend == "sqlite" else None
+    if template:
+        yield from _kept_sqlite(template, tmp_path_factory)
+        return
     copied = bool(template) and os.path.exists(template)
     if backend == "sqlite":
         path = tmp_path_factory.mktemp("db") / "test.sqlite3"
@@ -130,6 +136,71 @@ def database(request, tmp_path_factory):
     cleaner.close()
     if backend == "postgresql":
         drop_postgres_database(url)
+
+
+#: make mutation: the SQLite database's cleaner and apps, kept in the process across pytest
+#: runs (and inherited by the processes forked from it), by template path.
+_KEPT = {}
+#: The file name the kept apps are configured with; each process opens its own copy instead.
+LIVE_SUFFIX = ".live"
+
+
+@event.listens_for(Engine, "do_connect")
+def _this_process_copy(dialect, connection_record, cargs, cparams):
+    """A connection to ``<template>.live`` opens this process's copy of the template."""
+    if cargs and isinstance(cargs[0], str) and cargs[0].endswith(LIVE_SUFFIX):
+        cargs[0] = _process_copy(cargs[0].removesuffix(LIVE_SUFFIX))
+
+
+def _process_copy(template):
+    return f"{template}.process-{os.getpid()}"
+
+
+def sqlite_file(engine):
+    """The file a SQLite engine's connections open (this process's copy, for a kept app)."""
+    name = engine.url.database
+    return _process_copy(name.removesuffix(LIVE_SUFFIX)) if name.endswith(LIVE_SUFFIX) else name
+
+
+def _kept_sqlite(template, tmp_path_factory):
+    """The ``database`` fixture for ``make mutation``: a fresh copy of the template for this
+    process, behind the apps this process (or the one it was forked from) already built."""
+    path = _process_copy(template)
+    copied = os.path.exists(template)
+    if copied:
+        shutil.copyfile(template, path)
+    kept = _KEPT.get(template)
+    if kept is None:
+        url = f"sqlite:///{template}{LIVE_SUFFIX}"
+        kept = {
+            "backend": "sqlite",
+            "url": url,
+            "cleaner": Cleaner(url),
+            "shared_app": SharedApp(url, keep_configured=True),
+        }
+        _KEPT[template] = kept
+    # Connections pooled by the process this one was forked from are that process's.
+    for app in kept["shared_app"].apps() + [kept["cleaner"].app]:
+        _dispose(app, close=False)
+    if not copied:
+        with kept["cleaner"].app.app_context():
+            flask_migrate.upgrade()
+            geo.load_geography()
+            _db.session.commit()
+        _keep_template(path, template)
+    kept["cleaner"].clean(everything=True)
+    try:
+        yield kept
+    finally:
+        for app in kept["shared_app"].apps() + [kept["cleaner"].app]:
+            _dispose(app)
+        os.remove(path)
+
+
+def _dispose(app, close=True):
+    with app.app_context():
+        for engine in _db.engines.values():
+            engine.dispose(close=close)
 
 
 def _keep_template(path, template):
@@ -304,8 +375,11 @@ def pytest_collection_modifyitems(config, items):
         ):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (row locks, triggers)"))
     durations = _recorded_durations()
-    if durations:  # make mutation: the quickest tests first, so a mutant dies soonest (-x)
-        items.sort(key=lambda item: durations.get(item.nodeid, 0.0))
+    if durations:
+        # make mutation: each mutant's run stops at its first failing test (-x). First the
+        # tests that failed on other mutants of the same function, then the quickest.
+        killers = _killers().get(_mutated_function(), {})
+        items.sort(key=lambda item: (-killers.get(item.nodeid, 0), durations.get(item.nodeid, 0.0)))
     if not _distributed(config):
         return
     for item in items:
@@ -314,6 +388,46 @@ def pytest_collection_modifyitems(config, items):
         elif "redis_url" in item.fixturenames:
             item.add_marker(pytest.mark.xdist_group(SHARED_REDIS_GROUP))
     items.sort(key=lambda item: item.get_closest_marker("reliability") is None)
+
+
+def examples(count):
+    """How many examples a Hypothesis property test tries: ``count``, or a fifth of it in a
+    ``make mutation`` run (each surviving mutant reruns every test that reaches it; there the
+    example-based tests do the killing and the property still runs)."""
+    return max(count // 5, 1) if os.environ.get("TEST_DURATIONS") else count
+
+
+def _mutated_function():
+    """The function of the mutant under test (``make mutation``), or ``None``."""
+    mutant = os.environ.get("MUTANT_UNDER_TEST", "")
+    return mutant.rpartition("__mutmut_")[0] or None
+
+
+def _killers_path():
+    return os.path.join(os.path.dirname(os.environ["TEST_DURATIONS"]), "killers.jsonl")
+
+
+def _killers():
+    """``{function: {test id: how many of its mutants the test failed on}}`` so far."""
+    found = {}
+    path = _killers_path()
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as lines:
+            for line in lines:
+                if line.endswith("\n"):  # a line being written is skipped
+                    seen = json.loads(line)
+                    tests = found.setdefault(seen["function"], {})
+                    tests[seen["test"]] = tests.get(seen["test"], 0) + 1
+    return found
+
+
+def _remember_killer(report):
+    """A test failed on a mutant: its function's next mutants run that test first."""
+    function = _mutated_function()
+    if function and report.failed and os.environ.get("TEST_DURATIONS"):
+        line = json.dumps({"function": function, "test": report.nodeid}) + "\n"
+        with open(_killers_path(), "a", encoding="utf-8") as killers:
+            killers.write(line)
 
 
 def _recorded_durations():
@@ -340,28 +454,31 @@ class SharedApp:
     the broker's pause), empty rate-limit counters and cache, and its Celery app the default.
     A test may still set it up further (a view of its own) as a new app allows; the app is
     then built afresh for the next test. Tests with overrides, and a test's second app, get
-    new apps as before.
+    new apps as before, unless ``keep_configured`` (``make mutation``): then a test's first
+    app is kept and put back the same way for each set of overrides.
     """
 
-    def __init__(self, url):
+    def __init__(self, url, keep_configured=False):
         self.url = url
-        self.app = None
+        self.keep_configured = keep_configured
+        self.kept = {}  # repr of the overrides -> (app, config, extensions, structure)
 
-    def get(self):
-        if self.app is not None and _structure(self.app) != self.structure:
-            self.close()  # a test added views or hooks to it
-        if self.app is None:
-            self.app = create_app(make_config(self.url))
-            self.app.test_client_class = Client
-            self.config = dict(self.app.config)
-            self.extensions = dict(self.app.extensions)
-            self.structure = _structure(self.app)
-            return self.app
-        app = self.app
+    def get(self, **overrides):
+        key = repr(sorted(overrides.items()))
+        kept = self.kept.get(key)
+        if kept is not None and _structure(kept[0]) != kept[3]:
+            self._close(key)  # a test added views or hooks to it
+            kept = None
+        if kept is None:
+            app = create_app(make_config(self.url, **overrides))
+            app.test_client_class = Client
+            self.kept[key] = (app, dict(app.config), dict(app.extensions), _structure(app))
+            return app
+        app, config, extensions, _ = kept
         app.config.clear()
-        app.config.update(self.config)
+        app.config.update(config)
         app.extensions.clear()
-        app.extensions.update(self.extensions)
+        app.extensions.update(extensions)
         app.extensions["talat_limiter"].storage.reset()
         for cache in app.extensions["cache"].values():
             cache.clear()
@@ -369,11 +486,21 @@ class SharedApp:
         app._got_first_request = False  # set-up methods work again, as on a new app
         return app
 
+    def shares(self, overrides):
+        return not overrides or self.keep_configured
+
+    def holds(self, app):
+        return any(kept[0] is app for kept in self.kept.values())
+
+    def apps(self):
+        return [kept[0] for kept in self.kept.values()]
+
+    def _close(self, key):
+        _dispose(self.kept.pop(key)[0])
+
     def close(self):
-        if self.app is not None:
-            with self.app.app_context():
-                _db.engine.dispose()
-            self.app = None
+        for key in list(self.kept):
+            self._close(key)
 
 
 def _structure(app):
@@ -413,8 +540,8 @@ def make_app(database):
     apps = []
 
     def factory(**overrides):
-        if not overrides and not apps:
-            app = database["shared_app"].get()
+        if not apps and database["shared_app"].shares(overrides):
+            app = database["shared_app"].get(**overrides)
         else:
             app = create_app(make_config(database["url"], **overrides))
             app.test_client_class = Client
@@ -423,9 +550,8 @@ def make_app(database):
 
     yield factory
     for app in apps:
-        if app is not database["shared_app"].app:
-            with app.app_context():
-                _db.engine.dispose()
+        if not database["shared_app"].holds(app):
+            _dispose(app)
     database["cleaner"].clean()
 
 
@@ -483,6 +609,7 @@ def figures(request):
 
 
 def pytest_runtest_logreport(report):
+    _remember_killer(report)
     if report.when == "call":
         _FIGURES.extend(value for name, value in report.user_properties if name == "figure")
 

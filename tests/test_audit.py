@@ -20,6 +20,7 @@ from marketplace.ledger import services as ledger
 from marketplace.levies import services as levies
 from marketplace.levies.models import Beneficiary, LevyKind, LevyScope, Side
 from marketplace.money import format_satang
+from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 from marketplace.payments.models import Payment
 from tests.factories import (
@@ -172,9 +173,9 @@ def test_a_refund_through_the_api_is_recorded(db, world):
     db.session.commit()
 
     with pytest.raises(Forbidden):
-        orders.refund(world["buyer"], order)
+        order_refunds.refund(world["buyer"], order)
     db.session.rollback()
-    orders.refund(world["admin"], order)
+    order_refunds.refund(world["admin"], order)
     db.session.commit()
 
     [entry] = records(audit.ORDER_REFUNDED)
@@ -631,7 +632,7 @@ def test_nothing_is_recorded_when_the_action_is_refused(db, world):
     order = place(world)
     db.session.commit()
     with pytest.raises(Conflict):
-        orders.refund(world["admin"], order)
+        order_refunds.refund(world["admin"], order)
     db.session.rollback()
     with pytest.raises(DomainError):
         ledger.record_remittance(

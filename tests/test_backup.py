@@ -14,6 +14,7 @@ from sqlalchemy import text
 from marketplace.extensions import db as _db
 from marketplace.ledger import services as ledger
 from marketplace.levies import services as levies
+from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 from marketplace.payouts import services as payouts
 from tests.conftest import drop_postgres_database
@@ -65,7 +66,7 @@ def _business():
         bank_reference="KTB-1",
     )
     _db.session.commit()
-    orders.refund(admin, placed[1], [(placed[1].items[0].id, 1)])
+    order_refunds.refund(admin, placed[1], [(placed[1].items[0].id, 1)])
     _db.session.commit()
 
 

@@ -28,6 +28,7 @@ from marketplace.funds.models import Fund
 from marketplace.grouporders.models import GroupOrder
 from marketplace.i18n import to_bangkok
 from marketplace.ledger import services as ledger
+from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 from marketplace.orders.models import DeliveryMethod
 from marketplace.payouts import services as payouts
@@ -110,7 +111,7 @@ def give_history():
     orders.confirm_transfer(admin, refunded)
     _db.session.commit()
     basket_item = next(i for i in refunded.items if i.product_id == basket.id)
-    orders.refund(admin, refunded, [(basket_item.id, 1)], reason="ตะกร้าเสียหาย")
+    order_refunds.refund(admin, refunded, [(basket_item.id, 1)], reason="ตะกร้าเสียหาย")
     _db.session.commit()
 
     # Waiting for the buyer's transfer

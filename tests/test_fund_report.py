@@ -17,6 +17,7 @@ from marketplace.i18n import format_month
 from marketplace.ledger.models import EntryKind, JournalEntry
 from marketplace.levies.services import today
 from marketplace.money import format_satang
+from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 from tests.factories import (
     AdminFactory,
@@ -80,7 +81,7 @@ def report_world(db):
         placed.append(order)
     first = placed[0]
     rice_item = next(item for item in first.items if item.product_id == rice.id)
-    orders.refund(admin, first, [(rice_item.id, 1)])
+    order_refunds.refund(admin, first, [(rice_item.id, 1)])
     db.session.commit()
     return {
         "fund": treasurer.fund,

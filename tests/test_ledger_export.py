@@ -1,14 +1,15 @@
 """The ledger's offline copy: ``flask ledger export`` and ``flask ledger verify --file``."""
 
 import json
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import func, select
 
 from marketplace.ledger import export
 from marketplace.ledger import services as ledger
-from marketplace.ledger.models import JournalEntry, JournalLine
+from marketplace.ledger.models import EntryKind, JournalEntry, JournalLine
+from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 from tests.factories import (
     AdminFactory,
@@ -45,7 +46,7 @@ def business(db):
         orders.confirm_transfer(admin, order)
         db.session.commit()
         paid.append(order)
-    orders.refund(admin, paid[0], [(paid[0].items[0].id, 4)])
+    order_refunds.refund(admin, paid[0], [(paid[0].items[0].id, 4)])
     db.session.commit()
     ledger.record_remittance(
         treasurer.user,
@@ -173,6 +174,57 @@ def test_an_empty_ledger_exports_and_verifies(app, db, tmp_path):
 
 def test_the_export_carries_every_hashed_field():
     assert set(ledger.HASHED_FIELDS) | {"occurred_at"} <= set(export.ENTRY_FIELDS)
+
+
+#: One levy entry, as the ledger holds it (an export holds the same as plain values).
+WORKED_ENTRY = {
+    "prev_hash": "9f" * 32,
+    "key": "levy:7:3",
+    "kind": EntryKind.LEVY,
+    "memo": "ข้าวหอมมะลิ",
+    "chain": "fund:2",
+    "seq": 5,
+    "local_date": date(2026, 1, 31),
+    "order_id": 7,
+    "order_item_id": 9,
+    "order_item_levy_id": 3,
+    "refund_id": None,
+    "remittance_id": None,
+    "fund_id": 2,
+    "seller_id": 4,
+    "product_id": 11,
+    "buyer_province_code": "83",
+    "levy_satang": 1200,
+    "units": 3,
+    "occurred_at": datetime(2026, 1, 31, 5, 0, tzinfo=UTC),
+}
+WORKED_LINES = [
+    {"account_id": 12, "amount_satang": -1200},
+    {"account_id": 5, "amount_satang": 1200},
+]
+#: Its hash. Every chain already written depends on how entries are hashed: a change here
+#: would make `flask ledger verify` reject every ledger (and export) written before it.
+WORKED_HASH = "db546f3d0b7b3a4bc4c59895cd069990bbbaf42c0e99bad97bbd03b555acc44e"
+
+
+def test_how_an_entry_is_hashed_never_changes():
+    assert ledger.entry_hash(WORKED_ENTRY, WORKED_LINES) == WORKED_HASH
+    # Read back from an export: plain strings and numbers hash the same.
+    plain = {
+        **WORKED_ENTRY,
+        "kind": "levy",
+        "local_date": "2026-01-31",
+        "occurred_at": "2026-01-31T05:00:00+00:00",
+    }
+    assert ledger.entry_hash(plain, list(reversed(WORKED_LINES))) == WORKED_HASH
+    # Every hashed field, the previous hash and each line count.
+    for name in (*ledger.HASHED_FIELDS, "occurred_at", "prev_hash"):
+        changed = {**plain, name: "changed"}
+        assert ledger.entry_hash(changed, WORKED_LINES) != WORKED_HASH, name
+    for line, name in ((0, "account_id"), (1, "amount_satang")):
+        lines = [dict(each) for each in WORKED_LINES]
+        lines[line][name] += 1
+        assert ledger.entry_hash(WORKED_ENTRY, lines) != WORKED_HASH, name
 
 
 # Tampering: each edit below must fail the check with its message, naming the entry (or,

@@ -16,9 +16,11 @@ from marketplace.funds import reports
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import Account, AccountKind, JournalLine, Remittance
 from marketplace.levies import arithmetic, routing
+from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order
 from marketplace.outbox.models import OutboxMessage
+from tests.conftest import examples
 from tests.factories import (
     AdminFactory,
     FundTreasurerFactory,
@@ -161,7 +163,7 @@ def apply_step(app, db, world, step):
             target = refundable[index % len(refundable)]
             item = target.items[0]
             left = item.quantity - item.refunded_quantity
-            orders.refund(world["admin"], target, [(item.id, min(amount, left))])
+            order_refunds.refund(world["admin"], target, [(item.id, min(amount, left))])
     elif action == "cancel" and order.status in ("pending_payment", "paid"):
         orders.cancel_order(world["admin"], order, "property test")
     elif action == "duplicate":
@@ -175,7 +177,7 @@ def apply_step(app, db, world, step):
 
 
 @settings(
-    max_examples=80,
+    max_examples=examples(80),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

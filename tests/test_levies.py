@@ -4,14 +4,17 @@ import json
 import sqlite3
 import threading
 from dataclasses import asdict
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
 
+from marketplace.audit.models import AuditRecord
+from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden
 from marketplace.extensions import db as _db
 from marketplace.funds import reports
+from marketplace.i18n import to_bangkok
 from marketplace.ledger import export as ledger_export
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import (
@@ -27,9 +30,11 @@ from marketplace.levies import routing
 from marketplace.levies import services as levies
 from marketplace.levies.forms import read_rate
 from marketplace.levies.models import Beneficiary, LevyKind, LevyRule, LevyScope, RuleStatus, Side
+from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 from marketplace.orders.models import RefundStatus
 from marketplace.outbox.models import OutboxMessage
+from tests.conftest import sqlite_file
 from tests.factories import (
     AdminFactory,
     FundFactory,
@@ -657,14 +662,14 @@ def test_refunding_k_of_n_units_reverses_k_times_the_rate(app, db, world):
     db.session.commit()
     item = order.items[0]
 
-    orders.refund(world["admin"], order, [(item.id, 3)])
+    order_refunds.refund(world["admin"], order, [(item.id, 3)])
     db.session.commit()
     assert fund_balance(world["fund"].id) == 4000 - 1200
-    orders.refund(world["admin"], order, [(item.id, 7)])
+    order_refunds.refund(world["admin"], order, [(item.id, 7)])
     db.session.commit()
     assert fund_balance(world["fund"].id) == 0
     with pytest.raises(Conflict):
-        orders.refund(world["admin"], order, [(item.id, 1)])  # nothing left to refund
+        order_refunds.refund(world["admin"], order, [(item.id, 1)])  # nothing left to refund
     db.session.rollback()
     assert verify().ok
 
@@ -679,7 +684,7 @@ def test_per_kg_and_percent_levies_reverse_exactly_in_any_steps(app, db, world):
 
     balances = []
     for _step in range(3):
-        orders.refund(world["admin"], order, [(item.id, 1)])
+        order_refunds.refund(world["admin"], order, [(item.id, 1)])
         db.session.commit()
         balances.append(fund_balance(world["fund"].id))
 
@@ -697,7 +702,7 @@ def test_a_tiny_percent_levy_rounds_once_and_reverses_to_zero(app, db, world):
     assert item.levies[0].amount_satang == 7  # 3% of ฿0.33 × 7 = 6.93 satang → 7
 
     for step in (2, 2, 3):
-        orders.refund(world["admin"], order, [(item.id, step)])
+        order_refunds.refund(world["admin"], order, [(item.id, step)])
         db.session.commit()
         assert fund_balance(world["fund"].id) >= 0
 
@@ -741,7 +746,7 @@ def _remit_then_refund_half(world):
         bank_reference="KTB-1",
     )
     _db.session.commit()
-    orders.refund(world["admin"], order, [(order.items[0].id, 5)])
+    order_refunds.refund(world["admin"], order, [(order.items[0].id, 5)])
     _db.session.commit()
 
 
@@ -876,7 +881,7 @@ def test_a_refund_takes_what_a_fund_holds_before_it_owes(app, db, world):
     buy(world, 10)
     db.session.commit()
 
-    orders.refund(world["admin"], first, [(first.items[0].id, 10)])
+    order_refunds.refund(world["admin"], first, [(first.items[0].id, 10)])
     db.session.commit()
 
     assert _fund_accounts(world["fund"].id) == {
@@ -1095,6 +1100,50 @@ def test_the_orm_refuses_to_change_a_posted_entry(db, world):
     db.session.rollback()
 
 
+def test_a_posting_balances_stays_in_one_fund_and_leaves_out_zero_lines(db, world):
+    """What ``ledger.post`` writes: only balanced entries, each in one fund's chain (or the
+    main one), without lines of zero, once per key, each chain numbered from 1 and linked
+    to the hash before it."""
+    other = FundTreasurerFactory(user__email="other-treasurer@example.com")
+    cash = ledger.cash()
+    payable = ledger.fund_payable(world["fund"].id)
+    other_payable = ledger.fund_payable(other.fund.id)
+    revenue = ledger.platform_revenue()
+    db.session.commit()
+    at = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+
+    def posting(key, lines, **dims):
+        return ledger.Posting(
+            key=key, kind=EntryKind.LEVY, lines=lines, occurred_at=at, memo=key, dims=dims
+        )
+
+    for lines in ([(cash, 100), (payable, -99)], [(cash, 0), (payable, 0)], []):
+        with pytest.raises(ledger.LedgerError):
+            ledger.post(posting("bad", lines))
+    with pytest.raises(ledger.LedgerError, match="more than one fund"):
+        ledger.post(posting("two-funds", [(payable, 100), (other_payable, -100)]))
+    db.session.rollback()
+
+    first, created = ledger.post(posting("first", [(cash, 300), (payable, -300), (payable, 0)]))
+    second, _ = ledger.post(posting("second", [(cash, 200), (payable, -200)]))
+    again, created_again = ledger.post(posting("first", [(cash, 999), (payable, -999)]))
+    main, _ = ledger.post(posting("main", [(cash, 50), (revenue, -50)]))
+    db.session.commit()
+
+    assert (created, created_again, again.id) == (True, False, first.id)
+    assert [(line.account_id, line.amount_satang) for line in first.lines] == [
+        (cash.id, 300),
+        (payable.id, -300),
+    ]
+    assert (first.chain, first.seq, first.prev_hash) == (f"fund:{world['fund'].id}", 1, "")
+    assert (second.chain, second.seq, second.prev_hash) == (first.chain, 2, first.hash)
+    assert (main.chain, main.seq, main.prev_hash) == (ledger.MAIN_CHAIN, 1, "")
+    assert first.local_date == date(2026, 1, 5)
+    # Cash (an asset) up by what came in, the fund's payable (a liability) up by its share.
+    assert (ledger.cash().balance_satang, payable.balance_satang) == (550, 500)
+    assert (first.levy_satang, first.units, main.levy_satang) == (0, 0, 0)
+
+
 @pytest.mark.postgres_only
 def test_postgres_refuses_raw_updates_and_verify_catches_tampering(app, db, world):
     from sqlalchemy.exc import DBAPIError
@@ -1131,7 +1180,7 @@ def test_ledger_verify_command_is_clean_after_a_day_of_business(app, db, world):
     order = buy(world, 10)
     buy(world, 3)
     db.session.commit()
-    orders.refund(world["admin"], order, [(order.items[0].id, 4)])
+    order_refunds.refund(world["admin"], order, [(order.items[0].id, 4)])
     db.session.commit()
     ledger.record_remittance(
         world["treasurer"], world["fund"], amount_satang=1000, remitted_on=START, bank_reference="r"
@@ -1168,7 +1217,7 @@ def test_verify_notices_a_refund_and_its_levy_reversal_that_were_never_posted(
     order = buy(world, 10)  # paid and routed: ฿40 accrued
     db.session.commit()
     monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
-    refund = orders.refund(world["admin"], order, [(order.items[0].id, 5)])
+    refund = order_refunds.refund(world["admin"], order, [(order.items[0].id, 5)])
     db.session.commit()
     assert verify().ok  # the refund waits in the outbox: not a discrepancy yet
     for message in db.session.scalars(select(OutboxMessage).where(OutboxMessage.done_at.is_(None))):
@@ -1286,6 +1335,103 @@ def _remittance_rows(db):
     return db.session.scalar(select(func.count()).select_from(Remittance))
 
 
+def test_a_remittance_recorded_by_a_service_call_is_checked_as_the_form_checks_it(db, world):
+    """The CLI, the API and the form all end in ``record_remittance``: it refuses what no
+    form would send, and writes nothing then."""
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+    today = to_bangkok(utcnow()).date()
+
+    def remit(**changes):
+        values = {"amount_satang": 100, "remitted_on": today, "bank_reference": "KTB-1"}
+        return ledger.record_remittance(world["treasurer"], world["fund"], **{**values, **changes})
+
+    refused = [
+        ({"amount_satang": 0}, "amount"),
+        ({"amount_satang": -100}, "amount"),
+        ({"amount_satang": 4001}, "amount"),  # the fund is owed ฿40
+        ({"remitted_on": today + timedelta(days=1)}, "remitted_on"),
+        ({"bank_reference": None}, "bank_reference"),
+        ({"bank_reference": "   "}, "bank_reference"),
+    ]
+    for changes, field in refused:
+        with pytest.raises(DomainError) as error:
+            remit(**changes)
+        assert error.value.field == field, changes
+        db.session.rollback()
+    for changes in (
+        {"amount_satang": 100.0},
+        {"amount_satang": True},
+        {"amount_satang": "100"},
+        {"remitted_on": datetime.combine(today, datetime.min.time())},
+        {"remitted_on": today.isoformat()},
+    ):
+        with pytest.raises(TypeError):
+            remit(**changes)
+        db.session.rollback()
+    assert _remittance_rows(db) == 0
+    assert fund_balance(world["fund"].id) == 4000
+
+    # The smallest remittance, dated today, its reference trimmed.
+    remittance = remit(amount_satang=1, bank_reference="  KTB-1  ")
+    db.session.commit()
+    assert (remittance.amount_satang, remittance.remitted_on) == (1, today)
+    assert remittance.bank_reference == "KTB-1"
+    assert fund_balance(world["fund"].id) == 3999
+    # Its entry: the fund's (its treasurer's export), with the reference, at noon in Bangkok
+    # on the day of the transfer.
+    entry = ledger.existing(f"remittance:{remittance.id}")
+    assert (entry.fund_id, entry.remittance_id, entry.memo) == (
+        world["fund"].id,
+        remittance.id,
+        "KTB-1",
+    )
+    noon = datetime.combine(today, datetime.min.time()).replace(hour=5, tzinfo=UTC)
+    assert entry.occurred_at.replace(tzinfo=UTC) == noon
+    assert entry.local_date == today
+    # The fund's audit trail says who recorded it, and how much.
+    audited = db.session.scalar(
+        select(AuditRecord).where(
+            AuditRecord.object_type == "remittance", AuditRecord.object_id == remittance.id
+        )
+    )
+    assert (audited.actor_id, audited.amount_satang) == (world["treasurer"].id, 1)
+    # The same reference again is the same transfer: refused at the reference.
+    with pytest.raises(Conflict) as twice:
+        remit(bank_reference="KTB-1")
+    assert twice.value.field == "bank_reference"
+    db.session.rollback()
+    # A reference is kept to its first 100 characters.
+    long = remit(bank_reference="R" * 150)
+    db.session.commit()
+    assert long.bank_reference == "R" * 100
+    assert fund_balance(world["fund"].id) == 3899
+    assert verify().ok
+
+
+def test_two_funds_may_each_have_a_transfer_with_the_same_reference(db, world):
+    """Bank references are unique per fund: two banks (or months) may repeat one."""
+    other = FundTreasurerFactory(user__email="other-treasurer@example.com")
+    rice = ProductFactory(seller=world["seller"], price_satang=10000, stock=50)
+    agreed_levy(world["membership"], other, rice)
+    agree(world)
+    buy(world, 10)
+    buy(world, 5, product=rice)
+    db.session.commit()
+
+    for treasurer, fund in ((world["treasurer"], world["fund"]), (other.user, other.fund)):
+        ledger.record_remittance(
+            treasurer, fund, amount_satang=1000, remitted_on=START, bank_reference="KTB-1"
+        )
+        db.session.commit()
+
+    assert _remittance_rows(db) == 2
+    assert fund_balance(world["fund"].id) == 4000 - 1000
+    assert fund_balance(other.fund.id) == 2000 - 1000
+    assert verify().ok
+
+
 def test_the_same_remittance_four_times_at_once_is_recorded_once(app, db, world):
     """A double click, a second tab and the admin at once: one is recorded, the rest 409."""
     agree(world)
@@ -1317,7 +1463,7 @@ def test_a_remittance_that_waits_too_long_for_sqlite_gets_409_in_the_form(
     client = impatient.test_client()
     client.login("treasurer@example.com")
     form = {"csrf_token": client.csrf_token(), "amount": "10", "remitted_on": "2026-02-01"}
-    other = sqlite3.connect(db.engine.url.database, isolation_level=None)
+    other = sqlite3.connect(sqlite_file(db.engine), isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another writer holds the database
     try:
         response = client.post(
@@ -1407,11 +1553,11 @@ def test_refunded_units_count_even_when_the_levy_reversal_is_under_a_satang(db, 
     db.session.commit()
     other_item = other.items[0]
 
-    first = orders.refund(world["admin"], other, [(other_item.id, 1)])  # reverses 0 satang
+    first = order_refunds.refund(world["admin"], other, [(other_item.id, 1)])  # reverses 0 satang
     db.session.commit()
     # Posted once by its task: posting it again writes nothing, and says so (0 new entries).
     assert routing.post_refund(first.id) == 0
-    orders.refund(world["admin"], other, [(other_item.id, 3)])  # reverses 1 satang, 4 units
+    order_refunds.refund(world["admin"], other, [(other_item.id, 3)])  # reverses 1 satang, 4 units
     db.session.commit()
 
     report = reports.levy_report(world["fund"].id, START, date(2030, 12, 31))
@@ -1436,7 +1582,7 @@ def test_each_reversal_counts_the_units_of_its_own_levy_once(db, world):
     tiny_item, cheap_item = sorted(order.items, key=lambda i: i.product_id != tiny.id)
 
     for refund in ([(tiny_item.id, 2)], [(cheap_item.id, 1)], [(cheap_item.id, 3)]):
-        orders.refund(world["admin"], order, refund)
+        order_refunds.refund(world["admin"], order, refund)
         db.session.commit()
     report = reports.levy_report(world["fund"].id, START, levies.today())
     units = {row.key: row.units for row in report.by_product}
@@ -1448,7 +1594,7 @@ def test_each_reversal_counts_the_units_of_its_own_levy_once(db, world):
     ).all()
     assert reversal_units == [2, 4]  # the cheap's first unit waited for a whole satang
 
-    orders.refund(world["admin"], order, [(cheap_item.id, 3)])
+    order_refunds.refund(world["admin"], order, [(cheap_item.id, 3)])
     db.session.commit()
     report = reports.levy_report(world["fund"].id, START, levies.today())
     assert {row.key: row.units for row in report.by_product} == {tiny.id: 5, cheap.id: 0}
@@ -1460,7 +1606,7 @@ def test_a_refund_not_done_or_not_there_posts_nothing(app, db, world, monkeypatc
     order = buy(world, 10)
     db.session.commit()
     monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
-    refund = orders.refund(world["admin"], order, [(order.items[0].id, 2)])
+    refund = order_refunds.refund(world["admin"], order, [(order.items[0].id, 2)])
     refund.status = RefundStatus.PENDING  # Stripe has not paid it back yet
     db.session.commit()
 
@@ -1478,7 +1624,7 @@ def test_the_ledger_export_names_the_order_and_product_of_each_levy_entry(db, wo
     agree(world)
     order = buy(world, 10)
     db.session.commit()
-    orders.refund(world["admin"], order, [(order.items[0].id, 3)])
+    order_refunds.refund(world["admin"], order, [(order.items[0].id, 3)])
     db.session.commit()
     written = []
 
@@ -1524,7 +1670,7 @@ def test_refund_postings_and_remittances_at_once_never_deadlock(app, db, world):
             try:
                 for order_id, item_id in zip(ids, items, strict=True):
                     order = inner.session.get(Order, order_id)
-                    orders.refund(inner.session.get(User, admin_id), order, [(item_id, 1)])
+                    order_refunds.refund(inner.session.get(User, admin_id), order, [(item_id, 1)])
                     inner.session.commit()
             except Exception as exc:
                 errors.append(exc)

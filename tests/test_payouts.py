@@ -28,14 +28,15 @@ from marketplace.ledger.verify import verify
 from marketplace.levies import routing
 from marketplace.levies import services as levies
 from marketplace.money import baht_text
+from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
-from marketplace.orders.models import Order, OrderItem
+from marketplace.orders.models import DeliveryMethod, Order, OrderItem
 from marketplace.outbox.models import OutboxMessage
 from marketplace.payments import promptpay
 from marketplace.payouts import arithmetic, fees, proceeds, services
 from marketplace.payouts.models import Payout, PayoutRun
 from marketplace.sellers.models import Seller
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, examples
 from tests.factories import (
     AdminFactory,
     FundTreasurerFactory,
@@ -189,7 +190,7 @@ def test_refunds_give_back_the_fee_of_the_units_refunded(db, market):
     assert item.platform_fee_satang == 2625
 
     for _ in range(3):  # one unit at a time: 875 each, and all of it in the end
-        orders.refund(market["admin"], order, [(item.id, 1)])
+        order_refunds.refund(market["admin"], order, [(item.id, 1)])
         db.session.commit()
     db.session.expire_all()
 
@@ -208,10 +209,10 @@ def test_an_odd_fee_reverses_exactly_in_any_steps(db, market):
     order = buy(market, [(cheap, 7)])  # 231 satang at 3.33%: 7.6923 -> 8
     item = order.items[0]
     assert item.platform_fee_satang == 8
-    orders.refund(market["admin"], order, [(item.id, 2)])  # floor(8 * 2 / 7) = 2
+    order_refunds.refund(market["admin"], order, [(item.id, 2)])  # floor(8 * 2 / 7) = 2
     db.session.commit()
     assert balance_of(AccountKind.PLATFORM_REVENUE) == 6
-    orders.refund(market["admin"], order, [(item.id, 5)])  # the rest: 6
+    order_refunds.refund(market["admin"], order, [(item.id, 5)])  # the rest: 6
     db.session.commit()
     assert balance_of(AccountKind.PLATFORM_REVENUE) == 0
     assert verify().ok
@@ -474,7 +475,7 @@ def test_a_refund_before_release_reduces_pending(db, market):
     seller = market["rice_seller"]
     before = proceeds_of(order, seller)
 
-    orders.refund(market["admin"], order, [(order.items[0].id, 3)])
+    order_refunds.refund(market["admin"], order, [(order.items[0].id, 3)])
     db.session.commit()
 
     # 3 bags: 105000 back to the buyer, ฿12 of levy and ฿26.25 of fee back to the seller.
@@ -492,7 +493,7 @@ def test_a_refund_after_release_reduces_available(db, market):
     proceeds.release_due(now=later)
     db.session.commit()
 
-    refund = orders.refund(market["admin"], order, [(order.items[0].id, 3)])
+    refund = order_refunds.refund(market["admin"], order, [(order.items[0].id, 3)])
     db.session.commit()
 
     left = before - 105000 + 1200 + 2625
@@ -593,6 +594,45 @@ def delivered_order(market, lines):
         )
         deliver(market, order, seller)
     return order
+
+
+@at_once
+def test_the_release_job_lists_only_parcels_with_something_left_to_release(db, market):
+    """``due_shipments`` is the hourly release's work list (and what a seller's balance
+    adds as due): delivered parcels of paid orders, hold over, not released yet, that left
+    something on their own seller's pending account."""
+    rice, weave = market["rice_seller"], market["weave_seller"]
+    weave.offers_pickup = True
+    _db.session.commit()
+    kept = delivered_order(market, [(market["rice"], 2)])
+    # Rice delivered, a basket picked up at the weavers' and then refunded whole: the
+    # weavers' parcel has nothing left (no shipping, fee given back), the rice has.
+    mixed = orders.place_order(
+        market["buyer"],
+        [(market["rice"].id, 1), (market["basket"].id, 1)],
+        address=ADDRESS,
+        methods={weave.id: DeliveryMethod.PICKUP},
+    )
+    orders.confirm_transfer(market["admin"], mixed)
+    _db.session.commit()
+    deliver(market, mixed, rice)
+    orders.hand_over(market["weaver"], parcel_of(mixed, weave))
+    basket = next(item for item in mixed.items if item.product_id == market["basket"].id)
+    order_refunds.refund(market["admin"], mixed, [(basket.id, 1)])
+    # Delivered, then refunded in full before its release: nothing left.
+    refunded = delivered_order(market, [(market["rice"], 3)])
+    order_refunds.refund(market["admin"], refunded, None)
+    _db.session.commit()
+
+    rice_parcels = [parcel_of(kept, rice).id, parcel_of(mixed, rice).id]
+    assert [row.id for row in proceeds.due_shipments()] == rice_parcels
+    assert [row.id for row in proceeds.due_shipments(seller_id=rice.id)] == rice_parcels
+    assert proceeds.due_shipments(seller_id=weave.id) == []
+
+    assert proceeds.release_due() == 2
+    _db.session.commit()
+    assert proceeds.due_shipments() == []
+    assert verify().ok
 
 
 def count(model, *where):
@@ -1234,7 +1274,7 @@ def _apply(db, world, step):
     elif action == "refund":
         item = order.items[0]
         left = item.quantity - item.refunded_quantity
-        refunded = orders.refund(world["admin"], order, [(item.id, min(amount, left))])
+        refunded = order_refunds.refund(world["admin"], order, [(item.id, min(amount, left))])
         return (
             f"refund {'after' if shipment.status == 'delivered' else 'before'} delivery"
             if (refunded)
@@ -1264,7 +1304,7 @@ def _check(db, world):
 
 @at_once
 @settings(
-    max_examples=30,
+    max_examples=examples(30),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -1509,7 +1549,7 @@ def _owing_after_a_payout(market):
     payout = services.start_run(market["admin"]).payouts[0]
     services.mark_paid(market["admin"], payout, bank_reference="R1", paid_on=levies.today())
     _db.session.commit()
-    orders.refund(market["admin"], order, [(order.items[0].id, 3)])
+    order_refunds.refund(market["admin"], order, [(order.items[0].id, 3)])
     _db.session.commit()
     owed = proceeds.balance(market["rice_seller"].id).owed_satang
     assert owed == 3 * 35000 - 3 * 400 - 3 * 875
@@ -1519,7 +1559,7 @@ def _owing_after_a_payout(market):
 def test_a_refund_on_the_statement_says_why_in_up_to_200_characters(db, market):
     order = buy(market, [(market["rice"], 4)])
     reason = "ถุงขาดระหว่างขนส่ง " + "ก" * 300
-    orders.refund(market["admin"], order, [(order.items[0].id, 1)], reason=reason)
+    order_refunds.refund(market["admin"], order, [(order.items[0].id, 1)], reason=reason)
     _db.session.commit()
 
     found = services.statement(market["rice_seller"].id, levies.today(), levies.today())
@@ -1537,8 +1577,8 @@ def test_posting_a_refund_counts_each_entry_it_writes_once(db, market, monkeypat
     assert proceeds.release_due() == 1  # no hold: released by the next sweep
     pending = buy(market, [(market["rice"], 4)])
     monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
-    partial = orders.refund(market["admin"], pending, [(pending.items[0].id, 3)])
-    whole = orders.refund(market["admin"], held)  # every unit and the shipping
+    partial = order_refunds.refund(market["admin"], pending, [(pending.items[0].id, 3)])
+    whole = order_refunds.refund(market["admin"], held)  # every unit and the shipping
     _db.session.commit()
     before = count(JournalEntry)
 
@@ -1562,8 +1602,8 @@ def test_a_fee_reversal_of_one_satang_is_posted_and_one_of_none_is_not(db, marke
     first, second = buy(market, [(forty, 10)]), buy(market, [(thirty, 10)])
     assert (first.items[0].platform_fee_satang, second.items[0].platform_fee_satang) == (10, 8)
     monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
-    one_satang = orders.refund(market["admin"], first, [(first.items[0].id, 1)])
-    nothing_yet = orders.refund(market["admin"], second, [(second.items[0].id, 1)])
+    one_satang = order_refunds.refund(market["admin"], first, [(first.items[0].id, 1)])
+    nothing_yet = order_refunds.refund(market["admin"], second, [(second.items[0].id, 1)])
     _db.session.commit()
 
     assert routing.post_refund(one_satang.id) == 2  # the refund and 1 satang of fee back
@@ -1579,7 +1619,7 @@ def test_the_ledger_export_names_the_seller_order_and_product_of_each_fee_entry(
     """An auditor's copy (`flask ledger export`) says whose sale each fee, and each fee
     given back, was, and what for."""
     order = buy(market, [(market["rice"], 10)])
-    orders.refund(market["admin"], order, [(order.items[0].id, 3)])
+    order_refunds.refund(market["admin"], order, [(order.items[0].id, 3)])
     _db.session.commit()
     written = []
 
@@ -1611,7 +1651,7 @@ def test_refunds_after_both_sellers_were_released_come_off_each_sellers_own_mone
     monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
 
     for item, seller in ((basket_item, weave), (rice_item, rice)):
-        refund = orders.refund(market["admin"], order, [(item.id, 1)])
+        refund = order_refunds.refund(market["admin"], order, [(item.id, 1)])
         _db.session.commit()
         routing.post_refund(refund.id)
         _db.session.commit()
@@ -1620,7 +1660,7 @@ def test_refunds_after_both_sellers_were_released_come_off_each_sellers_own_mone
         available[seller.id] -= back
         assert {s.id: proceeds.balance(s.id).available_satang for s in (rice, weave)} == (available)
 
-    rest = orders.refund(market["admin"], order)
+    rest = order_refunds.refund(market["admin"], order)
     _db.session.commit()
     before = count(JournalEntry)
     written = routing.post_refund(rest.id)
@@ -1689,7 +1729,7 @@ def test_a_refund_posted_before_its_order_was_routed_posts_the_order_first(db, m
     all six."""
     monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
     order = buy(market, [(market["rice"], 10)])  # paid; its routing waits in the outbox
-    refund = orders.refund(market["admin"], order, [(order.items[0].id, 3)])
+    refund = order_refunds.refund(market["admin"], order, [(order.items[0].id, 3)])
     _db.session.commit()
     assert count(JournalEntry) == 0
 
@@ -1708,7 +1748,7 @@ def test_each_parcel_shows_what_it_earned_after_its_own_refunds(client, db, mark
     rice = market["rice_seller"]
     released = delivered_order(market, [(market["rice"], 10)])
     assert proceeds.release_due() == 1  # no hold: released by the next sweep
-    orders.refund(market["admin"], released, [(released.items[0].id, 2)])
+    order_refunds.refund(market["admin"], released, [(released.items[0].id, 2)])
     _db.session.commit()
     pending = buy(market, [(market["rice"], 3)])
     both = buy(market, [(market["rice"], 1), (market["basket"], 1)])
@@ -2074,7 +2114,7 @@ def test_english_says_one_payout(client, db, market):
 def test_the_run_page_warns_when_the_seller_came_to_owe_after_the_reservation(client, db, market):
     order, run, payout, _other = _run_with_payouts(market)
     rice_item = next(i for i in order.items if i.product_id == market["rice"].id)
-    orders.refund(market["admin"], order, [(rice_item.id, 10)])  # all the rice back
+    order_refunds.refund(market["admin"], order, [(rice_item.id, 10)])  # all the rice back
     db.session.commit()
     owed = balance_of(AccountKind.SELLER_RECEIVABLE, payout.seller_id)
     assert owed > 0
@@ -2151,7 +2191,7 @@ def test_the_shipments_page_shows_proceeds_after_refunds_with_one_query_for_all(
     from tests.conftest import statements_during
 
     order = buy(market, [(market["rice"], 10)])
-    orders.refund(market["admin"], order, [(order.items[0].id, 3)])
+    order_refunds.refund(market["admin"], order, [(order.items[0].id, 3)])
     db.session.commit()
     seller = market["rice_seller"]
     before = proceeds_of(order, seller)
@@ -2201,7 +2241,7 @@ def test_a_percent_with_a_comma_is_refused_not_read_as_thousands(client, db, mar
 def test_a_shipment_refunded_in_full_before_release_stops_being_due(db, market):
     order = buy(market, [(market["rice"], 2)])
     shipment = deliver(market, order, market["rice_seller"])
-    orders.refund(market["admin"], order, None)  # all of it, shipping too
+    order_refunds.refund(market["admin"], order, None)  # all of it, shipping too
     db.session.commit()
     later = shipment.delivered_at + timedelta(days=4)
     assert proceeds.pending_shares(

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from marketplace.extensions import db
 from marketplace.funds import services as funds
 from marketplace.levies import services as levies
+from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 from marketplace.payments import services as payments
 from marketplace.payouts.models import Payout, PayoutStatus
@@ -59,7 +60,7 @@ def waiting():
         unverified_sellers=[s for s in sellers.all_sellers() if not s.verified],
         unverified_funds=[f for f in funds.all_funds() if not f.verified],
         levy_proposals=len(levies.rules_for_admin()),
-        pending_refunds=orders.count_pending_refunds(),
+        pending_refunds=order_refunds.count_pending_refunds(),
         payouts_to_send=count,
         payouts_to_send_satang=int(satang),
     )

@@ -20,6 +20,7 @@ from marketplace.funds import services as funds
 from marketplace.funds.forms import FundForm
 from marketplace.levies import services as levies
 from marketplace.money import format_satang
+from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as order_services
 from marketplace.orders.forms import CancelForm, ReferenceForm
 from marketplace.orders.models import RefundStatus
@@ -310,7 +311,7 @@ def _admin_order_page(order, status=200):
         "admin/order.html",
         order=order,
         payment=payment,
-        pending_refund=order_services.pending_refund_of(order),
+        pending_refund=order_refunds.pending_refund_of(order),
         order_label=order_label(order, payment),
         shipment_state=shipment_state,
         confirm_form=ReferenceForm(formdata=None),
@@ -366,7 +367,7 @@ def refund_order(order_id):
                 items.append((item.id, int(raw)))
         already = (request.form.get("provider_refund_id") or "").strip()[:100] or None
         saved, refund = attempt(
-            lambda: order_services.refund(
+            lambda: order_refunds.refund(
                 current_user,
                 order,
                 items,

@@ -19,6 +19,7 @@ from marketplace.errors import Conflict, DomainError, NotFound
 from marketplace.extensions import db
 from marketplace.ledger.models import AccountKind
 from marketplace.levies.models import Beneficiary, LevyKind
+from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 
 
@@ -116,7 +117,7 @@ def order_for_viewer(viewer, order_id):
         return OrderSeen(order, orders.payment_of(order))
     mine = {s.id for s in order.shipments if viewer.is_member_of(s.seller_id)}
     if mine:
-        return OrderSeen(order, None, mine, orders.refunded_by_shipment(order))
+        return OrderSeen(order, None, mine, order_refunds.refunded_by_shipment(order))
     raise NotFound(_l("No such order."))
 
 

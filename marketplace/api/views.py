@@ -25,6 +25,7 @@ from marketplace.extensions import csrf, db
 from marketplace.funds import reports
 from marketplace.funds import services as funds
 from marketplace.levies import services as levies
+from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 from marketplace.sellers import services as sellers
 
@@ -343,7 +344,7 @@ def refund_order(body, order_id):
         items = [(line["order_item_id"], line["quantity"]) for line in items]
     order = orders.get_order(order_id)
     with api_field_names(REFUND_FIELDS):
-        refund = orders.refund(g.api_user, order, items, reason="API")
+        refund = order_refunds.refund(g.api_user, order, items, reason="API")
     if refund is None:
         raise Conflict(_l("Nothing is left to refund."), field="items")
     db.session.commit()

@@ -1,4 +1,5 @@
-"""Placing orders, reserving stock, payment confirmation, shipping and cancelling.
+"""Placing orders, reserving stock, payment confirmation, shipping and cancelling (refunds
+are in :mod:`marketplace.orders.refunds`).
 
 Services flush and never commit. Every status change goes through
 :mod:`marketplace.orders.states`. Stock is taken with a conditional UPDATE when the order
@@ -31,7 +32,6 @@ from marketplace.orders.models import (
     OrderItem,
     OrderStatus,
     Refund,
-    RefundItem,
     RefundStatus,
     Shipment,
     ShipmentStatus,
@@ -342,13 +342,6 @@ def count_reported_transfers():
     return db.session.scalar(_reported(select(func.count()).select_from(Order)))
 
 
-def count_pending_refunds():
-    """Refunds Stripe has not paid back yet."""
-    return db.session.scalar(
-        select(func.count()).select_from(Refund).where(Refund.status == RefundStatus.PENDING)
-    )
-
-
 def payment_of(order):
     return db.session.scalar(
         select(Payment).where(Payment.order_id == order.id).order_by(Payment.id.desc()).limit(1)
@@ -367,18 +360,7 @@ def payments_of(orders):
     return latest
 
 
-def refunded_by_shipment(order):
-    """``{shipment_id: satang refunded}`` (goods and shipping) for the order's shipments."""
-    rows = db.session.execute(
-        select(RefundItem.shipment_id, func.sum(RefundItem.amount_satang))
-        .join(Refund, RefundItem.refund_id == Refund.id)
-        .where(Refund.order_id == order.id)
-        .group_by(RefundItem.shipment_id)
-    )
-    return {shipment_id: int(total) for shipment_id, total in rows}
-
-
-def _locked(order):
+def locked(order):
     """Lock the order's row, then re-read it, so two changes to it take turns."""
     db.session.execute(select(Order.id).where(Order.id == order.id).with_for_update())
     db.session.refresh(order)
@@ -398,7 +380,7 @@ def submit_transfer_reference(buyer, order, reference):
             _l("Enter the reference from your transfer slip (3 to 100 characters)."),
             field="reference",
         )
-    _locked(order)
+    locked(order)
     payment = payment_of(order)
     if (
         order.status != OrderStatus.PENDING_PAYMENT
@@ -424,7 +406,7 @@ def mark_paid(order, *, now=None):
     outbox rows in the same transaction.
     """
     now = now or utcnow()
-    _locked(order)
+    locked(order)
     move_order(order, OrderStatus.PAID)
     order.paid_at = now
     # The money and the levies reach the ledger in a task, after this commit.
@@ -462,7 +444,7 @@ def cancel_order(actor, order, reason=""):
     A buyer may cancel their own unpaid order; an admin may cancel any order whose parcels
     have not left (``actor=None`` is the system, for expiry).
     """
-    _locked(order)
+    locked(order)
     if actor is not None and not actor.is_admin:
         if order.buyer_id != actor.id:
             raise NotFound(_l("No such order."))
@@ -490,204 +472,15 @@ def cancel_order(actor, order, reason=""):
         payment.status = PaymentStatus.CANCELLED
     if was_paid:
         # The buyer gets back what is left of the payment; levies are reversed with it.
-        _refund_rest(actor, order, reason or "cancelled")
+        from marketplace.orders import refunds  # refunds lock orders here: it imports us
+
+        refunds.refund_rest(actor, order, reason or "cancelled")
     release_stock(order)
     db.session.flush()
     from marketplace.grouporders import services as grouporders  # it places orders: imports us
 
     grouporders.order_cancelled(order)
     return order
-
-
-# Refunds
-
-
-def refund(actor, order, items=None, *, reason="", provider_refund_id=None):
-    """Refund whole units of items (``[(order_item_id, quantity)]``), or everything left.
-
-    A full refund (``items=None``) also returns the shipping fees. The units and the amount
-    are taken from the order at once, so two refunds can never return more than was sold.
-
-    Paid by transfer (the admin pays the buyer back by hand), or already refunded in
-    Stripe (``provider_refund_id``), the refund is done: the money leaves the ledger, and
-    the levies of the refunded units are reversed, in a task after commit. Paid through
-    Stripe, the refund is *pending*: Stripe is asked after this commit, outside any
-    transaction (``tasks.payments.send_refund``), and the ledger sees the refund only once
-    Stripe says it paid it; if Stripe refuses, the units and the amount go back to the
-    order (:func:`refund_failed`). A Stripe that is down or slow leaves the refund pending,
-    holding no lock, until a retry gets its answer.
-    """
-    if actor is not None and not actor.is_admin:
-        raise Forbidden(_l("Only an admin can do this."))
-    _locked(order)
-    if order.paid_at is None:
-        raise Conflict(_l("Only a paid order can be refunded."))
-    if items is None:
-        return _refund_rest(actor, order, reason, provider_refund_id=provider_refund_id)
-    wanted = defaultdict(int)
-    known = {item.id: item for item in order.items}
-    for order_item_id, quantity in items:
-        if order_item_id not in known:
-            raise DomainError(_l("That item is not in this order."), field="items")
-        if (
-            not isinstance(quantity, int)
-            or isinstance(quantity, bool)
-            or not 0 <= quantity <= MAX_LINE_QUANTITY
-        ):
-            raise DomainError(_l("Refund a whole number of units."), field="items")
-        wanted[order_item_id] += quantity
-    wanted = {k: v for k, v in wanted.items() if v}
-    if not wanted:
-        raise DomainError(_l("Choose at least one unit to refund."), field="items")
-    return _create_refund(
-        actor, order, wanted, shipping=False, reason=reason, provider_refund_id=provider_refund_id
-    )
-
-
-def _refund_rest(actor, order, reason, provider_refund_id=None):
-    left = {item.id: item.quantity - item.refunded_quantity for item in order.items}
-    left = {k: v for k, v in left.items() if v}
-    shipping_left = sum(s.shipping_satang - s.shipping_refunded_satang for s in order.shipments)
-    if not left and not shipping_left:
-        return None
-    return _create_refund(
-        actor, order, left, shipping=True, reason=reason, provider_refund_id=provider_refund_id
-    )
-
-
-def pending_refund_of(order):
-    """The order's refund still waiting for Stripe's answer, if any."""
-    return db.session.scalar(
-        select(Refund).where(Refund.order_id == order.id, Refund.status == RefundStatus.PENDING)
-    )
-
-
-def _create_refund(actor, order, quantities, *, shipping, reason, provider_refund_id=None):
-    if pending_refund_of(order) is not None:
-        # One at a time: a refund that fails gives its units back, and the refunds after
-        # it must not have counted them (their levy reversals depend on it).
-        raise Conflict(
-            _l("A refund of this order is still being paid back; try again in a moment.")
-        )
-    items = {item.id: item for item in order.items}
-    refund = Refund(
-        order_id=order.id,
-        amount_satang=0,
-        shipping_satang=0,
-        reason=(reason or "").strip()[:1000],
-        provider_refund_id=provider_refund_id,
-        created_by_id=actor.id if actor is not None else None,
-        created_at=utcnow(),
-    )
-    for order_item_id in sorted(quantities):
-        item, quantity = items[order_item_id], quantities[order_item_id]
-        # Conditional: two refunds at once can never return more units than were sold.
-        taken = db.session.execute(
-            update(OrderItem)
-            .where(
-                OrderItem.id == item.id,
-                OrderItem.refunded_quantity + quantity <= OrderItem.quantity,
-            )
-            .values(refunded_quantity=OrderItem.refunded_quantity + quantity)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount != 1:
-            raise Conflict(
-                _l(
-                    "Only %(count)d of %(name)s can still be refunded.",
-                    count=item.quantity - item.refunded_quantity,
-                    name=item.name,
-                ),
-                field="items",
-            )
-        refund.items.append(
-            RefundItem(
-                order_item_id=item.id,
-                shipment_id=item.shipment_id,
-                quantity=quantity,
-                refunded_before=item.refunded_quantity,
-                amount_satang=item.unit_price_satang * quantity,
-            )
-        )
-        db.session.expire(item, ["refunded_quantity"])
-    if shipping:
-        for shipment in order.shipments:
-            fee = shipment.shipping_satang - shipment.shipping_refunded_satang
-            if fee > 0:
-                refund.items.append(
-                    RefundItem(order_item_id=None, shipment_id=shipment.id, amount_satang=fee)
-                )
-                shipment.shipping_refunded_satang += fee
-                refund.shipping_satang += fee
-    refund.amount_satang = sum(ri.amount_satang for ri in refund.items)
-    if refund.amount_satang <= 0:
-        raise DomainError(_l("Choose at least one unit to refund."), field="items")
-    order.refunded_satang += refund.amount_satang
-    payment = payment_of(order) if provider_refund_id is None else None
-    provider = providers.PROVIDERS.get(payment.provider) if payment else None
-    # The money goes back the way it came (Stripe), after this commit; for transfers an
-    # admin pays it back by hand.
-    sent_later = provider is not None and provider.pays_back(payment)
-    refund.status = RefundStatus.PENDING if sent_later else RefundStatus.SUCCEEDED
-    db.session.add(refund)
-    db.session.flush()
-    audit.order_refunded(actor, order, refund)
-    if sent_later:
-        outbox.enqueue("tasks.payments.send_refund", refund_id=refund.id)
-    else:
-        outbox.enqueue("tasks.levy.post_refund", refund_id=refund.id)
-    return refund
-
-
-def locked_refund(refund_id):
-    """The refund, with its order's row locked (refunds of an order take turns)."""
-    refund = db.session.get(Refund, refund_id)
-    if refund is None:
-        raise NotFound(_l("No such refund."))
-    _locked(refund.order)
-    db.session.refresh(refund)
-    return refund
-
-
-def refund_paid_back(refund, provider_refund_id=None):
-    """The provider paid a pending refund back: it is done, and goes to the ledger (a task
-    after commit). The caller holds the order's lock (:func:`locked_refund`)."""
-    if refund.status != RefundStatus.PENDING:
-        raise Conflict(_l("This refund is not waiting to be paid back."))
-    if provider_refund_id and refund.provider_refund_id is None:
-        refund.provider_refund_id = provider_refund_id
-    refund.status = RefundStatus.SUCCEEDED
-    db.session.flush()
-    outbox.enqueue("tasks.levy.post_refund", refund_id=refund.id)
-    return refund
-
-
-def refund_failed(refund):
-    """The provider will not pay a pending refund back: its units and amount go back to
-    the order (it can be refunded again, another way), and the ledger never sees it.
-
-    Only the order's latest refund can be pending (:func:`_create_refund`), so no refund
-    after it has counted the units it gives back. The caller holds the order's lock.
-    """
-    if refund.status != RefundStatus.PENDING:
-        raise Conflict(_l("This refund is not waiting to be paid back."))
-    order = refund.order
-    shipments = {shipment.id: shipment for shipment in order.shipments}
-    for refund_item in refund.items:
-        if refund_item.order_item_id is None:
-            shipments[refund_item.shipment_id].shipping_refunded_satang -= refund_item.amount_satang
-            continue
-        db.session.execute(
-            update(OrderItem)
-            .where(OrderItem.id == refund_item.order_item_id)
-            .values(refunded_quantity=OrderItem.refunded_quantity - refund_item.quantity)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.expire(refund_item.order_item, ["refunded_quantity"])
-    order.refunded_satang -= refund.amount_satang
-    refund.status = RefundStatus.FAILED
-    db.session.flush()
-    return refund
 
 
 def expire_unpaid(now=None):
@@ -717,7 +510,7 @@ def expire_unpaid(now=None):
     for order_id in ids:
         try:
             with db.session.begin_nested():
-                order = _locked(db.session.get(Order, order_id))
+                order = locked(db.session.get(Order, order_id))
                 if order.status != OrderStatus.PENDING_PAYMENT:
                     continue  # paid in the meantime
                 reported = payment_of(order)
@@ -876,7 +669,7 @@ def auto_deliver(now=None):
         try:
             with db.session.begin_nested():
                 shipment = db.session.get(Shipment, shipment_id)
-                _locked(shipment.order)
+                locked(shipment.order)
                 db.session.refresh(shipment)
                 if shipment.status != ShipmentStatus.SHIPPED:
                     continue

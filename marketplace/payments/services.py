@@ -43,6 +43,7 @@ from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, Forbidden
 from marketplace.extensions import db
 from marketplace.guards import MAX_ID
+from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 from marketplace.orders.models import Order, OrderStatus, Refund, RefundStatus
 from marketplace.payments import stripe_gateway
@@ -176,7 +177,7 @@ def send_refund(to_send):
 def record_refund_sent(refund_id, provider_refund_id, status):
     """Record Stripe's answer to a refund: succeeded, it is done and goes to the ledger;
     failed, the units go back to the order; pending, Stripe's event will say."""
-    refund = orders.locked_refund(refund_id)
+    refund = order_refunds.locked_refund(refund_id)
     if refund.status != RefundStatus.PENDING:
         return f"refund {refund.id} already {refund.status}"
     if refund.provider_refund_id is None:
@@ -186,7 +187,7 @@ def record_refund_sent(refund_id, provider_refund_id, status):
 
 def record_refund_refused(refund_id, detail):
     """Stripe will not make the refund: its units and amount go back to the order."""
-    refund = orders.locked_refund(refund_id)
+    refund = order_refunds.locked_refund(refund_id)
     if refund.status != RefundStatus.PENDING:
         return f"refund {refund.id} already {refund.status}"
     return _refund_not_paid(refund, f"Stripe refused the refund: {detail}")
@@ -195,7 +196,7 @@ def record_refund_refused(refund_id, detail):
 def _refund_status(refund, status):
     """Apply Stripe's status of our pending refund (whose order is locked)."""
     if status == "succeeded":
-        orders.refund_paid_back(refund)
+        order_refunds.refund_paid_back(refund)
         return f"refund {refund.id}: paid back, recorded"
     if status in ("failed", "canceled"):
         return _refund_not_paid(refund, f"Stripe says the refund {status}")
@@ -204,7 +205,7 @@ def _refund_status(refund, status):
 
 
 def _refund_not_paid(refund, detail):
-    orders.refund_failed(refund)
+    order_refunds.refund_failed(refund)
     payment = orders.payment_of(refund.order)
     _issue(
         IssueKind.REFUND_FAILED,
@@ -390,7 +391,7 @@ def _one_refund(intent_id, refund, intents):
     status = refund.get("status")
     ours = _our_refund(refund_id, refund.get("metadata"))
     if ours is not None:
-        ours = orders.locked_refund(ours.id)
+        ours = order_refunds.locked_refund(ours.id)
         if ours.status == RefundStatus.PENDING:
             if ours.provider_refund_id is None:
                 ours.provider_refund_id = refund_id
@@ -437,7 +438,9 @@ def _one_refund(intent_id, refund, intents):
     amount = refund.get("amount")
     left = order.total_satang - order.refunded_satang
     if amount == left:
-        orders.refund(None, order, None, reason="refunded in Stripe", provider_refund_id=refund_id)
+        order_refunds.refund(
+            None, order, None, reason="refunded in Stripe", provider_refund_id=refund_id
+        )
         return f"refund {refund_id}: the whole order, recorded"
     _issue(
         IssueKind.UNMATCHED_REFUND,

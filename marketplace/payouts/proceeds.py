@@ -115,7 +115,7 @@ def pending_shares(account_id, order_ids):
         return {}
     rows = db.session.execute(
         select(JournalEntry.order_id, func.sum(JournalLine.amount_satang))
-        .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+        .join(JournalEntry.lines)
         .where(JournalLine.account_id == account_id, JournalEntry.order_id.in_(order_ids))
         .group_by(JournalEntry.order_id)
     )
@@ -127,9 +127,9 @@ def _pending_share_of_shipment():
     subquery of :data:`Shipment`): the seller's share, as :func:`pending_shares` reads it."""
     pending = aliased(Account)
     return (
-        select(func.coalesce(func.sum(JournalLine.amount_satang), 0))
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
-        .join(pending, pending.id == JournalLine.account_id)
+        select(func.sum(JournalLine.amount_satang))  # NULL (not 0) with no entries: not due
+        .join(JournalLine.entry)
+        .join(JournalLine.account.of_type(pending))
         .where(
             JournalEntry.order_id == Shipment.order_id,
             pending.kind == AccountKind.SELLER_PAYABLE,
@@ -151,7 +151,7 @@ def earned(seller_id, order_ids):
         return {}
     rows = db.session.execute(
         select(JournalEntry.order_id, func.sum(JournalLine.amount_satang))
-        .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
+        .join(JournalEntry.lines)
         .where(
             JournalLine.account_id == pending.id,
             JournalEntry.order_id.in_(list(order_ids)),
@@ -199,7 +199,7 @@ HOLD_MEMO = "shipment {shipment} after a hold of {days} days"
 HOLD_PATTERN = re.compile(r"after a hold of (\d+) days$")
 
 
-def _post_release(key, shipment_id, order_id, seller, amount, occurred_at, memo=None):
+def _post_release(key, order_id, seller, amount, occurred_at, memo):
     """Move ``amount`` of a shipment's proceeds from pending to the released money."""
     to_available, to_owed = released(
         amount, seller.available.balance_satang, seller.receivable.balance_satang
@@ -214,7 +214,7 @@ def _post_release(key, shipment_id, order_id, seller, amount, occurred_at, memo=
                 (seller.receivable, to_owed),
             ],
             occurred_at=occurred_at,
-            memo=memo or f"shipment {shipment_id}",
+            memo=memo,
             dims={"order_id": order_id, "seller_id": seller.pending.seller_id},
         )
     )
@@ -241,9 +241,7 @@ def release_due(now=None):
             if amount == 0 or ledger.is_posted(release_key(row.id)):
                 continue
             memo = HOLD_MEMO.format(shipment=row.id, days=hold_days())
-            posted += _post_release(
-                release_key(row.id), row.id, row.order_id, seller, amount, now, memo
-            )
+            posted += _post_release(release_key(row.id), row.order_id, seller, amount, now, memo)
     return posted
 
 
@@ -264,7 +262,8 @@ def release_refunded(order, refund):
             continue
         # Dated when it is posted: a refund recorded before the delivery can reach the
         # ledger after the release.
-        created += _post_release(key, shipment.id, order.id, seller, amount, utcnow())
+        memo = f"shipment {shipment.id}"
+        created += _post_release(key, order.id, seller, amount, utcnow(), memo)
     return created
 
 
@@ -291,7 +290,7 @@ def paid_out(seller_id):
         return 0
     total = db.session.scalar(
         select(func.coalesce(func.sum(JournalLine.amount_satang), 0))
-        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .join(JournalLine.entry)
         .where(
             JournalEntry.kind == EntryKind.PAYOUT,
             JournalEntry.seller_id == seller_id,
