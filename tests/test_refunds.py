@@ -300,6 +300,14 @@ def test_a_whole_refund_made_in_stripe_is_recorded_as_done(db, shop):
     assert refund.created_by_id is None
     assert refund.amount_satang == order.total_satang
     assert balance(AccountKind.CASH) == 0
+    # Part of another order, refunded there too: done at once as well.
+    other = paid_by_card(db, shop, [(shop["rice"], 4)])
+    part = order_refunds.refund(
+        None, other, [(other.items[0].id, 1)], reason="in Stripe", provider_refund_id="re_part"
+    )
+    db.session.commit()
+    assert (part.status, part.provider_refund_id) == (RefundStatus.SUCCEEDED, "re_part")
+    assert balance(AccountKind.CASH) == other.total_satang - 35000
     assert verify().ok
 
 
@@ -338,11 +346,29 @@ def test_a_refund_is_checked_before_anything_is_taken(db, shop):
     db.session.refresh(order)
     assert (order.refunded_satang, order.items[0].refunded_quantity) == (0, 0)
     assert refund_entries(db) == 0
-    # Lines of the same item add up: 2 + 1 bags, in one refund.
-    refund = order_refunds.refund(shop["admin"], order, [(item.id, 2), (item.id, 1)])
+    # Lines of the same item add up (2 + 1 bags, in one refund); a line of none is left out.
+    refund = order_refunds.refund(shop["admin"], order, [(item.id, 2), (item.id, 0), (item.id, 1)])
     db.session.commit()
     assert (refund.amount_satang, refund.items[0].quantity) == (3 * 35000, 3)
-    assert balance(AccountKind.CASH) == order.total_satang - 3 * 35000
+    assert (refund.reason, refund.created_by_id) == ("", shop["admin"].id)
+    assert refund.created_at is not None
+    # A reason is kept to its first 1,000 characters.
+    long = order_refunds.refund(shop["admin"], order, [(item.id, 1)], reason="ก" * 1500)
+    db.session.commit()
+    assert long.reason == "ก" * 1000
+    assert balance(AccountKind.CASH) == order.total_satang - 4 * 35000
+
+
+def test_a_whole_line_of_the_most_units_an_order_takes_is_refunded_at_once(db, shop):
+    seeds = ProductFactory(seller=shop["rice"].seller, price_satang=500, stock=MAX_LINE_QUANTITY)
+    db.session.commit()
+    order = paid_by_transfer(db, shop, [(seeds, MAX_LINE_QUANTITY)])
+
+    refund = order_refunds.refund(shop["admin"], order, [(order.items[0].id, MAX_LINE_QUANTITY)])
+    db.session.commit()
+
+    assert refund.amount_satang == MAX_LINE_QUANTITY * 500
+    assert order.items[0].refunded_quantity == MAX_LINE_QUANTITY
 
 
 def test_stripes_refund_id_is_kept_once_known(db, shop):

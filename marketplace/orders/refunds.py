@@ -14,7 +14,6 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select, update
 
 from marketplace.audit import services as audit
-from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.limits import MAX_LINE_QUANTITY
@@ -112,14 +111,12 @@ def _create_refund(actor, order, quantities, *, shipping, reason, provider_refun
             _l("A refund of this order is still being paid back; try again in a moment.")
         )
     items = {item.id: item for item in order.items}
-    refund = Refund(
+    refund = Refund(  # its amount is the sum of its lines, below
         order_id=order.id,
-        amount_satang=0,
         shipping_satang=0,
         reason=(reason or "").strip()[:1000],
         provider_refund_id=provider_refund_id,
         created_by_id=actor.id if actor is not None else None,
-        created_at=utcnow(),
     )
     for order_item_id in sorted(quantities):
         item, quantity = items[order_item_id], quantities[order_item_id]
