@@ -8,7 +8,9 @@ the shipping and the amount back to the order, and the ledger never sees it.
 """
 
 import pytest
+from sqlalchemy import select
 
+from marketplace.audit.models import AuditRecord
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import AccountKind, JournalEntry
@@ -393,4 +395,32 @@ def test_stripes_refund_id_is_kept_once_known(db, shop):
     assert order_refunds.refunded_by_shipment(first) == {first.shipments[0].id: first.total_satang}
     assert order_refunds.refunded_by_shipment(second) == {second.shipments[0].id: 35000}
     assert balance(AccountKind.CASH) == second.total_satang - 35000
+    assert verify().ok
+
+
+def test_a_refund_of_one_satang_without_shipping(db, shop):
+    """A refund of one satang is a refund; a parcel collected at the seller's place (no
+    shipping) gives back no shipping line; the refund's audit record names the admin."""
+    seller = shop["rice"].seller
+    seller.offers_pickup = True
+    cheap = ProductFactory(seller=seller, price_satang=1, stock=10)
+    db.session.commit()
+    order = paid_by_transfer(db, shop, [(cheap, 2)], methods={seller.id: DeliveryMethod.PICKUP})
+    item = order.items[0]
+
+    one = order_refunds.refund(shop["admin"], order, [(item.id, 1)])
+    db.session.commit()
+    rest = order_refunds.refund(shop["admin"], order, None)
+    db.session.commit()
+
+    assert (one.status, one.amount_satang) == (RefundStatus.SUCCEEDED, 1)
+    assert [(line.order_item_id, line.amount_satang) for line in rest.items] == [(item.id, 1)]
+    assert (rest.amount_satang, rest.shipping_satang) == (1, 0)
+    audited = db.session.scalar(
+        select(AuditRecord)
+        .where(AuditRecord.object_type == "order", AuditRecord.object_id == order.id)
+        .order_by(AuditRecord.id.desc())
+    )
+    assert (audited.actor_id, audited.amount_satang) == (shop["admin"].id, 1)
+    assert balance(AccountKind.CASH) == 0
     assert verify().ok
