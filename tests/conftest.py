@@ -111,24 +111,17 @@ def database(request, tmp_path_factory):
     backend = request.param
     template = os.environ.get("TEST_SQLITE_TEMPLATE") if backend == "sqlite" else None
     if template:
-        yield from _kept_sqlite(template, tmp_path_factory)
+        yield from _kept_sqlite(template)
         return
-    copied = bool(template) and os.path.exists(template)
     if backend == "sqlite":
-        path = tmp_path_factory.mktemp("db") / "test.sqlite3"
-        if copied:
-            shutil.copyfile(template, path)
-        url = f"sqlite:///{path}"
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
     else:
         url = create_postgres_database()
     cleaner = Cleaner(url)
-    if not copied:
-        with cleaner.app.app_context():
-            flask_migrate.upgrade()
-            geo.load_geography()
-            _db.session.commit()
-        if template:
-            _keep_template(path, template)
+    with cleaner.app.app_context():
+        flask_migrate.upgrade()
+        geo.load_geography()
+        _db.session.commit()
     cleaner.clean(everything=True)
     shared_app = SharedApp(url)
     yield {"backend": backend, "url": url, "cleaner": cleaner, "shared_app": shared_app}
@@ -162,7 +155,7 @@ def sqlite_file(engine):
     return _process_copy(name.removesuffix(LIVE_SUFFIX)) if name.endswith(LIVE_SUFFIX) else name
 
 
-def _kept_sqlite(template, tmp_path_factory):
+def _kept_sqlite(template):
     """The ``database`` fixture for ``make mutation``: a fresh copy of the template for this
     process, behind the apps this process (or the one it was forked from) already built."""
     path = _process_copy(template)

@@ -22,6 +22,8 @@ from marketplace.orders.models import DeliveryMethod, RefundStatus
 from marketplace.outbox import dispatch
 from marketplace.payments import services as payments
 from marketplace.payments.models import Payment
+from marketplace.shipping import services as shipping
+from marketplace.shipping.fees import Tier
 from tests.factories import (
     AdminFactory,
     FundTreasurerFactory,
@@ -75,6 +77,7 @@ def shop(db, stripe_calls):
     weaver = SellerMemberFactory(user__email="weaver@example.com")
     treasurer = FundTreasurerFactory(user__email="treasurer@example.com")
     shop = {
+        "rice_member": rice.user,
         "rice": ProductFactory(seller=rice.seller, price_satang=35000, stock=100),
         "basket": ProductFactory(seller=weaver.seller, price_satang=45050, stock=100),
         "fund": treasurer.fund,
@@ -422,5 +425,29 @@ def test_a_refund_of_one_satang_without_shipping(db, shop):
         .order_by(AuditRecord.id.desc())
     )
     assert (audited.actor_id, audited.amount_satang) == (shop["admin"].id, 1)
+    assert balance(AccountKind.CASH) == 0
+    assert verify().ok
+
+
+def test_the_rest_gives_back_a_shipping_fee_of_one_satang(db, shop):
+    """Shipping is given back whatever it is, down to the smallest fee a seller's own rate
+    table can hold."""
+    seller = shop["rice"].seller
+    shipping.save_seller_shipping(
+        shop["rice_member"],
+        seller,
+        tiers=[Tier(max_weight_grams=50_000, fee_satang=1)],
+        offers_pickup=False,
+        pickup_note="",
+    )
+    db.session.commit()
+    order = paid_by_transfer(db, shop, [(shop["rice"], 1)])
+    assert order.shipping_satang == 1
+
+    rest = order_refunds.refund(shop["admin"], order, None)
+    db.session.commit()
+
+    assert (rest.amount_satang, rest.shipping_satang) == (35001, 1)
+    assert order.shipments[0].shipping_refunded_satang == 1
     assert balance(AccountKind.CASH) == 0
     assert verify().ok
