@@ -1055,7 +1055,9 @@ def sweep(app):
 def refund_state(db, order_id):
     db.session.expire_all()
     order = db.session.get(Order, order_id)
-    refunds = db.session.scalars(select(Refund).where(Refund.order_id == order_id)).all()
+    refunds = db.session.scalars(
+        select(Refund).where(Refund.order_id == order_id).order_by(Refund.id)
+    ).all()
     postings = db.session.scalar(
         select(func.count()).select_from(JournalEntry).where(JournalEntry.kind == EntryKind.REFUND)
     )
