@@ -4,7 +4,7 @@ Thai is the default. Dates shown in Thai use the Buddhist Era (CE + 543), which 
 does not do by itself. Everything people see is in Asia/Bangkok time.
 """
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date as babel_format_date
@@ -54,6 +54,12 @@ def to_bangkok(value):
     if value.tzinfo is None:
         raise ValueError("naive datetime; timestamps are stored timezone-aware")
     return value.astimezone(BANGKOK)
+
+
+def noon_in_bangkok(day):
+    """Midday of the Bangkok ``day``, in UTC: when money recorded for a whole day (a
+    remittance, a paid payout) is dated, so no time zone moves it to another day."""
+    return datetime.combine(day, time(12), tzinfo=BANGKOK).astimezone(UTC)
 
 
 def format_date(value, style="medium", language=None):

@@ -16,6 +16,15 @@ from marketplace.levies.models import Beneficiary, LevyKind, LevyScope, Side
 from marketplace.sellers.models import Seller, SellerKind, SellerMember
 from tests.conftest import PASSWORD
 
+#: A delivery address in Hat Yai that checkout's form accepts.
+ADDRESS = {
+    "name": "สมศรี",
+    "phone": "0812345678",
+    "address_line": "1",
+    "subdistrict_code": "830107",
+    "postal_code": "83130",
+}
+
 
 class Base(SQLAlchemyModelFactory):
     class Meta:

@@ -24,6 +24,7 @@ from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 from marketplace.payments.models import Payment
 from tests.factories import (
+    ADDRESS,
     AdminFactory,
     FundFactory,
     FundTreasurerFactory,
@@ -34,13 +35,6 @@ from tests.factories import (
     agreed_levy,
 )
 
-ADDRESS = {
-    "name": "สมศรี",
-    "phone": "0812345678",
-    "address_line": "1",
-    "subdistrict_code": "830107",
-    "postal_code": "83130",
-}
 START = date(2026, 1, 1)
 
 

@@ -19,6 +19,7 @@ from marketplace.orders import services as orders
 from marketplace.payouts import services as payouts
 from tests.conftest import drop_postgres_database
 from tests.factories import (
+    ADDRESS,
     AdminFactory,
     FundTreasurerFactory,
     ProductFactory,
@@ -28,13 +29,6 @@ from tests.factories import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-ADDRESS = {
-    "name": "สมศรี",
-    "phone": "0812345678",
-    "address_line": "1",
-    "subdistrict_code": "830107",
-    "postal_code": "83130",
-}
 
 
 def _business():

@@ -12,6 +12,7 @@ from marketplace.ledger.models import EntryKind, JournalEntry, JournalLine
 from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 from tests.factories import (
+    ADDRESS,
     AdminFactory,
     FundTreasurerFactory,
     ProductFactory,
@@ -19,14 +20,6 @@ from tests.factories import (
     UserFactory,
     agreed_levy,
 )
-
-ADDRESS = {
-    "name": "สมศรี",
-    "phone": "0812345678",
-    "address_line": "1",
-    "subdistrict_code": "830107",
-    "postal_code": "83130",
-}
 
 
 @pytest.fixture

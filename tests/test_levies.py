@@ -21,8 +21,11 @@ from marketplace.ledger.models import (
     Account,
     AccountKind,
     EntryKind,
+    FundLevyDay,
+    FundLevyMonth,
     JournalEntry,
     JournalLine,
+    LevyDimension,
     Remittance,
 )
 from marketplace.ledger.verify import verify
@@ -36,6 +39,7 @@ from marketplace.orders.models import RefundStatus
 from marketplace.outbox.models import OutboxMessage
 from tests.conftest import sqlite_file
 from tests.factories import (
+    ADDRESS,
     AdminFactory,
     FundFactory,
     FundTreasurerFactory,
@@ -46,13 +50,6 @@ from tests.factories import (
 )
 from tests.pages import field_errors
 
-ADDRESS = {
-    "name": "สมศรี",
-    "phone": "0812345678",
-    "address_line": "1",
-    "subdistrict_code": "830107",
-    "postal_code": "83130",
-}
 START = date(2026, 1, 1)
 
 
@@ -443,6 +440,8 @@ def test_paying_routes_the_levy_and_the_report_shows_it(client, db, world):
     assert fund_balance(world["fund"].id) == 4000
     keys = set(db.session.scalars(select(JournalEntry.key)))
     assert keys == {f"payment:{order.id}", f"levy:{order.items[0].levies[0].id}:accrue"}
+    payment = ledger.existing(f"payment:{order.id}")
+    assert (payment.memo, payment.order_id) == (order.number, order.id)
     assert verify().ok
     client.login("treasurer@example.com")
     page = client.get(f"/funds/{world['fund'].id}/levies?from=2026-01-01&to=2030-12-31")
@@ -461,6 +460,8 @@ def test_routing_twice_or_duplicated_posts_once(app, db, world):
     for _ in range(3):
         task.apply(kwargs={"outbox_id": message.id, "order_id": order.id}).get()
     assert routing.route_order(order.id) == 0  # even outside the outbox
+    unpaid = buy(world, 1, pay=False)
+    assert routing.route_order(unpaid.id) == 0  # not paid: nothing to route
     db.session.commit()
 
     assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 2
@@ -1242,6 +1243,85 @@ def test_verify_notices_report_totals_that_disagree_with_the_journal(db, world):
     report = verify()
 
     assert not report.ok and any("daily levy totals" in p for p in report.problems)
+
+
+def test_a_levy_of_one_satang_counts_in_the_report_by_the_buyers_province(db, world):
+    """The smallest levy is an accrual like any other, in the daily and the monthly totals,
+    under the buyer's province (Phuket, from the delivery subdistrict 830107); its refund
+    is a reversal of it."""
+    agree(world, rate=1)  # 1 satang a bag
+    order = buy(world, 1)
+    db.session.commit()
+    today = to_bangkok(utcnow()).date()
+    first = today.replace(day=1)
+    last = (first + timedelta(days=31)).replace(day=1) - timedelta(days=1)
+
+    for start, end in ((today, today), (first, last)):  # the daily, then the monthly totals
+        report = reports.levy_report(world["fund"].id, start, end, language="en").as_dict()
+        assert (report["accrued_satang"], report["reversed_satang"]) == (1, 0)
+        assert [
+            (r["province_code"], r["name"], r["accrued_satang"])
+            for r in report["by_buyer_province"]
+        ] == [("83", "Phuket", 1)]
+    day = db.session.scalar(select(FundLevyDay))
+    assert (day.accrued_satang, day.accrued_units, day.reversed_satang, day.reversed_units) == (
+        1,
+        1,
+        0,
+        0,
+    )
+    month = db.session.scalars(select(FundLevyMonth)).all()
+    assert sorted((m.dimension, m.key, m.accrued_satang, m.accrued_units) for m in month) == sorted(
+        [
+            (LevyDimension.PRODUCT, str(world["rice"].id), 1, 1),
+            (LevyDimension.SELLER, str(world["seller"].id), 1, 1),
+            (LevyDimension.PROVINCE, "83", 1, 1),
+        ]
+    )
+
+    order_refunds.refund(world["admin"], order, [(order.items[0].id, 1)])
+    db.session.commit()
+    report = reports.levy_report(world["fund"].id, today, today).as_dict()
+    assert (report["accrued_satang"], report["reversed_satang"], report["net_satang"]) == (1, 1, 0)
+    day = db.session.scalar(select(FundLevyDay))
+    assert (day.accrued_satang, day.accrued_units, day.reversed_satang, day.reversed_units) == (
+        1,
+        1,
+        1,
+        1,
+    )
+
+
+def test_verify_reports_a_levy_entry_whose_key_names_no_levy(app, db, world):
+    """A hand-written levy entry (under a key routing never uses) is reported, not a crash
+    of `flask ledger verify`."""
+    agree(world)
+    buy(world, 10)
+    db.session.commit()
+    at = datetime(2026, 1, 5, 3, 0, tzinfo=UTC)
+    payable = ledger.fund_payable(world["fund"].id)
+    for key, kind in (
+        ("levy:manual", EntryKind.LEVY),
+        ("levy-fix-7", EntryKind.LEVY_REVERSAL),
+    ):
+        ledger.post(
+            ledger.Posting(
+                key=key,
+                kind=kind,
+                lines=[(ledger.cash(), 100), (payable, -100)],
+                occurred_at=at,
+                memo=key,
+                dims={"fund_id": world["fund"].id},
+            )
+        )
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["ledger", "verify"])
+
+    assert result.exit_code != 0
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "entry 'levy:manual': a levy entry whose key names no levy" in result.output
+    assert "entry 'levy-fix-7': a levy_reversal entry whose key names no levy" in result.output
 
 
 # Found in review

@@ -38,6 +38,7 @@ from marketplace.payouts.models import Payout, PayoutRun
 from marketplace.sellers.models import Seller
 from tests.conftest import PASSWORD, examples
 from tests.factories import (
+    ADDRESS,
     AdminFactory,
     FundTreasurerFactory,
     ProductFactory,
@@ -46,14 +47,6 @@ from tests.factories import (
     agreed_levy,
 )
 from tests.pages import field_errors
-
-ADDRESS = {
-    "name": "สมศรี",
-    "phone": "0812345678",
-    "address_line": "1",
-    "subdistrict_code": "830107",
-    "postal_code": "83130",
-}
 
 
 @pytest.fixture
@@ -633,6 +626,56 @@ def test_the_release_job_lists_only_parcels_with_something_left_to_release(db, m
     _db.session.commit()
     assert proceeds.due_shipments() == []
     assert verify().ok
+
+
+@at_once
+def test_a_parcel_whose_payment_waits_does_not_hold_up_the_parcels_after_it(
+    db, market, monkeypatch
+):
+    """The release job passes over a parcel whose order's payment has not reached the
+    ledger (its routing waits in the outbox) and releases the parcels after it; the one
+    passed over is released by the first run after its payment is posted."""
+    rice = market["rice_seller"]
+    monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
+    waiting = delivered_order(market, [(market["rice"], 1)])
+    routed = delivered_order(market, [(market["rice"], 2)])
+    assert routing.route_order(routed.id) > 0  # its routing ran; the first order's waits
+    _db.session.commit()
+    assert [row.id for row in proceeds.due_shipments()] == [
+        parcel_of(waiting, rice).id,
+        parcel_of(routed, rice).id,
+    ]
+
+    assert proceeds.release_due() == 1
+    _db.session.commit()
+    assert amounts(proceeds.balance(rice.id)) == (0, proceeds_of(routed, rice), 0, 0, 0)
+
+    assert routing.route_order(waiting.id) > 0
+    _db.session.commit()
+    assert proceeds.release_due() == 1
+    _db.session.commit()
+    both = proceeds_of(routed, rice) + proceeds_of(waiting, rice)
+    assert amounts(proceeds.balance(rice.id)) == (0, both, 0, 0, 0)
+    assert proceeds.due_shipments() == []
+
+
+def test_pending_shares_reads_the_orders_asked_for_and_only_those(db, market):
+    """A seller's pending share per order, as the release job reads it: the orders asked
+    for, each with its own share; none asked, or no pending account yet, reads nothing."""
+    rice = market["rice_seller"]
+    first = buy(market, [(market["rice"], 1)])
+    second = buy(market, [(market["rice"], 3)])
+    third = buy(market, [(market["rice"], 2)])
+    _db.session.commit()
+    pending = ledger.seller_payable(rice.id).id
+
+    assert proceeds.pending_shares(pending, [first.id, third.id]) == {
+        first.id: proceeds_of(first, rice),
+        third.id: proceeds_of(third, rice),
+    }
+    assert proceeds.pending_shares(pending, [second.id]) == {second.id: proceeds_of(second, rice)}
+    assert proceeds.pending_shares(pending, []) == {}
+    assert proceeds.pending_shares(None, [first.id]) == {}
 
 
 def count(model, *where):

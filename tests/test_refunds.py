@@ -25,6 +25,7 @@ from marketplace.payments.models import Payment
 from marketplace.shipping import services as shipping
 from marketplace.shipping.fees import Tier
 from tests.factories import (
+    ADDRESS,
     AdminFactory,
     FundTreasurerFactory,
     ProductFactory,
@@ -33,13 +34,6 @@ from tests.factories import (
     agreed_levy,
 )
 
-ADDRESS = {
-    "name": "สมศรี",
-    "phone": "0812345678",
-    "address_line": "1",
-    "subdistrict_code": "830107",
-    "postal_code": "83130",
-}
 #: Stripe's keys are set (the provider is offered); nothing here reaches Stripe.
 STRIPE = {
     "STRIPE_SECRET_KEY": "sk_test_refunds",

@@ -2,15 +2,7 @@
 otherwise; an order item keeps both as they were when it was sold."""
 
 from marketplace.orders import services as orders
-from tests.factories import ProductFactory, UserFactory
-
-ADDRESS = {
-    "name": "สมศรี",
-    "phone": "0812345678",
-    "address_line": "1",
-    "subdistrict_code": "830107",
-    "postal_code": "83130",
-}
+from tests.factories import ADDRESS, ProductFactory, UserFactory
 
 
 def test_the_unit_reads_in_the_pages_language_and_the_order_keeps_it(client, db):

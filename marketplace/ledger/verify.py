@@ -20,6 +20,7 @@ Levies of orders whose routing task is still waiting in the outbox are counted a
 not as discrepancies.
 """
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -283,6 +284,13 @@ def _payments_posted(report, posted):
             report.problem(f"order {order_id} is paid but its payment is not in the ledger")
 
 
+#: The keys levy routing posts under (levies/routing.py): the levy's id is the first number.
+_LEVY_KEY = {
+    EntryKind.LEVY: re.compile(r"levy:(\d+):accrue"),
+    EntryKind.LEVY_REVERSAL: re.compile(r"levy:(\d+):reverse:\d+"),
+}
+
+
 def _levies_posted(session, report, posted):
     """Each levy of a paid order is accrued once, for its amount, and reversed exactly as
     its refunds say; no levy of an unpaid order is in the ledger."""
@@ -310,10 +318,15 @@ def _levies_posted(session, report, posted):
         refund_items[item_id].append((quantity, before, refund_id))
     accruals, reversals = {}, defaultdict(int)
     for key, (kind, amount, _order) in posted.entries.items():
-        if kind == EntryKind.LEVY:
-            accruals[int(key.split(":")[1])] = amount
-        elif kind == EntryKind.LEVY_REVERSAL:
-            reversals[int(key.split(":")[1])] += -amount
+        if kind not in (EntryKind.LEVY, EntryKind.LEVY_REVERSAL):
+            continue
+        named = _LEVY_KEY[kind].fullmatch(key)
+        if named is None:
+            report.problem(f"entry {key!r}: a {kind.value} entry whose key names no levy")
+        elif kind == EntryKind.LEVY:
+            accruals[int(named[1])] = amount
+        else:
+            reversals[int(named[1])] += -amount
     for levy_id, amount, item_id, order_id, quantity in levies:
         if order_id not in posted.paid_ids:
             if levy_id in accruals:

@@ -8,7 +8,7 @@ import csv
 import io
 import re
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -20,7 +20,7 @@ from marketplace.dbtypes import utcnow
 from marketplace.errors import Conflict, DomainError, Forbidden, NotFound
 from marketplace.extensions import db
 from marketplace.funds.models import Fund
-from marketplace.i18n import BANGKOK, format_date, localized, to_bangkok
+from marketplace.i18n import format_date, localized, noon_in_bangkok, to_bangkok
 from marketplace.ledger import services as ledger
 from marketplace.ledger.models import Account, AccountKind, EntryKind, JournalEntry, JournalLine
 from marketplace.money import baht_text
@@ -323,10 +323,6 @@ def _settle(payout, status, **values):
     db.session.refresh(payout)
 
 
-def _noon_in_bangkok(day):
-    return datetime.combine(day, time(12), tzinfo=BANGKOK).astimezone(UTC)
-
-
 def check_paid_on(paid_on, *, today, run_started=None):
     """The day of a transfer: not in the future, and not before its run started (Bangkok
     days); a DomainError naming ``paid_on``. Forms call it too, to show every error at once."""
@@ -391,7 +387,7 @@ def mark_paid(actor, payout, *, bank_reference, paid_on, now=None):
                 (ledger.cash(), -payout.amount_satang),
             ],
             # Dated by the transfer, as remittances are.
-            occurred_at=_noon_in_bangkok(paid_on),
+            occurred_at=noon_in_bangkok(paid_on),
             memo=reference,
             dims={"seller_id": payout.seller_id},
         )
