@@ -110,8 +110,6 @@ PYTEST_ARGS = ["-p", "no:cacheprovider", "--assert=plain", "-k", "not postgresql
 #: mutmut's fork server imports the modules this file names before it forks a process per
 #: mutant: tests/mutation_warmup.py runs the scope's tests once there (see tests/conftest.py).
 PRELOAD = "preload_modules.txt"
-#: mutmut's default (15) lets a mutant that loops in ledger.post burn 15 minutes of CPU.
-TIMEOUT_MULTIPLIER = 3.0
 #: mutmut's exit codes for a mutant that the tests noticed.
 KILLED = {1, 3, 36, 37, -24, 24, 152, 255}
 #: Never run (no selected test reaches the function): counted, as a survivor.
@@ -133,9 +131,6 @@ def mutmut_table(modules, tests):
             f"pytest_add_cli_args_test_selection = {toml_list(tests)}",
             f"pytest_add_cli_args = {toml_list(PYTEST_ARGS)}",
             'forkserver_warmup = "import"',
-            # A mutant that loops is stopped after TIMEOUT_MULTIPLIER × 2 × (its tests' time
-            # in mutmut's stats run + 1 s) of CPU: the warm runs take less than that time.
-            f"timeout_multiplier = {TIMEOUT_MULTIPLIER}",
             f'preload_modules_file = "{PRELOAD}"',
             f"do_not_mutate_patterns = {toml_list(NOT_MUTATED)}",
             "use_git_change_detection = false",

@@ -369,10 +369,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.skip(reason="needs PostgreSQL (row locks, triggers)"))
     durations = _recorded_durations()
     if durations:
-        # make mutation: each mutant's run stops at its first failing test (-x). First the
-        # tests that failed on other mutants of the same function, then the quickest.
-        killers = _killers().get(_mutated_function(), {})
-        items.sort(key=lambda item: (-killers.get(item.nodeid, 0), durations.get(item.nodeid, 0.0)))
+        items.sort(key=_kill_order(durations))
     if not _distributed(config):
         return
     for item in items:
@@ -381,6 +378,15 @@ def pytest_collection_modifyitems(config, items):
         elif "redis_url" in item.fixturenames:
             item.add_marker(pytest.mark.xdist_group(SHARED_REDIS_GROUP))
     items.sort(key=lambda item: item.get_closest_marker("reliability") is None)
+
+
+if os.environ.get("TEST_DURATIONS"):
+    # make mutation: a property that fails has killed its mutant. Shrinking the example to
+    # the simplest one can take minutes of CPU, and mutmut would stop it as a timeout.
+    from hypothesis import Phase, settings
+
+    settings.register_profile("mutation", phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    settings.load_profile("mutation")
 
 
 def examples(count):
@@ -394,6 +400,28 @@ def _mutated_function():
     """The function of the mutant under test (``make mutation``), or ``None``."""
     mutant = os.environ.get("MUTANT_UNDER_TEST", "")
     return mutant.rpartition("__mutmut_")[0] or None
+
+
+def _kill_order(durations):
+    """make mutation: each mutant's run stops at its first failing test (-x), so the tests
+    most likely to fail soonest go first: those that failed on other mutants of the same
+    function, then those that failed on any mutant, each by failures per second of their
+    own (mutmut's stats), then the rest, quickest first."""
+    killers = _killers()
+    here = killers.get(_mutated_function(), {})
+    anywhere = {}
+    for tests in killers.values():
+        for test, count in tests.items():
+            anywhere[test] = anywhere.get(test, 0) + count
+
+    def order(item):
+        seconds = durations.get(item.nodeid, 0.0) + 0.01
+        for tier, found in enumerate((here, anywhere)):
+            if item.nodeid in found:
+                return (tier, -found[item.nodeid] / seconds, seconds)
+        return (2, 0.0, seconds)
+
+    return order
 
 
 def _killers_path():
