@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from marketplace.ledger import export
 from marketplace.ledger import services as ledger
-from marketplace.ledger.models import EntryKind, JournalEntry, JournalLine
+from marketplace.ledger.models import AccountKind, EntryKind, JournalEntry, JournalLine
 from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 from tests.factories import (
@@ -72,6 +72,31 @@ def read(path):
 
 def write(path, objects):
     path.write_text("".join(json.dumps(obj) + "\n" for obj in objects))
+
+
+def test_each_kind_of_account_has_the_code_exports_and_restores_name_it_by(db):
+    """An export names each line's account by its code, and a restored or imported ledger
+    is read back by it: the codes are part of the ledger's format and never change."""
+    seller = SellerMemberFactory().seller
+    fund = FundTreasurerFactory().fund
+    db.session.flush()
+    expected = {
+        AccountKind.CASH: "cash",
+        AccountKind.PLATFORM_REVENUE: "platform-revenue",
+        AccountKind.SELLER_PAYABLE: f"seller:{seller.id}",
+        AccountKind.SELLER_AVAILABLE: f"seller-available:{seller.id}",
+        AccountKind.SELLER_IN_PAYOUT: f"seller-payout:{seller.id}",
+        AccountKind.SELLER_RECEIVABLE: f"seller-receivable:{seller.id}",
+        AccountKind.FUND_PAYABLE: f"fund:{fund.id}",
+        AccountKind.FUND_RECEIVABLE: f"fund-receivable:{fund.id}",
+    }
+    assert set(expected) == set(AccountKind)
+    for kind, code in expected.items():
+        names = {"seller_id": seller.id} if code.startswith("seller") else {}
+        names |= {"fund_id": fund.id} if code.startswith("fund") else {}
+        found = ledger.account(kind, **names)
+        assert (found.code, found.kind) == (code, kind)
+        assert ledger.find_account(kind, **names).id == found.id
 
 
 def test_export_then_verify_the_file(app, db, business, tmp_path, monkeypatch):

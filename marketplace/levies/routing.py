@@ -33,14 +33,11 @@ def _load_orders(order_ids):
     return db.session.scalars(
         select(Order)
         .where(Order.id.in_(order_ids))
-        # pragma: no mutate start (how many queries it takes, and the order a batch posts
-        # its orders in: any order is a correct ledger)
-        .order_by(Order.id)
+        .order_by(Order.id)  # pragma: no mutate (the order a batch posts in: any is correct)
         .options(
             selectinload(Order.shipments),
             selectinload(Order.items).selectinload(OrderItem.levies),
         )
-        # pragma: no mutate end
     ).all()
 
 
