@@ -2324,3 +2324,22 @@ def test_verify_checks_a_release_against_the_hold_it_waited(app, db, market):
         f"shipment {shipment.id}: its proceeds were released before the hold of 3 days "
         f"after delivery was over"
     ) in found, found
+
+
+@pytest.mark.parametrize(
+    ("app", "thai", "english"),
+    [
+        ({"PAYOUT_HOLD_DAYS": 0}, "พร้อมโอนทันทีที่ส่งถึงผู้ซื้อ", "as soon as the parcel is delivered"),
+        ({"PAYOUT_HOLD_DAYS": 1}, "หลังส่งถึงผู้ซื้อแล้ว 1 วัน", "1 day after delivery."),
+        ({"PAYOUT_HOLD_DAYS": 7}, "หลังส่งถึงผู้ซื้อแล้ว 7 วัน", "7 days after delivery."),
+    ],
+    indirect=["app"],
+    ids=["no-hold", "one-day", "a-week"],
+)
+def test_the_payouts_page_says_when_proceeds_become_available(client, db, market, thai, english):
+    client.login("admin@example.com")
+
+    assert thai in client.get("/admin/payouts").get_data(as_text=True)
+    client.post("/language/en", data={"csrf_token": client.csrf_token()})
+    page = client.get("/admin/payouts").get_data(as_text=True)
+    assert english in page and "0 days" not in page and "1 days" not in page
