@@ -30,7 +30,10 @@ process between runs), a warm fork server (mutmut's fork server runs the tests o
 tests/mutation_warmup.py, before it forks a process per mutant: each starts with the apps
 built and their SQL compiled) and ``TEST_DURATIONS`` (each mutant's tests run, until the
 first failure, in this order: those that failed on other mutants of the same function, then
-the quickest).
+those that failed on any mutant, each by failures per second, then the quickest; Hypothesis
+does not shrink a failing example). Survivors cost the most (each reruns every test that
+reaches its function): equivalent ones are removed at their source or marked
+``# pragma: no mutate`` with the reason, and README lists both.
 """
 
 import json
