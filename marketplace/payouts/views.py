@@ -77,8 +77,8 @@ def runs():
     minimum = current_app.config["PAYOUT_MINIMUM"]
     return render_template(
         "payouts/runs.html",
-        runs=services.runs(),
-        left_out=services.left_out(minimum),
+        runs=services.runs(limit=RUNS_SHOWN),
+        left_out=services.left_out(minimum, limit=LEFT_OUT_SHOWN),
         minimum=minimum,
         hold_days=current_app.config["PAYOUT_HOLD_DAYS"],
     )
@@ -108,6 +108,10 @@ def start_run():
 
 #: Payouts a run's page shows at once (each with its QR code and forms).
 RUN_PAGE_PAYOUTS = 50
+#: The latest runs the payouts page lists, and the sellers left out it names (most money
+#: first).
+RUNS_SHOWN = 50
+LEFT_OUT_SHOWN = 50
 
 
 def _page_of(run, payout_id):
