@@ -92,6 +92,7 @@ MONEY_TESTS = [
     "tests/test_refunds.py",
     "tests/test_ledger_export.py",
     "tests/test_ledger_properties.py",
+    "tests/test_ledger_verify.py",
 ]
 SCOPES = {
     "arithmetic": (ARITHMETIC_MODULES, ARITHMETIC_TESTS),

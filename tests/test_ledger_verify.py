@@ -1,0 +1,319 @@
+"""``flask ledger verify`` on a day of business, then on the same day with one thing
+changed behind the app's back (a hand edit, a broken script): each check names exactly
+what is wrong, and a clean ledger has no problem at all.
+
+The business: a rice group (a levy of ฿4 a bag for a welfare fund) and a weaving group,
+a platform fee of 2.5%, no hold after delivery; an order of both delivered, paid out (the
+rice group's transfer arrived, the weavers' failed), then two bags refunded; a second
+order paid and not delivered; a third placed and not paid; ฿10 remitted to the fund.
+"""
+
+import pytest
+from sqlalchemy import func, select, text
+
+from marketplace.extensions import db as _db
+from marketplace.ledger import services as ledger
+from marketplace.ledger import verify as ledger_verify
+from marketplace.ledger.models import Account, JournalEntry, JournalLine
+from marketplace.levies import services as levies
+from marketplace.orders import refunds as order_refunds
+from marketplace.orders import services as orders
+from marketplace.orders.models import RefundItem
+from marketplace.payouts import services as payouts
+from tests.factories import (
+    ADDRESS,
+    AdminFactory,
+    FundTreasurerFactory,
+    ProductFactory,
+    SellerMemberFactory,
+    UserFactory,
+    agreed_levy,
+)
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(PAYOUT_HOLD_DAYS=0, PLATFORM_FEE_BPS=250)
+
+
+def _deliver(member, shipment, buyer):
+    orders.ship(member.user, shipment, carrier="ไปรษณีย์ไทย", tracking_number="EX1TH")
+    orders.confirm_delivery(buyer, shipment)
+
+
+@pytest.fixture
+def day(db):
+    rice_member = SellerMemberFactory(seller__promptpay_id="0812345602")
+    weaver = SellerMemberFactory(
+        seller__bank_name="ธ.ก.ส.",
+        seller__bank_account_name="กลุ่มจักสาน",
+        seller__bank_account_number="0201234567",
+    )
+    treasurer = FundTreasurerFactory()
+    rice = ProductFactory(seller=rice_member.seller, price_satang=35000, stock=500)
+    basket = ProductFactory(seller=weaver.seller, price_satang=45050, stock=500)
+    agreed_levy(rice_member, treasurer, rice)
+    admin, buyer = AdminFactory(), UserFactory()
+    db.session.commit()
+
+    def place(lines, pay=True):
+        order = orders.place_order(buyer, [(p.id, q) for p, q in lines], address=ADDRESS)
+        if pay:
+            orders.confirm_transfer(admin, order)
+        db.session.commit()
+        return order
+
+    delivered = place([(rice, 10), (basket, 1)])
+    for shipment in delivered.shipments:
+        member = rice_member if shipment.seller_id == rice_member.seller_id else weaver
+        _deliver(member, shipment, buyer)
+    db.session.commit()
+    run = payouts.start_run(admin)
+    rice_payout, weave_payout = sorted(run.payouts, key=lambda p: p.seller_id)
+    payouts.mark_paid(admin, rice_payout, bank_reference="KTB-1", paid_on=levies.today())
+    payouts.mark_failed(admin, weave_payout, reason="บัญชีปิด")
+    db.session.commit()
+    rice_item = next(i for i in delivered.items if i.product_id == rice.id)
+    refund = order_refunds.refund(admin, delivered, [(rice_item.id, 2)], reason="ถุงแตก")
+    db.session.commit()
+    pending = place([(rice, 3)])
+    unpaid = place([(rice, 1)], pay=False)
+    remittance = ledger.record_remittance(
+        treasurer.user,
+        treasurer.fund,
+        amount_satang=1000,
+        remitted_on=levies.today(),
+        bank_reference="FUND-1",
+    )
+    db.session.commit()
+    return {
+        "delivered": delivered,
+        "rice_item": rice_item,
+        "refund": refund,
+        "pending": pending,
+        "unpaid": unpaid,
+        "remittance": remittance,
+        "fund": treasurer.fund,
+        "rice_payout": rice_payout,
+        "weave_payout": weave_payout,
+    }
+
+
+def tamper(*statements, **params):
+    """What the app never does: SQL straight at the tables (on PostgreSQL past the journal's
+    append-only triggers), committed."""
+    postgres = _db.engine.dialect.name == "postgresql"
+    tables = ("journal_entries", "journal_lines")
+    if postgres:
+        for table in tables:
+            _db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
+    for statement in statements:
+        _db.session.execute(text(statement), params)
+    if postgres:
+        for table in tables:
+            _db.session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only"))
+    _db.session.commit()
+
+
+def count(what):
+    return _db.session.scalar(select(func.count()).select_from(what))
+
+
+def entry(key):
+    return _db.session.scalar(select(JournalEntry).where(JournalEntry.key == key))
+
+
+def problems():
+    return ledger_verify.verify().problems
+
+
+def test_the_day_is_clean_and_every_row_counted(db, day):
+    report = ledger_verify.verify()
+
+    assert report.problems == [] and report.ok
+    chains = _db.session.scalar(select(func.count(func.distinct(JournalEntry.chain))))
+    assert report.counts == {
+        "entries": count(JournalEntry),
+        "lines": count(JournalLine),
+        "chains": chains,
+        "accounts": count(Account),
+        "paid_orders": 2,
+        "levies": 3,  # the unpaid order's too (not in the ledger)
+        "payouts": 2,
+    }
+    assert chains > 1 and report.waiting_orders == 0
+
+
+def test_the_journal_is_walked_in_batches(db, day, monkeypatch):
+    monkeypatch.setattr(ledger_verify, "BATCH", 3)
+    report = ledger_verify.verify()
+    assert report.ok, report.problems
+    assert report.counts["entries"] == count(JournalEntry) > 6
+
+
+def test_an_entry_that_does_not_balance_or_lost_its_lines(db, day):
+    payment = entry(f"payment:{day['pending'].id}")
+    release = entry(f"release:{day['delivered'].shipments[0].id}")
+    tamper(
+        "UPDATE journal_lines SET amount_satang = amount_satang + 7 WHERE id = "
+        "(SELECT MIN(id) FROM journal_lines WHERE entry_id = :payment)",
+        "DELETE FROM journal_lines WHERE entry_id = :release",
+        payment=payment.id,
+        release=release.id,
+    )
+
+    found = problems()
+
+    assert f"entry {payment.id} ({payment.key}) does not balance: +7" in found
+    assert f"entry {release.id} ({release.key}) has no lines" in found
+    assert f"entry {payment.id} ({payment.key}): its hash does not match its content" in found
+
+
+def test_an_entry_changed_after_it_was_posted(db, day):
+    refund = entry(f"refund:{day['refund'].id}")
+    tamper("UPDATE journal_entries SET memo = 'x' WHERE id = :id", id=refund.id)
+
+    assert problems() == [f"entry {refund.id} ({refund.key}): its hash does not match its content"]
+
+
+def test_a_chain_out_of_order_or_broken(db, day):
+    chain = entry(f"payment:{day['pending'].id}").chain
+    entries = _db.session.scalars(
+        select(JournalEntry).where(JournalEntry.chain == chain).order_by(JournalEntry.seq)
+    ).all()
+    last, before = entries[-1], entries[-2]
+    tamper(
+        "UPDATE journal_entries SET seq = seq + 5 WHERE id = :last",
+        "UPDATE journal_entries SET prev_hash = 'f00d' WHERE id = :before",
+        last=last.id,
+        before=before.id,
+    )
+
+    found = problems()
+
+    n = len(entries)
+    assert f"chain {chain}: entry {last.id} is number {n + 5}, expected {n}" in found
+    assert f"chain {chain}: entry {before.id} does not follow its predecessor" in found
+    assert f"chain {chain}: {n} entries but numbered up to {n + 5}" in found
+
+
+def test_an_account_whose_balance_its_lines_do_not_explain(db, day):
+    cash = ledger.cash()
+    payable = ledger.fund_payable(day["fund"].id)
+    held, lines_say = payable.balance_satang, cash.balance_satang
+    tamper(
+        "UPDATE ledger_accounts SET balance_satang = balance_satang + 5 WHERE id = :cash",
+        "UPDATE journal_lines SET amount_satang = amount_satang + :more WHERE id = "
+        "(SELECT MIN(id) FROM journal_lines WHERE account_id = :payable)",
+        cash=cash.id,
+        payable=payable.id,
+        more=held + 1,
+    )
+
+    found = problems()
+
+    assert f"account cash: balance {lines_say + 5} but its lines say {lines_say}" in found
+    assert f"account {payable.code}: balance {held} but its lines say -1" in found
+    assert f"account {payable.code} is negative" in found
+
+
+def test_a_levy_posted_for_an_order_not_paid_or_for_another_amount(db, day):
+    delivered, pending = day["delivered"], day["pending"]
+    levy = pending.items[0].levies[0]
+    tamper(
+        "UPDATE orders SET paid_at = NULL WHERE id = :delivered",
+        "UPDATE order_item_levies SET amount_satang = amount_satang + 1 WHERE id = :levy",
+        delivered=delivered.id,
+        levy=levy.id,
+    )
+
+    found = problems()
+
+    delivered_levy = day["rice_item"].levies[0]
+    assert (
+        f"levy {delivered_levy.id} is in the ledger but its order {delivered.id} is not paid"
+        in found
+    )
+    assert f"levy {levy.id}: posted 1200 but the order says 1201" in found
+
+
+def test_a_levy_reversed_by_more_than_it_was_or_than_its_refunds_say(db, day):
+    levy = day["rice_item"].levies[0]  # ฿40 accrued, ฿8 given back (2 bags of 10)
+    refund_item = _db.session.scalar(
+        select(RefundItem).where(RefundItem.order_item_id == day["rice_item"].id)
+    )
+    tamper("UPDATE refund_items SET quantity = 3 WHERE id = :id", id=refund_item.id)
+    assert f"levy {levy.id}: reversed 800, but its refunds say 1200" in problems()
+
+    tamper("UPDATE order_item_levies SET amount_satang = 700 WHERE id = :id", id=levy.id)
+    found = problems()
+    assert f"levy {levy.id}: reversed 800, more than the 700 posted" in found
+    assert not any("but its refunds say" in p for p in found)
+
+
+def test_a_refund_that_failed_but_is_in_the_ledger(db, day):
+    refund = day["refund"]
+    tamper("UPDATE refunds SET status = 'failed' WHERE id = :id", id=refund.id)
+    assert f"refund {refund.id} is failed but in the ledger" in problems()
+
+
+def test_money_that_moved_through_cash_for_another_amount(db, day):
+    pending, refund, remittance = day["pending"], day["refund"], day["remittance"]
+    total, back = pending.total_satang, refund.amount_satang
+    tamper(
+        "UPDATE orders SET total_satang = total_satang + 1, shipping_satang = shipping_satang + 1"
+        " WHERE id = :order",
+        "UPDATE refunds SET amount_satang = amount_satang + 2 WHERE id = :refund",
+        "UPDATE remittances SET amount_satang = amount_satang + 3 WHERE id = :remittance",
+        order=pending.id,
+        refund=refund.id,
+        remittance=remittance.id,
+    )
+
+    found = problems()
+
+    assert f"order {pending.id}: the ledger moved {total} through cash, not {total + 1}" in found
+    assert f"refund {refund.id}: the ledger moved {-back} through cash, not {-back - 2}" in found
+    assert f"remittance {remittance.id}: the ledger moved -1000 through cash, not -1003" in found
+    assert not any(p.endswith("is not in the ledger") for p in found)
+
+
+def test_a_remittance_not_in_the_ledger(db, day):
+    remittance = day["remittance"]
+    tamper(
+        "INSERT INTO remittances (fund_id, amount_satang, remitted_on, bank_reference, "
+        "recorded_by_id, created_at) SELECT fund_id, 500, remitted_on, 'FUND-2', "
+        "recorded_by_id, created_at FROM remittances WHERE id = :id",
+        id=remittance.id,
+    )
+    other = _db.session.scalar(select(func.max(ledger.Remittance.id)))
+
+    assert problems() == [f"remittance {other} is not in the ledger"]
+
+
+def test_refunds_that_do_not_follow_one_another(db, day):
+    item = day["rice_item"]
+    refund_item = _db.session.scalar(select(RefundItem).where(RefundItem.order_item_id == item.id))
+    tamper("UPDATE refund_items SET refunded_before = 1 WHERE id = :id", id=refund_item.id)
+    assert (
+        f"order item {item.id}: a refund says 1 units were refunded before it, "
+        f"the earlier refunds say 0"
+    ) in problems()
+
+    tamper(
+        "UPDATE refund_items SET refunded_before = 0 WHERE id = :id",
+        "UPDATE order_items SET refunded_quantity = 3 WHERE id = :item",
+        id=refund_item.id,
+        item=item.id,
+    )
+    assert problems() == [f"order item {item.id}: refunds add up to 2 units; the item says 3 of 10"]
+
+
+def test_monthly_levy_totals_that_disagree_with_the_days(db, day):
+    tamper(
+        "UPDATE fund_levy_months SET reversed_satang = reversed_satang + 1 "
+        "WHERE dimension = 'seller'"
+    )
+    found = problems()
+    assert len(found) == 1 and found[0].startswith(f"monthly levy totals for fund {day['fund'].id}")
+    assert "say [5200, 801] but the journal says [5200, 800]" in found[0]
