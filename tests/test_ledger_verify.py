@@ -8,13 +8,15 @@ rice group's transfer arrived, the weavers' failed), then two bags refunded; a s
 order paid and not delivered; a third placed and not paid; ฿10 remitted to the fund.
 """
 
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import func, select, text
 
 from marketplace.extensions import db as _db
 from marketplace.ledger import services as ledger
 from marketplace.ledger import verify as ledger_verify
-from marketplace.ledger.models import Account, JournalEntry, JournalLine
+from marketplace.ledger.models import Account, AccountKind, JournalEntry, JournalLine
 from marketplace.levies import services as levies
 from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
@@ -317,3 +319,103 @@ def test_monthly_levy_totals_that_disagree_with_the_days(db, day):
     found = problems()
     assert len(found) == 1 and found[0].startswith(f"monthly levy totals for fund {day['fund'].id}")
     assert "say [5200, 801] but the journal says [5200, 800]" in found[0]
+
+
+# Sellers' money (marketplace/payouts/verify.py)
+
+
+def test_a_payout_the_ledger_never_reserved_or_reserved_for_another_amount(db, day):
+    paid, failed = day["rice_payout"], day["weave_payout"]
+    reserve, amount = entry(f"payout:{failed.id}:reserve"), paid.amount_satang
+    tamper(
+        "UPDATE payouts SET amount_satang = amount_satang - 1 WHERE id = :paid",
+        "UPDATE journal_entries SET key = :key WHERE id = :reserve",
+        paid=paid.id,
+        reserve=reserve.id,
+        key="payout:99999:reserve",
+    )
+
+    found = problems()
+
+    assert f"payout {paid.id} is {amount - 1} but {amount} was reserved" in found
+    assert f"payout {failed.id} was never reserved in the ledger" in found
+    assert "entry payout:99999:reserve is for a payout that does not exist" in found
+
+
+def test_a_paid_payout_that_cash_never_paid_and_a_failed_one_that_it_did(db, day):
+    paid, failed = day["rice_payout"], day["weave_payout"]
+    tamper(
+        "UPDATE journal_entries SET key = 'payout:99998:paid' WHERE key = :key",
+        key=f"payout:{paid.id}:paid",
+    )
+    failed.status, failed.bank_reference, failed.paid_on = "paid", "X", levies.today()
+    _db.session.commit()
+
+    found = problems()
+
+    assert f"payout {paid.id} is paid but no cash left for it" in found
+    assert f"payout {failed.id} is paid but its failure is in the ledger" in found
+    assert f"payout {failed.id} is paid but no cash left for it" in found
+
+
+def test_a_payout_cash_paid_while_it_says_it_waits(db, day):
+    paid, failed = day["rice_payout"], day["weave_payout"]
+    tamper(
+        "UPDATE payouts SET status = 'pending', bank_reference = '', paid_on = NULL "
+        "WHERE id IN (:paid, :failed)",
+        paid=paid.id,
+        failed=failed.id,
+    )
+
+    found = problems()
+
+    assert f"payout {paid.id} is pending but cash paid it" in found
+    assert f"payout {failed.id} is pending but its failure is in the ledger" in found
+    in_payout = ledger.find_account(AccountKind.SELLER_IN_PAYOUT, seller_id=paid.seller_id)
+    assert (
+        f"account {in_payout.code} holds 0 but the payouts waiting are {paid.amount_satang}"
+        in found
+    )
+
+
+def test_a_release_of_a_parcel_not_delivered_or_not_its_sellers(db, day):
+    rice, weave = sorted(day["delivered"].shipments, key=lambda s: s.seller_id)
+    tamper(
+        "UPDATE shipments SET delivered_at = NULL WHERE id = :rice",
+        "UPDATE journal_entries SET seller_id = :other WHERE key = :key",
+        rice=rice.id,
+        other=rice.seller_id,
+        key=f"release:{weave.id}",
+    )
+
+    found = problems()
+
+    assert f"shipment {rice.id}: its proceeds were released but it is not delivered" in found
+    assert f"release release:{weave.id} names no shipment of its order and seller" in found
+
+
+def test_a_release_before_the_parcel_arrived(db, day):
+    rice = next(
+        s for s in day["delivered"].shipments if s.seller_id == day["rice_payout"].seller_id
+    )
+    rice.delivered_at += timedelta(hours=1)
+    _db.session.commit()
+    assert f"shipment {rice.id}: its proceeds were released before it was delivered" in problems()
+
+
+def test_a_fee_posted_for_another_amount_or_for_an_order_not_paid(db, day):
+    rice_item, pending = day["rice_item"], day["pending"]
+    basket_item = next(i for i in day["delivered"].items if i.id != rice_item.id)
+    fee = basket_item.platform_fee_satang
+    tamper(
+        "UPDATE order_items SET platform_fee_satang = platform_fee_satang + 1 WHERE id = :item",
+        "UPDATE orders SET paid_at = NULL WHERE id = :pending",
+        item=basket_item.id,
+        pending=pending.id,
+    )
+
+    found = problems()
+
+    assert f"order item {basket_item.id}: its fee is {fee + 1} but {fee} was posted" in found
+    pending_item = pending.items[0]
+    assert f"order item {pending_item.id}: its fee is posted but it is not paid" in found
