@@ -2598,6 +2598,9 @@ def test_the_payouts_page_lists_the_latest_runs_with_their_totals(db, market):
     services.mark_paid(market["admin"], rice, bank_reference="R1", paid_on=levies.today())
     services.mark_failed(market["admin"], weave, reason="บัญชีปิด")
     second = services.start_run(market["admin"])  # pays the weavers again
+    services.mark_paid(
+        market["admin"], second.payouts[0], bank_reference="W2", paid_on=levies.today()
+    )
     third = services.start_run(market["admin"])  # nobody left to pay
     db.session.commit()
 
@@ -2610,7 +2613,7 @@ def test_the_payouts_page_lists_the_latest_runs_with_their_totals(db, market):
     assert totals[first.id] == services.RunTotals(
         paid=1, paid_satang=rice.amount_satang, failed=1, failed_satang=weave.amount_satang
     )
-    assert totals[second.id] == services.RunTotals(to_pay=1, to_pay_satang=weave.amount_satang)
+    assert totals[second.id] == services.RunTotals(paid=1, paid_satang=weave.amount_satang)
     assert totals[third.id] == services.RunTotals()
     assert services.runs(limit=10) and services.runs(limit=0) == []
 
@@ -2855,3 +2858,36 @@ def test_a_seller_with_exactly_the_minimum_is_paid(app, db, market, monkeypatch)
     assert [(p.seller_id, p.amount_satang) for p in run.payouts] == [
         (market["rice_seller"].id, due)
     ]
+
+
+@at_once
+def test_a_statement_runs_by_day_then_as_posted_and_adds_up_every_sale(db, market):
+    """A run and its transfer recorded as of yesterday (the parcel was delivered the day
+    before) come before today's lines, though posted after them; both orders' proceeds add
+    up in the totals."""
+    seller = market["rice_seller"]
+    first = delivered_order(market, [(market["rice"], 2)])
+    parcel_of(first, seller).delivered_at -= timedelta(days=2)
+    yesterday = levies.today() - timedelta(days=1)
+    run = services.start_run(market["admin"], now=utcnow() - timedelta(days=1))
+    services.mark_paid(market["admin"], run.payouts[0], bank_reference="R1", paid_on=yesterday)
+    second = delivered_order(market, [(market["rice"], 3)])
+    db.session.commit()
+
+    found = services.statement(seller.id, yesterday, levies.today())
+
+    assert [line.kind for line in found.lines] == [
+        "payout_reserved",
+        "payout",
+        "proceeds",
+        "levy",
+        "platform_fee",
+        "proceeds",
+        "levy",
+        "platform_fee",
+    ]
+    assert [line.order_id for line in found.lines[2:]] == [first.id] * 3 + [second.id] * 3
+    parcels = [parcel_of(order, seller) for order in (first, second)]
+    assert found.totals.proceeds_satang == sum(
+        p.subtotal_satang + p.shipping_satang for p in parcels
+    )
