@@ -419,3 +419,61 @@ def test_a_fee_posted_for_another_amount_or_for_an_order_not_paid(db, day):
     assert f"order item {basket_item.id}: its fee is {fee + 1} but {fee} was posted" in found
     pending_item = pending.items[0]
     assert f"order item {pending_item.id}: its fee is posted but it is not paid" in found
+
+
+def _line(key, kind, seller_id):
+    """The id and amount of the entry's line on the seller's account of ``kind``."""
+    account = ledger.find_account(kind, seller_id=seller_id)
+    return _db.session.execute(
+        select(JournalLine.id, JournalLine.amount_satang)
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalEntry.key == key, JournalLine.account_id == account.id)
+    ).one()
+
+
+def test_a_seller_left_money_while_it_owed_is_named_once(db, day):
+    """One satang more released to the rice group than its parcel earned stays available
+    after the payout; the refund after it then leaves the group holding 1 and owing."""
+    seller_id = day["rice_payout"].seller_id
+    shipment = next(s for s in day["delivered"].shipments if s.seller_id == seller_id)
+    release, _amount = _line(f"release:{shipment.id}", AccountKind.SELLER_AVAILABLE, seller_id)
+    # The refund takes back from pending, then moves what pending cannot cover to what the
+    # group owes.
+    owing = entry(f"release:{shipment.id}:refund:{day['refund'].id}")
+    _receivable, owed = _line(owing.key, AccountKind.SELLER_RECEIVABLE, seller_id)
+    later = entry(f"payment:{day['pending'].id}")
+    tamper(
+        "UPDATE journal_lines SET amount_satang = amount_satang - 1 WHERE id = :release",
+        # A line of 0 on what the group owes, in a later entry: still both at once.
+        "INSERT INTO journal_lines (entry_id, account_id, amount_satang) "
+        "SELECT :later, account_id, 0 FROM journal_lines WHERE id = :receivable",
+        release=release,
+        later=later.id,
+        receivable=_receivable,
+    )
+
+    found = [p for p in problems() if p.startswith(f"seller {seller_id} holds")]
+
+    assert owed == 67450 and found == [
+        f"seller {seller_id} holds 1 and owes {owed} at once (after entry {owing.id}): "
+        f"what it owes was not settled first"
+    ]
+
+
+def test_a_seller_holding_one_satang_and_owing_one(db, day):
+    seller_id = day["rice_payout"].seller_id
+    shipment = next(s for s in day["delivered"].shipments if s.seller_id == seller_id)
+    release, _amount = _line(f"release:{shipment.id}", AccountKind.SELLER_AVAILABLE, seller_id)
+    owing = entry(f"release:{shipment.id}:refund:{day['refund'].id}")
+    receivable, _owed = _line(owing.key, AccountKind.SELLER_RECEIVABLE, seller_id)
+    tamper(
+        "UPDATE journal_lines SET amount_satang = amount_satang - 1 WHERE id = :release",
+        "UPDATE journal_lines SET amount_satang = 1 WHERE id = :receivable",
+        release=release,
+        receivable=receivable,
+    )
+
+    assert (
+        f"seller {seller_id} holds 1 and owes 1 at once (after entry {owing.id}): "
+        f"what it owes was not settled first"
+    ) in problems()
