@@ -21,6 +21,7 @@ from marketplace.levies import services as levies
 from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
 from marketplace.orders.models import RefundItem
+from marketplace.outbox.models import OutboxMessage
 from marketplace.payouts import services as payouts
 from tests.factories import (
     ADDRESS,
@@ -477,3 +478,28 @@ def test_a_seller_holding_one_satang_and_owing_one(db, day):
         f"seller {seller_id} holds 1 and owes 1 at once (after entry {owing.id}): "
         f"what it owes was not settled first"
     ) in problems()
+
+
+def test_an_order_waiting_for_its_routing_is_no_problem_until_the_task_is_lost(
+    db, day, monkeypatch
+):
+    monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
+    order = day["unpaid"]
+    orders.confirm_transfer(AdminFactory(), order)
+    _db.session.commit()
+
+    waiting = ledger_verify.verify()
+
+    assert waiting.ok and waiting.waiting_orders == 1
+    routing = _db.session.scalar(
+        select(OutboxMessage).where(
+            OutboxMessage.task == "tasks.levy.route_order", OutboxMessage.done_at.is_(None)
+        )
+    )
+    assert routing.payload == {"order_id": order.id}
+    _db.session.delete(routing)  # lost: no task, no row left to sweep
+    _db.session.commit()
+    found = problems()
+    levy = order.items[0].levies[0]
+    assert f"order {order.id} is paid but its payment is not in the ledger" in found
+    assert f"levy {levy.id} of paid order {order.id} was never posted" in found
