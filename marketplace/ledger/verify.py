@@ -321,7 +321,7 @@ def _levies_posted(session, report, posted):
             RefundItem.refund_id,
         )
         .join(Refund, RefundItem.refund_id == Refund.id)
-        .where(RefundItem.order_item_id.is_not(None), Refund.status == RefundStatus.SUCCEEDED)
+        .where(Refund.status == RefundStatus.SUCCEEDED)  # shipping's (no item) is never read
     ):
         refund_items[item_id].append((quantity, before, refund_id))
     accruals, reversals = {}, defaultdict(int)
