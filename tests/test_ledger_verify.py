@@ -20,7 +20,8 @@ from marketplace.ledger.models import Account, AccountKind, JournalEntry, Journa
 from marketplace.levies import services as levies
 from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
-from marketplace.orders.models import RefundItem
+from marketplace.orders.models import Refund, RefundItem, RefundStatus
+from marketplace.outbox import services as outbox
 from marketplace.outbox.models import OutboxMessage
 from marketplace.payouts import services as payouts
 from tests.factories import (
@@ -503,3 +504,23 @@ def test_an_order_waiting_for_its_routing_is_no_problem_until_the_task_is_lost(
     levy = order.items[0].levies[0]
     assert f"order {order.id} is paid but its payment is not in the ledger" in found
     assert f"levy {levy.id} of paid order {order.id} was never posted" in found
+
+
+def test_a_refund_waiting_for_stripe_needs_a_way_to_finish(db, day, monkeypatch):
+    monkeypatch.setattr("marketplace.outbox.dispatch.publish", lambda message: None)
+    order_id = day["pending"].id
+    lost = Refund(order_id=order_id, amount_satang=100, status=RefundStatus.PENDING)
+    at_stripe = Refund(
+        order_id=order_id, amount_satang=200, status=RefundStatus.PENDING, provider_refund_id="re_1"
+    )
+    to_send = Refund(order_id=order_id, amount_satang=300, status=RefundStatus.PENDING)
+    refused = Refund(order_id=order_id, amount_satang=400, status=RefundStatus.FAILED)
+    _db.session.add_all([lost, at_stripe, to_send, refused])
+    _db.session.flush()
+    outbox.enqueue("tasks.payments.send_refund", refund_id=to_send.id)
+    _db.session.commit()
+
+    assert problems() == [f"refund {lost.id} is pending and nothing sends it to Stripe"]
+    refund = day["refund"]
+    tamper("UPDATE refunds SET status = 'pending' WHERE id = :id", id=refund.id)
+    assert f"refund {refund.id} is pending but in the ledger" in problems()
