@@ -524,3 +524,44 @@ def test_a_refund_waiting_for_stripe_needs_a_way_to_finish(db, day, monkeypatch)
     refund = day["refund"]
     tamper("UPDATE refunds SET status = 'pending' WHERE id = :id", id=refund.id)
     assert f"refund {refund.id} is pending but in the ledger" in problems()
+
+
+def test_money_available_below_zero_or_left_pending_after_its_release(db, day):
+    rice_id, weave_id = day["rice_payout"].seller_id, day["weave_payout"].seller_id
+    rice, weave = (
+        next(s for s in day["delivered"].shipments if s.seller_id == seller)
+        for seller in (rice_id, weave_id)
+    )
+    weave_release = entry(f"release:{weave.id}")
+    available, _amount = _line(weave_release.key, AccountKind.SELLER_AVAILABLE, weave_id)
+    pending, _amount = _line(f"release:{rice.id}", AccountKind.SELLER_PAYABLE, rice_id)
+    tamper(
+        "UPDATE journal_lines SET amount_satang = 1 WHERE id = :available",
+        "UPDATE journal_lines SET amount_satang = amount_satang - 1 WHERE id = :pending",
+        available=available,
+        pending=pending,
+    )
+
+    found = problems()
+
+    code = ledger.find_account(AccountKind.SELLER_AVAILABLE, seller_id=weave_id).code
+    assert f"account {code} went below zero at entry {weave_release.id}" in found
+    assert f"shipment {rice.id} was released but 1 of it is still pending" in found
+
+
+def test_levies_that_take_more_than_the_line_sold(db, day):
+    item = day["rice_item"]
+    parcel = next(s for s in day["delivered"].shipments if s.id == item.shipment_id)
+    proceeds = parcel.subtotal_satang + parcel.shipping_satang - 500_000 - 8750
+    tamper(
+        "UPDATE order_item_levies SET amount_satang = 500000 WHERE order_item_id = :item",
+        item=item.id,
+    )
+
+    found = problems()
+
+    assert (
+        f"order item {item.id}: its levies 500000 and fee 8750 take more than its total 350000"
+        in found
+    )
+    assert f"shipment {parcel.id}: its proceeds are negative ({proceeds})" in found
