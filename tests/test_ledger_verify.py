@@ -462,21 +462,26 @@ def test_a_seller_left_money_while_it_owed_is_named_once(db, day):
     ]
 
 
-def test_a_seller_holding_one_satang_and_owing_one(db, day):
+def test_a_seller_holding_one_satang_and_owing_one_after_the_last_entry(db, day):
+    """The debt moved into the day's last entry (the remittance): the state is only wrong
+    after it, and is named with it."""
     seller_id = day["rice_payout"].seller_id
     shipment = next(s for s in day["delivered"].shipments if s.seller_id == seller_id)
     release, _amount = _line(f"release:{shipment.id}", AccountKind.SELLER_AVAILABLE, seller_id)
     owing = entry(f"release:{shipment.id}:refund:{day['refund'].id}")
     receivable, _owed = _line(owing.key, AccountKind.SELLER_RECEIVABLE, seller_id)
+    last = entry(f"remittance:{day['remittance'].id}")
+    assert last.id == _db.session.scalar(select(func.max(JournalEntry.id)))
     tamper(
         "UPDATE journal_lines SET amount_satang = amount_satang - 1 WHERE id = :release",
-        "UPDATE journal_lines SET amount_satang = 1 WHERE id = :receivable",
+        "UPDATE journal_lines SET amount_satang = 1, entry_id = :last WHERE id = :receivable",
         release=release,
         receivable=receivable,
+        last=last.id,
     )
 
     assert (
-        f"seller {seller_id} holds 1 and owes 1 at once (after entry {owing.id}): "
+        f"seller {seller_id} holds 1 and owes 1 at once (after entry {last.id}): "
         f"what it owes was not settled first"
     ) in problems()
 
@@ -565,3 +570,20 @@ def test_levies_that_take_more_than_the_line_sold(db, day):
         in found
     )
     assert f"shipment {parcel.id}: its proceeds are negative ({proceeds})" in found
+
+
+def test_every_levy_is_checked_past_one_never_posted(db, day):
+    pending, unpaid = day["pending"], day["unpaid"]
+    posted, other = pending.items[0].levies[0], unpaid.items[0].levies[0]
+    assert posted.id < other.id
+    # The pending order's accrual, filed under the unpaid order's levy.
+    tamper(
+        "UPDATE journal_entries SET key = :other WHERE key = :posted",
+        posted=f"levy:{posted.id}:accrue",
+        other=f"levy:{other.id}:accrue",
+    )
+
+    found = problems()
+
+    assert f"levy {posted.id} of paid order {pending.id} was never posted" in found
+    assert f"levy {other.id} is in the ledger but its order {unpaid.id} is not paid" in found
