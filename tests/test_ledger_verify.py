@@ -520,12 +520,16 @@ def test_a_refund_waiting_for_stripe_needs_a_way_to_finish(db, day, monkeypatch)
     )
     to_send = Refund(order_id=order_id, amount_satang=300, status=RefundStatus.PENDING)
     refused = Refund(order_id=order_id, amount_satang=400, status=RefundStatus.FAILED)
-    _db.session.add_all([lost, at_stripe, to_send, refused])
+    never_posted = Refund(order_id=order_id, amount_satang=500)  # done, not in the ledger
+    _db.session.add_all([lost, at_stripe, to_send, refused, never_posted])
     _db.session.flush()
     outbox.enqueue("tasks.payments.send_refund", refund_id=to_send.id)
     _db.session.commit()
 
-    assert problems() == [f"refund {lost.id} is pending and nothing sends it to Stripe"]
+    assert problems() == [
+        f"refund {lost.id} is pending and nothing sends it to Stripe",
+        f"refund {never_posted.id} is not in the ledger",
+    ]
     refund = day["refund"]
     tamper("UPDATE refunds SET status = 'pending' WHERE id = :id", id=refund.id)
     assert f"refund {refund.id} is pending but in the ledger" in problems()
