@@ -16,7 +16,13 @@ from sqlalchemy import func, select, text
 from marketplace.extensions import db as _db
 from marketplace.ledger import services as ledger
 from marketplace.ledger import verify as ledger_verify
-from marketplace.ledger.models import Account, AccountKind, JournalEntry, JournalLine
+from marketplace.ledger.models import (
+    Account,
+    AccountKind,
+    FundLevyDay,
+    JournalEntry,
+    JournalLine,
+)
 from marketplace.levies import services as levies
 from marketplace.orders import refunds as order_refunds
 from marketplace.orders import services as orders
@@ -591,3 +597,36 @@ def test_every_levy_is_checked_past_one_never_posted(db, day):
 
     assert f"levy {posted.id} of paid order {pending.id} was never posted" in found
     assert f"levy {other.id} is in the ledger but its order {unpaid.id} is not paid" in found
+
+
+def test_a_levy_given_back_on_another_day_than_it_was_taken(db, day):
+    """A day of reversals only (the refund on another day of the month) has daily totals of
+    its own, with nothing accrued: verify reads it as 0, and finds the day's totals right."""
+    reversal = entry(f"levy:{day['rice_item'].levies[0].id}:reverse:{day['refund'].id}")
+    today = reversal.local_date
+    other_day = today.replace(day=2 if today.day == 1 else 1)  # the same month's totals
+    stored = _db.session.scalar(select(FundLevyDay).where(FundLevyDay.day == today))
+    given_back = -reversal.levy_satang
+    stored.reversed_satang -= given_back
+    _db.session.add(
+        FundLevyDay(
+            fund_id=stored.fund_id,
+            day=other_day,
+            seller_id=stored.seller_id,
+            product_id=stored.product_id,
+            buyer_province_code=stored.buyer_province_code,
+            reversed_satang=given_back,
+            reversed_units=2,
+        )
+    )
+    _db.session.commit()
+    day_param = other_day if _db.engine.dialect.name == "postgresql" else other_day.isoformat()
+    tamper(
+        "UPDATE journal_entries SET local_date = :other_day WHERE id = :id",
+        other_day=day_param,
+        id=reversal.id,
+    )
+
+    assert given_back == 800 and problems() == [
+        f"entry {reversal.id} ({reversal.key}): its hash does not match its content"
+    ]
