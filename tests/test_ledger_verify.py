@@ -630,3 +630,37 @@ def test_a_levy_given_back_on_another_day_than_it_was_taken(db, day):
     assert given_back == 800 and problems() == [
         f"entry {reversal.id} ({reversal.key}): its hash does not match its content"
     ]
+
+
+def test_daily_levy_totals_missing_or_with_no_levy_behind_them(db, day):
+    stored = _db.session.scalar(select(FundLevyDay))
+    other_day = stored.day.replace(day=2 if stored.day.day == 1 else 1)
+    key = (stored.fund_id, stored.day, stored.seller_id, stored.product_id)
+    dims = {
+        "fund_id": stored.fund_id,
+        "seller_id": stored.seller_id,
+        "product_id": stored.product_id,
+    }
+    totals = [stored.accrued_satang, stored.reversed_satang]
+    _db.session.delete(stored)
+    _db.session.add_all(
+        [
+            FundLevyDay(day=other_day, buyer_province_code="10", accrued_satang=1, **dims),
+            FundLevyDay(day=other_day, buyer_province_code="50", reversed_satang=1, **dims),
+        ]
+    )
+    _db.session.commit()
+
+    found = [p for p in problems() if p.startswith("daily levy totals")]
+
+    fund_id, today, _seller, product_id = key
+    assert sorted(found) == sorted(
+        [
+            f"daily levy totals for fund {fund_id} on {today} (product {product_id}) "
+            f"say None but the journal says {totals}",
+            f"daily levy totals for fund {fund_id} on {other_day} (product {product_id}) "
+            f"say [1, 0] but the journal says None",
+            f"daily levy totals for fund {fund_id} on {other_day} (product {product_id}) "
+            f"say [0, 1] but the journal says None",
+        ]
+    )

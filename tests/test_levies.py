@@ -1309,6 +1309,7 @@ def test_a_levy_of_one_satang_counts_in_the_report_by_the_buyers_province(db, wo
         1,
         1,
     )
+    assert verify().ok  # the satang and its reversal are in the checked totals too
 
 
 def test_verify_reports_a_levy_entry_whose_key_names_no_levy(app, db, world):

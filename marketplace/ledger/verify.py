@@ -491,7 +491,7 @@ def _day_totals(session, report):
         for r in session.scalars(select(FundLevyDay))
     }
     for key in set(from_journal) | set(stored):
-        if from_journal.get(key, [0, 0]) != stored.get(key, [0, 0]):
+        if from_journal.get(key) != stored.get(key):  # a row on one side only is wrong too
             report.problem(
                 f"daily levy totals for fund {key[0]} on {key[1]} (product {key[3]}) "
                 f"say {stored.get(key)} but the journal says {from_journal.get(key)}"
@@ -520,7 +520,7 @@ def _month_totals(session, report, daily):
         for r in session.scalars(select(FundLevyMonth))
     }
     for key in set(expected) | set(stored):
-        if expected.get(key, [0, 0]) != stored.get(key, [0, 0]):
+        if expected.get(key) != stored.get(key):
             report.problem(
                 f"monthly levy totals for fund {key[0]}, {key[1]:%Y-%m}, {key[2]} {key[3]} "
                 f"say {stored.get(key)} but the journal says {expected.get(key)}"
