@@ -94,6 +94,13 @@ MONEY_TESTS = [
     "tests/test_ledger_properties.py",
     "tests/test_ledger_verify.py",
 ]
+#: The tests written for a module, run first on its mutants until some test has killed one
+#: (then the tests that killed its function's other mutants go first).
+OWN_TESTS = {
+    "marketplace.ledger.verify": "tests/test_ledger_verify.py",
+    "marketplace.payouts.verify": "tests/test_ledger_verify.py",
+    "marketplace.payouts.services": "tests/test_payouts.py",
+}
 SCOPES = {
     "arithmetic": (ARITHMETIC_MODULES, ARITHMETIC_TESTS),
     "money": (ARITHMETIC_MODULES + MONEY_MODULES, ARITHMETIC_TESTS + MONEY_TESTS),
@@ -196,6 +203,7 @@ def main(argv):
         **os.environ,
         "TEST_SQLITE_TEMPLATE": str(work / "template.sqlite3"),
         "TEST_DURATIONS": str(work / "mutants" / "mutmut-stats.json"),
+        "MUTATION_OWN_TESTS": json.dumps(OWN_TESTS),
         # mutmut runs the tests in its own processes; a pytest-xdist setting from the
         # environment would start more.
         "PYTEST_ADDOPTS": "",

@@ -405,21 +405,31 @@ def _mutated_function():
 def _kill_order(durations):
     """make mutation: each mutant's run stops at its first failing test (-x), so the tests
     most likely to fail soonest go first: those that failed on other mutants of the same
-    function, then those that failed on any mutant, each by failures per second of their
-    own (mutmut's stats), then the rest, quickest first."""
+    function (by failures per second of their own, from mutmut's stats), then those written
+    for the mutated module (``MUTATION_OWN_TESTS``), then those that failed on any mutant
+    (by failures per second), then the rest; each tier quickest first otherwise."""
     killers = _killers()
-    here = killers.get(_mutated_function(), {})
+    function = _mutated_function() or ""
+    here = killers.get(function, {})
     anywhere = {}
     for tests in killers.values():
         for test, count in tests.items():
             anywhere[test] = anywhere.get(test, 0) + count
+    own = tuple(
+        test_file
+        for module, test_file in json.loads(os.environ.get("MUTATION_OWN_TESTS", "{}")).items()
+        if function.startswith(module + ".")
+    )
 
     def order(item):
         seconds = durations.get(item.nodeid, 0.0) + 0.01
-        for tier, found in enumerate((here, anywhere)):
-            if item.nodeid in found:
-                return (tier, -found[item.nodeid] / seconds, seconds)
-        return (2, 0.0, seconds)
+        if item.nodeid in here:
+            return (0, -here[item.nodeid] / seconds, seconds)
+        if own and item.nodeid.startswith(own):
+            return (1, -anywhere.get(item.nodeid, 0) / seconds, seconds)
+        if item.nodeid in anywhere:
+            return (2, -anywhere[item.nodeid] / seconds, seconds)
+        return (3, 0.0, seconds)
 
     return order
 

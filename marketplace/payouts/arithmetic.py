@@ -34,7 +34,7 @@ def released(amount, available, owed):
     """
     if available < 0 or owed < 0:
         raise ValueError("available and owed are never negative")
-    if amount >= 0:
+    if amount >= 0:  # pragma: no mutate (for 0 both branches give (0, 0): > 0 is one)
         settles = min(owed, amount)
         return amount - settles, -settles
     taken = min(available, -amount)

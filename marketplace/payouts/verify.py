@@ -83,7 +83,7 @@ def _refunded_shares(session, posted_refunds):
         levies[item_id].append(amount)
     taken = defaultdict(int)
     fees_back = defaultdict(int)
-    for refund_id, amount, quantity, before, seller_id, item_id, sold, fee in session.execute(
+    rows = session.execute(
         select(
             RefundItem.refund_id,
             RefundItem.amount_satang,
@@ -96,18 +96,17 @@ def _refunded_shares(session, posted_refunds):
         )
         .join(Shipment, Shipment.id == RefundItem.shipment_id)
         .outerjoin(OrderItem, OrderItem.id == RefundItem.order_item_id)
-    ):
-        if refund_id not in posted_refunds:
-            continue
+    )
+    posted = (row for row in rows if row.refund_id in posted_refunds)
+    for _refund, amount, quantity, before, seller_id, item_id, sold, fee in posted:
         taken[seller_id] += amount
-        if item_id is None or not quantity:
-            continue
-        given_back = sum(
-            arithmetic.reversal_for(levy, sold, before, quantity) for levy in levies[item_id]
-        )
-        fee_back = arithmetic.reversal_for(fee, sold, before, quantity)
-        fees_back[item_id] += fee_back
-        taken[seller_id] -= given_back + fee_back
+        if item_id is not None:  # a line of goods (the shipping's has no item)
+            given_back = sum(
+                arithmetic.reversal_for(levy, sold, before, quantity) for levy in levies[item_id]
+            )
+            fee_back = arithmetic.reversal_for(fee, sold, before, quantity)
+            fees_back[item_id] += fee_back
+            taken[seller_id] -= given_back + fee_back
     return taken, fees_back
 
 
@@ -156,7 +155,7 @@ def _payables(session, report, accounts, routed, refunds):
         acct = accounts.get(account_id)
         if acct is not None and acct.kind in SELLER_KINDS:
             in_ledger[acct.seller_id] -= int(total)  # what the marketplace owes the seller
-    sellers = set(earned) | set(taken) | set(paid) | set(in_ledger)
+    sellers = set().union(earned, taken, paid, in_ledger)
     for seller_id in sorted(sellers):
         expected = earned[seller_id] - taken[seller_id] - int(paid.get(seller_id, 0))
         if in_ledger[seller_id] != expected:
@@ -179,14 +178,14 @@ def _payouts_within_available(session, report, accounts, keys):
     for key, entry_id in keys.items():
         if key.startswith("payout:") and key.endswith(":reserve"):
             reserve_of[entry_id] = _payout_key(key)[0]
-    payouts = {payout.id: payout for payout in session.scalars(select(Payout).order_by(Payout.id))}
+    payouts = {payout.id: payout for payout in session.scalars(select(Payout))}
     running = defaultdict(int)
     reserved = {}
     available_ids = [a.id for a in accounts.values() if a.kind == AccountKind.SELLER_AVAILABLE]
     for account_id, entry_id, amount in session.execute(
         select(JournalLine.account_id, JournalLine.entry_id, JournalLine.amount_satang)
         .where(JournalLine.account_id.in_(available_ids))
-        .order_by(JournalLine.entry_id, JournalLine.id)
+        .order_by(JournalLine.entry_id, JournalLine.id)  # pragma: no mutate (SQLite's order)
     ):
         before = running[account_id]
         running[account_id] = before - amount  # a liability: a debit takes money out
