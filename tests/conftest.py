@@ -149,6 +149,22 @@ def _process_copy(template):
     return f"{template}.process-{os.getpid()}"
 
 
+def tamper(*statements, **params):
+    """What the app never does (a hand edit, a broken script): SQL straight at the tables,
+    on PostgreSQL past the journal's append-only triggers; committed."""
+    postgres = _db.engine.dialect.name == "postgresql"
+    tables = ("journal_entries", "journal_lines")
+    if postgres:
+        for table in tables:
+            _db.session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER {table}_append_only"))
+    for statement in statements:
+        _db.session.execute(text(statement), params)
+    if postgres:
+        for table in tables:
+            _db.session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER {table}_append_only"))
+    _db.session.commit()
+
+
 def sqlite_file(engine):
     """The file a SQLite engine's connections open (this process's copy, for a kept app)."""
     name = engine.url.database

@@ -38,7 +38,7 @@ from marketplace.payouts import arithmetic, fees, proceeds, services
 from marketplace.payouts.models import Payout, PayoutRun
 from marketplace.sellers.models import Seller
 from marketplace.sellers.services import set_seller_verified
-from tests.conftest import PASSWORD, examples
+from tests.conftest import PASSWORD, examples, tamper
 from tests.factories import (
     ADDRESS,
     AdminFactory,
@@ -2337,6 +2337,25 @@ def test_verify_checks_a_release_against_the_hold_it_waited(app, db, market):
     found = problems()
     assert (
         f"shipment {shipment.id}: its proceeds were released before the hold of 3 days "
+        f"after delivery was over"
+    ) in found, found
+
+
+def test_verify_holds_a_release_to_the_hold_it_recorded_or_else_the_shortest(
+    app, db, market, monkeypatch
+):
+    order = buy(market, [(market["rice"], 2)])
+    shipment = deliver(market, order, market["rice_seller"])
+    assert proceeds.release_due(now=shipment.delivered_at + timedelta(days=3)) == 1
+    db.session.commit()
+    monkeypatch.setitem(app.config, "PAYOUT_HOLD_DAYS", 7)  # longer from now on
+
+    assert verify().ok  # released after the 3 days it recorded
+
+    tamper("UPDATE journal_entries SET memo = '' WHERE key = :key", key=f"release:{shipment.id}")
+    found = problems()
+    assert (
+        f"shipment {shipment.id}: its proceeds were released before the hold of 7 days "
         f"after delivery was over"
     ) in found, found
 

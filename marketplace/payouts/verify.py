@@ -254,7 +254,7 @@ def _releases_after_delivery(session, report, accounts):
                 f"shipment {shipment_id}: its proceeds were released before it was delivered"
             )
         elif key == f"release:{shipment_id}":  # the first release waited the hold
-            found = HOLD_PATTERN.search(memo or "")
+            found = HOLD_PATTERN.search(memo)
             days = int(found.group(1)) if found else shortest_hold
             if occurred_at < shipment.delivered_at + timedelta(days=days):
                 report.problem(
@@ -264,7 +264,7 @@ def _releases_after_delivery(session, report, accounts):
     pending_ids = {
         a.id: a.seller_id for a in accounts.values() if a.kind == AccountKind.SELLER_PAYABLE
     }
-    left = defaultdict(int)
+    left = {}
     for account_id, order_id, total in session.execute(
         select(JournalLine.account_id, JournalEntry.order_id, func.sum(JournalLine.amount_satang))
         .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
