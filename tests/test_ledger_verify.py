@@ -662,3 +662,20 @@ def test_a_release_at_the_moment_of_delivery_with_no_hold(db, day):
     _db.session.commit()
 
     assert ledger_verify.verify().ok
+
+
+def test_a_release_that_recorded_no_hold_is_held_to_the_shortest_any_run_had(
+    app, db, day, monkeypatch
+):
+    """The day's run recorded a hold of 0; the marketplace's is 7 days now. A release whose
+    memo lost its hold is checked against the 0, as the shortest hold that was in force."""
+    monkeypatch.setitem(app.config, "PAYOUT_HOLD_DAYS", 7)
+    rice = next(
+        s for s in day["delivered"].shipments if s.seller_id == day["rice_payout"].seller_id
+    )
+    release = entry(f"release:{rice.id}")
+    tamper("UPDATE journal_entries SET memo = '' WHERE id = :id", id=release.id)
+
+    assert problems() == [
+        f"entry {release.id} ({release.key}): its hash does not match its content"
+    ]
