@@ -679,3 +679,22 @@ def test_a_release_that_recorded_no_hold_is_held_to_the_shortest_any_run_had(
     assert problems() == [
         f"entry {release.id} ({release.key}): its hash does not match its content"
     ]
+
+
+def test_a_payout_paid_in_two_cash_lines_is_paid_once_for_its_amount(db, day):
+    paid = day["rice_payout"]
+    key = f"payout:{paid.id}:paid"
+    cash_line = _db.session.scalar(
+        select(JournalLine.id)
+        .join(JournalEntry, JournalEntry.id == JournalLine.entry_id)
+        .where(JournalEntry.key == key, JournalLine.account_id == ledger.cash().id)
+    )
+    tamper(
+        "UPDATE journal_lines SET amount_satang = amount_satang + 1 WHERE id = :line",
+        "INSERT INTO journal_lines (entry_id, account_id, amount_satang) "
+        "SELECT entry_id, account_id, -1 FROM journal_lines WHERE id = :line",
+        line=cash_line,
+    )
+    payout_entry = entry(key)
+
+    assert problems() == [f"entry {payout_entry.id} ({key}): its hash does not match its content"]

