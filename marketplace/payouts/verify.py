@@ -319,8 +319,8 @@ def _payouts_and_cash(session, report, accounts, keys):
                 report.problem(
                     f"payout {payout.id} is {payout.amount_satang} but cash paid {-moved[paid_key]}"
                 )
-            elif paid_entries.get(paid_key) != (payout.bank_reference, payout.paid_on):
-                memo, day = paid_entries.get(paid_key, ("", None))
+            elif paid_entries[paid_key] != (payout.bank_reference, payout.paid_on):
+                memo, day = paid_entries[paid_key]
                 report.problem(
                     f"payout {payout.id} records reference {payout.bank_reference!r} on "
                     f"{payout.paid_on}, but cash paid it with {memo!r} on {day}"
