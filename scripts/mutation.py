@@ -29,9 +29,11 @@ migrates SQLite once and copies the file for each mutant's run, and keeps its ap
 process between runs), a warm fork server (mutmut's fork server runs the tests once, through
 tests/mutation_warmup.py, before it forks a process per mutant: each starts with the apps
 built and their SQL compiled) and ``TEST_DURATIONS`` (each mutant's tests run, until the
-first failure, in this order: those that failed on other mutants of the same function, then
-those that failed on any mutant, each by failures per second, then the quickest; Hypothesis
-does not shrink a failing example). Survivors cost the most (each reruns every test that
+first failure, in this order: those that failed on other mutants of the same function, in
+this run or the last full one (``tests/mutation_killers.json``, rewritten by each full run),
+then the tests written for the module (``OWN_TESTS``), then those that failed on any
+mutant, each by failures per second, then the quickest; Hypothesis does not shrink a failing
+example). Survivors cost the most (each reruns every test that
 reaches its function): equivalent ones are removed at their source or marked
 ``# pragma: no mutate`` with the reason, and README lists both.
 """
@@ -97,10 +99,22 @@ MONEY_TESTS = [
 #: The tests written for a module, run first on its mutants until some test has killed one
 #: (then the tests that killed its function's other mutants go first).
 OWN_TESTS = {
-    "marketplace.ledger.verify": "tests/test_ledger_verify.py",
-    "marketplace.payouts.verify": "tests/test_ledger_verify.py",
-    "marketplace.payouts.services": "tests/test_payouts.py",
+    "marketplace.levies.arithmetic": ["tests/test_levy_arithmetic.py"],
+    "marketplace.payouts.arithmetic": ["tests/test_payouts.py"],
+    "marketplace.grouporders.shares": ["tests/test_shares.py"],
+    "marketplace.levies.routing": ["tests/test_levies.py"],
+    "marketplace.payouts.fees": ["tests/test_payouts.py"],
+    "marketplace.payouts.proceeds": ["tests/test_payouts.py"],
+    "marketplace.orders.refunds": ["tests/test_refunds.py"],
+    "marketplace.ledger.services": ["tests/test_levies.py", "tests/test_ledger_properties.py"],
+    "marketplace.ledger.verify": ["tests/test_ledger_verify.py"],
+    "marketplace.payouts.verify": ["tests/test_ledger_verify.py"],
+    "marketplace.payouts.services": ["tests/test_payouts.py"],
 }
+#: What killed each function's mutants in the last full run (its three best killers), so
+#: that a run starts with them first (tests/conftest.py); rewritten after each full run.
+KILLERS_SEED = ROOT / "tests" / "mutation_killers.json"
+KILLERS_KEPT = 3
 SCOPES = {
     "arithmetic": (ARITHMETIC_MODULES, ARITHMETIC_TESTS),
     "money": (ARITHMETIC_MODULES + MONEY_MODULES, ARITHMETIC_TESTS + MONEY_TESTS),
@@ -179,6 +193,24 @@ def results(work):
     return found
 
 
+def save_killers(work):
+    """Keep the best killers of each function this run met (by how many of its mutants they
+    killed) in ``KILLERS_SEED``, beside those of functions it did not."""
+    counts = {}
+    live = work / "mutants" / "killers.jsonl"
+    if not live.exists():
+        return
+    for line in live.read_text(encoding="utf-8").splitlines():
+        seen = json.loads(line)
+        tests = counts.setdefault(seen["function"], {})
+        tests[seen["test"]] = tests.get(seen["test"], 0) + 1
+    kept = json.loads(KILLERS_SEED.read_text(encoding="utf-8")) if KILLERS_SEED.exists() else {}
+    for function, tests in counts.items():
+        best = sorted(tests.items(), key=lambda item: (-item[1], item[0]))[:KILLERS_KEPT]
+        kept[function] = dict(best)
+    KILLERS_SEED.write_text(json.dumps(kept, indent=0, sort_keys=True) + "\n", encoding="utf-8")
+
+
 def diff_of(work, name, env):
     shown = subprocess.run(  # noqa: S603 (mutmut, with a mutant name it printed)
         [str(BIN / "mutmut"), "show", name],
@@ -204,6 +236,7 @@ def main(argv):
         "TEST_SQLITE_TEMPLATE": str(work / "template.sqlite3"),
         "TEST_DURATIONS": str(work / "mutants" / "mutmut-stats.json"),
         "MUTATION_OWN_TESTS": json.dumps(OWN_TESTS),
+        "MUTATION_KILLERS_SEED": str(KILLERS_SEED),
         # mutmut runs the tests in its own processes; a pytest-xdist setting from the
         # environment would start more.
         "PYTEST_ADDOPTS": "",
@@ -233,6 +266,8 @@ def main(argv):
     counted = {
         name: code for name, code in found.items() if code is not None and code not in SKIPPED
     }
+    if not patterns:
+        save_killers(work)
     killed = sorted(name for name, code in counted.items() if code in KILLED)
     survivors = sorted(name for name in counted if name not in set(killed))
     total = len(counted)

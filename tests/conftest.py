@@ -433,8 +433,9 @@ def _kill_order(durations):
             anywhere[test] = anywhere.get(test, 0) + count
     own = tuple(
         test_file
-        for module, test_file in json.loads(os.environ.get("MUTATION_OWN_TESTS", "{}")).items()
+        for module, test_files in json.loads(os.environ.get("MUTATION_OWN_TESTS", "{}")).items()
         if function.startswith(module + ".")
+        for test_file in test_files
     )
 
     def order(item):
@@ -455,8 +456,13 @@ def _killers_path():
 
 
 def _killers():
-    """``{function: {test id: how many of its mutants the test failed on}}`` so far."""
+    """``{function: {test id: how many of its mutants the test failed on}}``: the last full
+    run's (``MUTATION_KILLERS_SEED``, tests/mutation_killers.json), then this run's so far."""
     found = {}
+    seed = os.environ.get("MUTATION_KILLERS_SEED")
+    if seed and os.path.exists(seed):
+        with open(seed, encoding="utf-8") as seeded:
+            found = json.load(seeded)
     path = _killers_path()
     if os.path.exists(path):
         with open(path, encoding="utf-8") as lines:
