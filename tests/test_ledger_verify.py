@@ -312,6 +312,12 @@ def test_monthly_levy_totals_that_disagree_with_the_days(db, day):
     found = problems()
     assert len(found) == 1 and found[0].startswith(f"monthly levy totals for fund {day['fund'].id}")
     assert "say [5200, 801] but the journal says [5200, 800]" in found[0]
+    tamper("DELETE FROM fund_levy_months WHERE dimension = 'product'")
+    assert any(
+        p.startswith(f"monthly levy totals for fund {day['fund'].id}")
+        and p.endswith("say None but the journal says [5200, 800]")
+        for p in problems()
+    )
 
 
 # Sellers' money (marketplace/payouts/verify.py)
@@ -698,3 +704,37 @@ def test_a_payout_paid_in_two_cash_lines_is_paid_once_for_its_amount(db, day):
     payout_entry = entry(key)
 
     assert problems() == [f"entry {payout_entry.id} ({key}): its hash does not match its content"]
+
+
+def test_a_seller_the_ledger_lost_and_a_failed_payout_waiting_again(db, day):
+    """The weavers' lines gone from the journal: what their orders earned is still owed to
+    them. Their failed payout says it waits again: "in payout" should hold it."""
+    weave = day["weave_payout"]
+    accounts = [
+        ledger.find_account(kind, seller_id=weave.seller_id).id
+        for kind in (AccountKind.SELLER_PAYABLE, AccountKind.SELLER_AVAILABLE)
+    ]
+    earned = next(
+        s.subtotal_satang + s.shipping_satang
+        for s in day["delivered"].shipments
+        if s.seller_id == weave.seller_id
+    )
+    fee = next(i.platform_fee_satang for i in day["delivered"].items if i.id != day["rice_item"].id)
+    tamper(
+        "DELETE FROM journal_lines WHERE account_id IN (:payable, :available)",
+        payable=accounts[0],
+        available=accounts[1],
+    )
+    weave.status, weave.failure_reason = "pending", ""
+    _db.session.commit()
+
+    found = problems()
+
+    assert (
+        f"seller {weave.seller_id}: the ledger owes 0, but its proceeds less refunds and "
+        f"payouts are {earned - fee}"
+    ) in found, found
+    in_payout = ledger.find_account(AccountKind.SELLER_IN_PAYOUT, seller_id=weave.seller_id)
+    assert (
+        f"account {in_payout.code} holds 0 but the payouts waiting are {weave.amount_satang}"
+    ) in found
