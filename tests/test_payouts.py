@@ -2920,3 +2920,31 @@ def test_a_statement_runs_by_day_then_as_posted_and_adds_up_every_sale(db, marke
     assert found.totals.proceeds_satang == sum(
         p.subtotal_satang + p.shipping_satang for p in parcels
     )
+
+
+@at_once
+def test_a_seller_who_gives_every_satang_as_fee_earns_nothing_and_verify_agrees(db, market):
+    """A 100% fee on a pickup order (no shipping): each line gives all it sold, the parcel
+    earns exactly 0, and nothing is above its line. A parcel whose goods were recorded as
+    less than its lines then earns less than nothing."""
+    weave = market["weave_seller"]
+    weave.offers_pickup = True
+    mat = ProductFactory(seller=weave, price_satang=12000, stock=10)
+    fees.set_rate(market["admin"], weave, 10_000)
+    _db.session.commit()
+    order = orders.place_order(
+        market["buyer"],
+        [(market["basket"].id, 1), (mat.id, 2)],
+        address=ADDRESS,
+        methods={weave.id: DeliveryMethod.PICKUP},
+    )
+    orders.confirm_transfer(market["admin"], order)
+    _db.session.commit()
+    parcel = parcel_of(order, weave)
+    assert (parcel.shipping_satang, proceeds_of(order, weave)) == (0, 0)
+
+    assert verify().ok
+
+    parcel.subtotal_satang -= 45050  # as if only the mats were sold
+    _db.session.commit()
+    assert f"shipment {parcel.id}: its proceeds are negative (-45050)" in problems()
