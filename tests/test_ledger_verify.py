@@ -712,7 +712,11 @@ def test_a_seller_the_ledger_lost_and_a_failed_payout_waiting_again(db, day):
     weave = day["weave_payout"]
     accounts = [
         ledger.find_account(kind, seller_id=weave.seller_id).id
-        for kind in (AccountKind.SELLER_PAYABLE, AccountKind.SELLER_AVAILABLE)
+        for kind in (
+            AccountKind.SELLER_PAYABLE,
+            AccountKind.SELLER_AVAILABLE,
+            AccountKind.SELLER_IN_PAYOUT,
+        )
     ]
     earned = next(
         s.subtotal_satang + s.shipping_satang
@@ -721,9 +725,10 @@ def test_a_seller_the_ledger_lost_and_a_failed_payout_waiting_again(db, day):
     )
     fee = next(i.platform_fee_satang for i in day["delivered"].items if i.id != day["rice_item"].id)
     tamper(
-        "DELETE FROM journal_lines WHERE account_id IN (:payable, :available)",
+        "DELETE FROM journal_lines WHERE account_id IN (:payable, :available, :in_payout)",
         payable=accounts[0],
         available=accounts[1],
+        in_payout=accounts[2],
     )
     weave.status, weave.failure_reason = "pending", ""
     _db.session.commit()
