@@ -336,7 +336,7 @@ def _payouts_and_cash(session, report, accounts, keys):
     for key in keys:
         if key.startswith("payout:") and _payout_key(key)[0] not in statuses:
             report.problem(f"entry {key} is for a payout that does not exist")
-    waiting = defaultdict(int)
+    waiting = {}
     for payout in payouts:
         if payout.status == PayoutStatus.PENDING:
             waiting[payout.seller_id] = payout.amount_satang  # one at a time (an index)
