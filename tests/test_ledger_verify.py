@@ -110,6 +110,11 @@ def day(db):
     }
 
 
+def parcel(day, seller_id):
+    """The delivered order's parcel of the seller."""
+    return next(s for s in day["delivered"].shipments if s.seller_id == seller_id)
+
+
 def count(what):
     return _db.session.scalar(select(func.count()).select_from(what))
 
@@ -397,9 +402,7 @@ def test_a_release_of_a_parcel_not_delivered_or_not_its_sellers(db, day):
 
 
 def test_a_release_before_the_parcel_arrived(db, day):
-    rice = next(
-        s for s in day["delivered"].shipments if s.seller_id == day["rice_payout"].seller_id
-    )
+    rice = parcel(day, day["rice_payout"].seller_id)
     rice.delivered_at += timedelta(hours=1)
     _db.session.commit()
     assert f"shipment {rice.id}: its proceeds were released before it was delivered" in problems()
@@ -437,7 +440,7 @@ def test_a_seller_left_money_while_it_owed_is_named_once(db, day):
     """One satang more released to the rice group than its parcel earned stays available
     after the payout; the refund after it then leaves the group holding 1 and owing."""
     seller_id = day["rice_payout"].seller_id
-    shipment = next(s for s in day["delivered"].shipments if s.seller_id == seller_id)
+    shipment = parcel(day, seller_id)
     release, _amount = _line(f"release:{shipment.id}", AccountKind.SELLER_AVAILABLE, seller_id)
     # The refund takes back from pending, then moves what pending cannot cover to what the
     # group owes.
@@ -466,7 +469,7 @@ def test_a_seller_holding_one_satang_and_owing_one_after_the_last_entry(db, day)
     """The debt moved into the day's last entry (the remittance): the state is only wrong
     after it, and is named with it."""
     seller_id = day["rice_payout"].seller_id
-    shipment = next(s for s in day["delivered"].shipments if s.seller_id == seller_id)
+    shipment = parcel(day, seller_id)
     release, _amount = _line(f"release:{shipment.id}", AccountKind.SELLER_AVAILABLE, seller_id)
     owing = entry(f"release:{shipment.id}:refund:{day['refund'].id}")
     receivable, _owed = _line(owing.key, AccountKind.SELLER_RECEIVABLE, seller_id)
@@ -537,10 +540,7 @@ def test_a_refund_waiting_for_stripe_needs_a_way_to_finish(db, day, monkeypatch)
 
 def test_money_available_below_zero_or_left_pending_after_its_release(db, day):
     rice_id, weave_id = day["rice_payout"].seller_id, day["weave_payout"].seller_id
-    rice, weave = (
-        next(s for s in day["delivered"].shipments if s.seller_id == seller)
-        for seller in (rice_id, weave_id)
-    )
+    rice, weave = parcel(day, rice_id), parcel(day, weave_id)
     weave_release = entry(f"release:{weave.id}")
     available, _amount = _line(weave_release.key, AccountKind.SELLER_AVAILABLE, weave_id)
     pending, _amount = _line(f"release:{rice.id}", AccountKind.SELLER_PAYABLE, rice_id)
@@ -560,8 +560,8 @@ def test_money_available_below_zero_or_left_pending_after_its_release(db, day):
 
 def test_levies_that_take_more_than_the_line_sold(db, day):
     item = day["rice_item"]
-    parcel = next(s for s in day["delivered"].shipments if s.id == item.shipment_id)
-    proceeds = parcel.subtotal_satang + parcel.shipping_satang - 500_000 - 8750
+    shipment = parcel(day, day["rice_payout"].seller_id)
+    proceeds = shipment.subtotal_satang + shipment.shipping_satang - 500_000 - 8750
     tamper(
         "UPDATE order_item_levies SET amount_satang = 500000 WHERE order_item_id = :item",
         item=item.id,
@@ -573,7 +573,7 @@ def test_levies_that_take_more_than_the_line_sold(db, day):
         f"order item {item.id}: its levies 500000 and fee 8750 take more than its total 350000"
         in found
     )
-    assert f"shipment {parcel.id}: its proceeds are negative ({proceeds})" in found
+    assert f"shipment {shipment.id}: its proceeds are negative ({proceeds})" in found
 
 
 def test_every_levy_is_checked_past_one_never_posted(db, day):
@@ -661,9 +661,7 @@ def test_daily_levy_totals_missing_or_with_no_levy_behind_them(db, day):
 
 
 def test_a_release_at_the_moment_of_delivery_with_no_hold(db, day):
-    rice = next(
-        s for s in day["delivered"].shipments if s.seller_id == day["rice_payout"].seller_id
-    )
+    rice = parcel(day, day["rice_payout"].seller_id)
     rice.delivered_at = entry(f"release:{rice.id}").occurred_at
     _db.session.commit()
 
@@ -676,9 +674,7 @@ def test_a_release_that_recorded_no_hold_is_held_to_the_shortest_any_run_had(
     """The day's run recorded a hold of 0; the marketplace's is 7 days now. A release whose
     memo lost its hold is checked against the 0, as the shortest hold that was in force."""
     monkeypatch.setitem(app.config, "PAYOUT_HOLD_DAYS", 7)
-    rice = next(
-        s for s in day["delivered"].shipments if s.seller_id == day["rice_payout"].seller_id
-    )
+    rice = parcel(day, day["rice_payout"].seller_id)
     release = entry(f"release:{rice.id}")
     tamper("UPDATE journal_entries SET memo = '' WHERE id = :id", id=release.id)
 

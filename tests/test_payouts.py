@@ -2700,10 +2700,7 @@ def test_fee_totals_count_the_fees_taken_and_given_back_in_the_period(db, market
 
 @at_once
 def test_a_failed_payout_records_who_when_and_why(db, market):
-    delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
-    run = services.start_run(market["admin"])
-    rice, weave = sorted(run.payouts, key=lambda p: p.seller_id)
-    db.session.commit()
+    _order, run, rice, weave = _run_with_payouts(market)
     entries, records = count(JournalEntry), count(AuditRecord)
     for actor, reason, refused in (
         (market["rice_member"], "บัญชีปิด", Forbidden),  # only an admin
@@ -2754,10 +2751,7 @@ def test_a_failed_payout_records_who_when_and_why(db, market):
 
 @at_once
 def test_a_paid_payout_records_who_when_and_the_banks_reference(db, market):
-    delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
-    run = services.start_run(market["admin"])
-    rice, weave = sorted(run.payouts, key=lambda p: p.seller_id)
-    db.session.commit()
+    _order, run, rice, weave = _run_with_payouts(market)
     today = levies.today()
     entries, records = count(JournalEntry), count(AuditRecord)
     for actor, reference, paid_on, refused, field in (
@@ -2812,9 +2806,7 @@ def test_a_paid_payout_records_who_when_and_the_banks_reference(db, market):
 
 @at_once
 def test_a_seller_with_a_payout_waiting_is_paid_again_only_once_it_is_settled(db, market):
-    delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
-    first = services.start_run(market["admin"])
-    rice, weave = sorted(first.payouts, key=lambda p: p.seller_id)
+    _order, _first, rice, weave = _run_with_payouts(market)
     services.mark_paid(market["admin"], weave, bank_reference="W1", paid_on=levies.today())
     db.session.commit()
     more = delivered_order(market, [(market["rice"], 10), (market["basket"], 1)])
