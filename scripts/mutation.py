@@ -142,7 +142,13 @@ PYTEST_ARGS = ["-p", "no:cacheprovider", "--assert=plain", "-k", "not postgresql
 #: mutmut's fork server imports the modules this file names before it forks a process per
 #: mutant: tests/mutation_warmup.py runs the scope's tests once there (see tests/conftest.py).
 PRELOAD = "preload_modules.txt"
-#: mutmut's exit codes for a mutant that the tests noticed.
+#: A mutant's tests may use this many times the CPU time they took unchanged (mutmut's
+#: limit: (their seconds + 1) × this × 2; its default 15). A mutant that makes a loop never
+#: end (the journal walk re-reading its last entry) then counts as killed after about 40 s
+#: of CPU instead of two minutes; a mutant's whole run forks warm and takes at most a few
+#: times its tests' own time, and the limit is CPU time, so a busy machine does not reach it.
+TIMEOUT_MULTIPLIER = 5
+#: mutmut's exit codes for a mutant that the tests noticed (a timeout is SIGXCPU: 24, 152).
 KILLED = {1, 3, 36, 37, -24, 24, 152, 255}
 #: Never run (no selected test reaches the function): counted, as a survivor.
 NO_TESTS = {5, 33}
@@ -166,6 +172,7 @@ def mutmut_table(modules, tests):
             f'preload_modules_file = "{PRELOAD}"',
             f"do_not_mutate_patterns = {toml_list(NOT_MUTATED)}",
             "use_git_change_detection = false",
+            f"timeout_multiplier = {TIMEOUT_MULTIPLIER}",
             "",
         ]
     )
