@@ -196,6 +196,7 @@ def register_template_helpers(app):
         format_datetime,
         format_month,
     )
+    from marketplace.icons import icon
     from marketplace.levies.forms import describe_rate, levy_per_unit, percent_text
     from marketplace.money import format_count, format_satang, format_signed_satang
     from marketplace.payments import providers as payment_providers
@@ -210,6 +211,7 @@ def register_template_helpers(app):
     # Globals, not the context processor's: macros imported without context use them.
     app.jinja_env.globals["day_choices"] = day_choices
     app.jinja_env.globals["sent_day_parts"] = sent_day_parts
+    app.jinja_env.globals["icon"] = icon
 
     @app.context_processor
     def globals_for_templates():

@@ -1,5 +1,8 @@
+import re
+
 from sqlalchemy import select
 
+from marketplace.icons import icon
 from marketplace.sellers.models import Seller
 from tests.factories import FundFactory, SellerFactory, UserFactory
 
@@ -21,6 +24,25 @@ def test_home_lists_verified_sellers_and_funds_only(client, db):
 def test_pages_credit_geothai(client):
     assert "GeoThai" in client.get("/").get_data(as_text=True)
     assert "CC BY 4.0" in client.get("/about").get_data(as_text=True)
+
+
+def test_the_header_and_bottom_bar_icons_are_drawn_inline_and_hidden_from_screen_readers(
+    client,
+):
+    page = client.get("/").get_data(as_text=True)
+    icons = re.findall(r"<svg class=\"icon\"[^>]*>.*?</svg>", page)
+    assert len(icons) >= 8  # search, cart, menu; home, products, group orders, cart, orders
+    assert all('aria-hidden="true" focusable="false"' in drawn for drawn in icons)
+    assert all("<path" in drawn or "<circle" in drawn for drawn in icons)
+    # Each control around an icon is named by its text, not by the picture.
+    assert 'aria-label="ค้นหา">' + str(icon("search")) + "</button>" in page
+
+
+def test_an_icon_with_a_label_is_an_image_named_for_screen_readers():
+    named = str(icon("cart", 'ตะกร้า "2" <ชิ้น>'))
+    assert 'role="img" aria-label="ตะกร้า &#34;2&#34; &lt;ชิ้น&gt;"' in named
+    assert "aria-hidden" not in named
+    assert str(icon("nope")).endswith('focusable="false"></svg>')  # an unknown name: a frame
 
 
 def test_huge_ids_are_not_found_not_errors(client, db):
