@@ -247,26 +247,41 @@ def run_outbox_batch(outbox_id, task, work, size=None, budget=None):
     that no other transaction holds (``SKIP LOCKED``), runs ``work(messages)``, marks them
     all done and commits once; while batches come back full it takes the next one, for up
     to ``budget`` seconds, so a backlog is drained whatever else waits in the queue. A row
-    another batch holds is that batch's: its own message returns at once (should that
-    batch fail, the beat sweep sends the row again). If the first batch fails, this row is
-    tried again alone, so one bad row never holds up the others.
+    another batch holds, or one done already, is not this message's to do (should that
+    batch fail, the beat sweep sends the row again): it returns False, after taking the
+    rows still waiting that no batch holds, the same way (a backlog left by a batch that
+    reached its budget is drained by the next message of its task, not by its own messages
+    at the back of the queue). If the first batch fails, this row is tried again alone, so
+    one bad row never holds up the others.
     """
     size, budget = size or BATCH_SIZE, budget or BATCH_BUDGET_SECONDS
     message = outbox_services.claim(outbox_id, skip_locked=True)
     if message is None:
-        db.session.rollback()
+        # Done already, or held by a batch that is doing it. The rows of this task still
+        # waiting that no batch holds are taken now: after a batch stopped at its budget
+        # they are the newest, and their own messages wait behind every one queued since.
+        waiting = outbox_services.claim_more(task, size)
+        if waiting and _run_batch(task, waiting, work):
+            _more_batches(task, waiting, work, size, budget)
+        else:
+            db.session.rollback()
         return False
     messages = [message, *outbox_services.claim_more(task, size - 1, besides=outbox_id)]
     if len(messages) == 1 or not _run_batch(task, messages, work):
         db.session.rollback()
         return run_outbox_work(outbox_id, lambda: work(messages_of(outbox_id)))
+    _more_batches(task, messages, work, size, budget)
+    return True
+
+
+def _more_batches(task, last, work, size, budget):
+    """While the last batch came back full, take and do the next, for ``budget`` seconds."""
     deadline = time.monotonic() + budget
-    while len(messages) == size and time.monotonic() < deadline:
-        messages = outbox_services.claim_more(task, size)
-        if not messages or not _run_batch(task, messages, work):
+    while len(last) == size and time.monotonic() < deadline:
+        last = outbox_services.claim_more(task, size)
+        if not last or not _run_batch(task, last, work):
             db.session.rollback()  # a failed batch's rows are left to their own messages
             break
-    return True
 
 
 def _run_batch(task, messages, work):

@@ -637,6 +637,39 @@ def test_one_routing_task_drains_a_backlog_batch_after_batch(app, db, world, mon
     assert verify().ok
 
 
+def test_a_backlog_left_at_the_budget_is_drained_by_the_next_message_whatever_its_row(
+    app, db, world, monkeypatch
+):
+    import tasks
+
+    agree(world)
+    order_ids, messages = _waiting_route_messages(db, monkeypatch, world, 12)
+    monkeypatch.setattr(tasks, "BATCH_SIZE", 5)
+    monkeypatch.setattr(tasks, "BATCH_BUDGET_SECONDS", 0)  # one batch a task, then it stops
+    task = app.extensions["celery"].tasks["tasks.levy.route_order"]
+
+    def done():
+        db.session.expire_all()
+        return [message.is_done for message in messages]
+
+    def run(index):
+        return task.apply(
+            kwargs={"outbox_id": messages[index].id, "order_id": order_ids[index]}
+        ).get()
+
+    assert run(0) is True
+    assert done() == [True] * 5 + [False] * 7
+    # Message 1's row was done in message 0's batch; it takes the next batch, oldest first.
+    assert run(1) is False
+    assert done() == [True] * 10 + [False] * 2
+    assert run(2) is False
+    assert done() == [True] * 12
+    assert run(3) is False  # nothing left: nothing posted twice
+    assert db.session.scalar(select(func.count()).select_from(JournalEntry)) == 24
+    assert fund_balance(world["fund"].id) == 400 * sum(1 + n % 4 for n in range(12))
+    assert verify().ok
+
+
 def test_a_bad_order_in_a_batch_holds_up_no_other(app, db, world, monkeypatch):
     agree(world)
     order_ids, messages = _waiting_route_messages(db, monkeypatch, world, 5)
