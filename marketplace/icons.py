@@ -1,8 +1,8 @@
 """Line icons drawn inline (24×24, currentColor): no icon font, no outside host.
 
-``icon(name)`` is a template global: every page's header and bottom bar draw about ten of
-them, and a Python lookup of the finished SVG costs a fraction of rendering a macro each
-time (the shapes never change, only the label)."""
+``icon(name)`` is a template global, one set for every template: each page's header and
+bottom bar draw about ten of them, and since the shapes never change, a decorative icon is
+the same finished SVG each time (only a label makes a new one)."""
 
 from markupsafe import Markup, escape
 
@@ -44,7 +44,7 @@ _DECORATIVE = {
 
 def icon(name, label=None):
     """The icon ``name`` as inline SVG; with ``label``, an image named for screen readers.
-    An unknown name is an empty frame, as the macro drew it."""
+    An unknown name draws an empty frame."""
     if label is None:
         found = _DECORATIVE.get(name)
         if found is not None:
